@@ -1,0 +1,125 @@
+//! The command line: one file per subcommand. Each parses its arguments, calls the layers below and
+//! maps the outcome to an exit code. Data goes to stdout; logs, progress and errors to stderr.
+
+mod report;
+
+pub use report::{Failure, Outcome};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
+
+/// Exit codes that CI can branch on (also documented in docs/exit-codes.md).
+pub mod exit {
+    /// Success, or no changes.
+    pub const OK: u8 = 0;
+    /// An error: bad input, an API failure, a refused plan.
+    pub const ERROR: u8 = 1;
+    /// `plan --detailed-exitcode`: changes are present.
+    pub const CHANGES: u8 = 2;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vippsctl",
+    version = crate::cli::version_string(),
+    about = "Plan and apply Vipps MobilePay merchant setup (webhooks, QR codes, recurring agreements) kept as YAML in git",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options that every subcommand takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// Vipps MobilePay environment to talk to (overrides `environment:` in the config).
+    #[arg(long = "env", global = true, value_enum, env = "VIPPSCTL_ENV")]
+    pub environment: Option<Environment>,
+    /// Base URL of the API (for the simulator or a proxy); overrides the environment's host.
+    #[arg(long, global = true, env = "VIPPSCTL_BASE_URL")]
+    pub base_url: Option<String>,
+    /// More logging on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Never colour the output (also: the NO_COLOR environment variable).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// https://apitest.vipps.no
+    Test,
+    /// https://api.vipps.no
+    Production,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print version information, including the API spec versions compiled in.
+    Version,
+}
+
+/// `vippsctl --version`: the crate version (spec versions are added once the clients exist).
+pub fn version_string() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+impl GlobalArgs {
+    /// Colour is used only on a terminal, and never with `--no-color` or `NO_COLOR`.
+    pub fn color(&self) -> bool {
+        use std::io::IsTerminal;
+        !self.no_color
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && std::io::stdout().is_terminal()
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VIPPSCTL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("vippsctl={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// The binary's entry point: parse, run, print the one error report, exit.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return report::print(&Failure::new("could not start the async runtime").caused_by(e))
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(outcome) => outcome.into(),
+        Err(failure) => report::print(&failure),
+    }
+}
+
+async fn run(cli: Cli) -> Result<Outcome, Failure> {
+    match cli.command {
+        Command::Version => {
+            println!("vippsctl {}", version_string());
+            Ok(Outcome::Ok)
+        }
+    }
+}

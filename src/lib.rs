@@ -1,0 +1,16 @@
+//! vippsctl: keep a Vipps MobilePay merchant setup in git.
+//!
+//! Data flows one way (see `docs/architecture.md`):
+//! `config` (desired) + `resources` observing the APIs through `api` (live)
+//! -> `plan::diff` (pure) -> `plan::render` | `apply` (the only side effects).
+//! `sim` is a local stand-in for the Vipps APIs; `specs` reads and normalises the OpenAPI documents
+//! (also compiled by `build.rs`).
+
+pub mod api;
+pub mod apply;
+pub mod cli;
+pub mod config;
+pub mod plan;
+pub mod resources;
+pub mod sim;
+pub mod specs;
