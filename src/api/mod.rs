@@ -1,1 +1,6 @@
-//! api
+//! Talking to the Vipps MobilePay APIs: the generated clients, and the HTTP layer they share
+//! (access tokens, Vipps headers, retries, rate limits, redaction).
+
+pub mod environment;
+
+pub use environment::Environment;

@@ -5,7 +5,8 @@ mod report;
 
 pub use report::{Failure, Outcome};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use crate::api::Environment;
+use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Exit codes that CI can branch on (also documented in docs/exit-codes.md).
@@ -47,15 +48,6 @@ pub struct GlobalArgs {
     /// Never colour the output (also: the NO_COLOR environment variable).
     #[arg(long, global = true)]
     pub no_color: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Environment {
-    /// https://apitest.vipps.no
-    Test,
-    /// https://api.vipps.no
-    Production,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,1 +1,4 @@
-//! specs
+//! Reading and normalising the OpenAPI documents: the same code serves `build.rs` (before
+//! generating the clients), the spec surface snapshots and `vippsctl specs diff`.
+
+pub mod ops;

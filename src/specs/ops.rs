@@ -1,0 +1,210 @@
+//! The operations vippsctl uses, one row each. This list is the contract between the specs in
+//! `openapi/`, `build.rs` (which keeps only these operations and gives them these stable names),
+//! the spec surface snapshots and `specs diff`, and the HTTP layer's rate limits.
+//!
+//! This file is compiled by `build.rs` too (`#[path]`), so it must only use `core`/`std`.
+
+/// One API that vippsctl generates a client for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Api {
+    AccessToken,
+    Webhooks,
+    Qr,
+    Recurring,
+}
+
+impl Api {
+    pub const ALL: [Api; 4] = [Api::AccessToken, Api::Webhooks, Api::Qr, Api::Recurring];
+
+    /// The spec's file name in `openapi/` (and in `VIPPSCTL_OPENAPI_DIR`), without `.yaml`.
+    pub fn file_stem(self) -> &'static str {
+        match self {
+            Api::AccessToken => "access-token",
+            Api::Webhooks => "webhooks",
+            Api::Qr => "qr",
+            Api::Recurring => "recurring",
+        }
+    }
+
+    /// The Rust module the client is generated into (`crate::api::generated::<module>`).
+    pub fn module(self) -> &'static str {
+        match self {
+            Api::AccessToken => "accesstoken",
+            Api::Webhooks => "webhooks",
+            Api::Qr => "qr",
+            Api::Recurring => "recurring",
+        }
+    }
+}
+
+/// One operation vippsctl calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation {
+    pub api: Api,
+    /// Upper-case HTTP method.
+    pub method: &'static str,
+    /// The path as the client sends it, below the host (server path prefixes such as `/qr` and
+    /// `/webhooks` folded in).
+    pub path: &'static str,
+    /// The stable name build.rs gives the operation; generated method names derive from it, so
+    /// they do not change when Vipps renames (or omits) an operationId.
+    pub name: &'static str,
+    /// The operationId in the published spec, where it has one.
+    pub published_id: Option<&'static str>,
+}
+
+const fn op(
+    api: Api,
+    method: &'static str,
+    path: &'static str,
+    name: &'static str,
+    published_id: Option<&'static str>,
+) -> Operation {
+    Operation {
+        api,
+        method,
+        path,
+        name,
+        published_id,
+    }
+}
+
+/// Every operation vippsctl uses.
+pub const OPERATIONS: &[Operation] = &[
+    op(
+        Api::AccessToken,
+        "POST",
+        "/accesstoken/get",
+        "fetch_access_token",
+        Some("fetchAuthorizationTokenUsingPost"),
+    ),
+    op(
+        Api::Webhooks,
+        "GET",
+        "/webhooks/v1/webhooks",
+        "list_webhooks",
+        None,
+    ),
+    op(
+        Api::Webhooks,
+        "POST",
+        "/webhooks/v1/webhooks",
+        "register_webhook",
+        None,
+    ),
+    op(
+        Api::Webhooks,
+        "DELETE",
+        "/webhooks/v1/webhooks/{id}",
+        "delete_webhook",
+        None,
+    ),
+    op(
+        Api::Qr,
+        "GET",
+        "/qr/v1/merchant-redirect",
+        "list_redirect_qrs",
+        Some("GetAllMerchantRedirectQrs"),
+    ),
+    op(
+        Api::Qr,
+        "POST",
+        "/qr/v1/merchant-redirect",
+        "create_redirect_qr",
+        Some("CreateMerchantRedirectQr"),
+    ),
+    op(
+        Api::Qr,
+        "GET",
+        "/qr/v1/merchant-redirect/{id}",
+        "get_redirect_qr",
+        Some("GetMerchantRedirectQrById"),
+    ),
+    op(
+        Api::Qr,
+        "PUT",
+        "/qr/v1/merchant-redirect/{id}",
+        "update_redirect_qr",
+        Some("UpdateMerchantRedirectUrl"),
+    ),
+    op(
+        Api::Qr,
+        "DELETE",
+        "/qr/v1/merchant-redirect/{id}",
+        "delete_redirect_qr",
+        Some("DeleteMerchantRedirectQr"),
+    ),
+    op(
+        Api::Qr,
+        "GET",
+        "/qr/v1/merchant-callback",
+        "list_callback_qrs",
+        Some("GetMerchantCallbackQrs"),
+    ),
+    op(
+        Api::Qr,
+        "GET",
+        "/qr/v1/merchant-callback/{merchantQrId}",
+        "get_callback_qr",
+        Some("GetMerchantCallbackById"),
+    ),
+    op(
+        Api::Qr,
+        "PUT",
+        "/qr/v1/merchant-callback/{merchantQrId}",
+        "put_callback_qr",
+        Some("PutMerchantCallbackQr"),
+    ),
+    op(
+        Api::Qr,
+        "DELETE",
+        "/qr/v1/merchant-callback/{merchantQrId}",
+        "delete_callback_qr",
+        Some("DeleteMerchantCallbackQr"),
+    ),
+    op(
+        Api::Recurring,
+        "GET",
+        "/recurring/v3/agreements",
+        "list_agreements",
+        Some("ListAgreementsV3"),
+    ),
+    op(
+        Api::Recurring,
+        "POST",
+        "/recurring/v3/agreements",
+        "draft_agreement",
+        Some("DraftAgreementV3"),
+    ),
+    op(
+        Api::Recurring,
+        "GET",
+        "/recurring/v3/agreements/{agreementId}",
+        "fetch_agreement",
+        Some("FetchAgreementV3"),
+    ),
+    op(
+        Api::Recurring,
+        "PATCH",
+        "/recurring/v3/agreements/{agreementId}",
+        "update_agreement",
+        Some("UpdateAgreementPatchV3"),
+    ),
+    op(
+        Api::Recurring,
+        "PATCH",
+        "/recurring/v3/agreements/{agreementId}/accept",
+        "accept_agreement",
+        Some("acceptUsingPATCHV3"),
+    ),
+];
+
+/// The operations of one API.
+pub fn operations(api: Api) -> impl Iterator<Item = &'static Operation> {
+    OPERATIONS.iter().filter(move |o| o.api == api)
+}
+
+/// Look an operation up by its stable name.
+pub fn by_name(name: &str) -> Option<&'static Operation> {
+    OPERATIONS.iter().find(|o| o.name == name)
+}
