@@ -4,3 +4,7 @@
 pub mod environment;
 
 pub use environment::Environment;
+pub mod model;
+pub mod secret;
+
+pub use secret::Secret;
