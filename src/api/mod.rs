@@ -8,3 +8,5 @@ pub mod model;
 pub mod secret;
 
 pub use secret::Secret;
+pub mod error;
+pub mod vipps;

@@ -1,1 +1,476 @@
-//! apply
+//! Executing a plan: ordering, bounded concurrency per merchant, one-time secret hand-off,
+//! resolution of writes whose outcome is unknown, progress, and a final report. Every step is safe
+//! to run again: a re-run re-observes and plans only what is still different.
+
+pub mod report;
+pub mod secrets;
+
+pub use report::{ActionResult, ApplyReport, Outcome};
+
+use crate::api::error::ApiError;
+use crate::api::vipps::MerchantApi;
+use crate::config::model::{Config, Merchant, Webhook};
+use crate::plan::diff::webhook_address;
+use crate::plan::model::{Action, Change, MerchantPlan, Plan};
+use crate::resources::{agreement, webhook, Address, Kind};
+use futures::StreamExt;
+use secrets::{SecretContext, Sink};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Concurrent writes per merchant.
+    pub parallelism: usize,
+    /// Where secrets of webhooks without a declared sink go.
+    pub secrets_out: Option<PathBuf>,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            parallelism: 4,
+            secrets_out: None,
+        }
+    }
+}
+
+/// Receives progress: one call per finished action.
+pub trait Progress: Send + Sync {
+    fn start(&self, total: usize);
+    fn finished(&self, result: &ActionResult);
+}
+
+/// No progress output (tests, or when stderr is not wanted).
+pub struct Silent;
+
+impl Progress for Silent {
+    fn start(&self, _: usize) {}
+    fn finished(&self, _: &ActionResult) {}
+}
+
+/// Apply every change of `plan`. `config` supplies the declared objects (the plan itself holds no
+/// secrets or personal data); `apis` has one client per merchant.
+pub async fn apply(
+    plan: &Plan,
+    config: &Config,
+    apis: &HashMap<String, Arc<MerchantApi>>,
+    opts: &ApplyOptions,
+    progress: &dyn Progress,
+) -> ApplyReport {
+    let total = plan.changes().filter(|c| c.action.is_change()).count();
+    progress.start(total);
+    let merchants: HashMap<&str, &Merchant> = config
+        .merchants
+        .iter()
+        .map(|m| (m.msn.as_str(), m))
+        .collect();
+    let merchants = &merchants;
+    let runs = plan.merchants.iter().map(|mp| async move {
+        let (Some(m), Some(api)) = (merchants.get(mp.msn.as_str()), apis.get(&mp.msn)) else {
+            return mp
+                .changes
+                .iter()
+                .filter(|c| c.action.is_change())
+                .map(|c| ActionResult {
+                    address: c.address.clone(),
+                    action: c.action,
+                    outcome: Outcome::Skipped {
+                        reason: format!("merchant {} is not in the configuration given", mp.msn),
+                    },
+                })
+                .collect::<Vec<_>>();
+        };
+        apply_merchant(mp, m, api, opts, progress).await
+    });
+    let results: Vec<ActionResult> = futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    ApplyReport { results }
+}
+
+/// The phases of one merchant, in order. Within a phase, writes run concurrently.
+fn phases(mp: &MerchantPlan) -> [Vec<&Change>; 4] {
+    let acts: Vec<&Change> = mp.changes.iter().filter(|c| c.action.is_change()).collect();
+    // Events that allow a single registration: a delete that frees one must run before a create needs it.
+    let single: HashSet<String> = acts
+        .iter()
+        .filter(|c| c.address.kind == Kind::Webhooks)
+        .filter(|c| matches!(c.action, Action::Create | Action::ReplaceCreateFirst))
+        .flat_map(|c| events_of(c))
+        .filter(|e| webhook::limit_per_event(e) == 1)
+        .collect();
+    let mut p = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    for c in acts {
+        let i = match (c.address.kind, c.action) {
+            (Kind::Webhooks, Action::ReplaceDeleteFirst) => 0,
+            (Kind::Webhooks, Action::Delete) if events_of(c).iter().any(|e| single.contains(e)) => {
+                0
+            }
+            (Kind::Webhooks, Action::Create | Action::ReplaceCreateFirst) => 1,
+            (_, Action::Delete) => 3,
+            _ => 2,
+        };
+        p[i].push(c);
+    }
+    p
+}
+
+/// The events a webhook change shows (created or live), from its `events` field.
+fn events_of(c: &Change) -> Vec<String> {
+    c.fields
+        .iter()
+        .filter(|f| f.field == "events")
+        .flat_map(|f| f.after.clone().or_else(|| f.before.clone()))
+        .flat_map(|s| s.split(", ").map(str::to_string).collect::<Vec<_>>())
+        .collect()
+}
+
+async fn apply_merchant(
+    mp: &MerchantPlan,
+    m: &Merchant,
+    api: &MerchantApi,
+    opts: &ApplyOptions,
+    progress: &dyn Progress,
+) -> Vec<ActionResult> {
+    let webhooks: HashMap<Address, &Webhook> = m
+        .webhooks
+        .iter()
+        .map(|w| (webhook_address(m, &w.url, &w.events), w))
+        .collect();
+    let ctx = Ctx {
+        m,
+        api,
+        webhooks,
+        opts,
+    };
+    let mut results = Vec::new();
+    let mut check_in_failed = false;
+    for phase in phases(mp) {
+        let ctx = &ctx;
+        let done: Vec<ActionResult> = futures::stream::iter(phase)
+            .map(|c| async move {
+                // A callback QR without its check-in webhook would never fire: skip, don't half-apply.
+                let outcome = if c.address.kind == Kind::CallbackQrs
+                    && c.action == Action::Create
+                    && check_in_failed
+                {
+                    Outcome::Skipped {
+                        reason: format!(
+                            "the {} webhook could not be set up",
+                            webhook::CHECK_IN_EVENT
+                        ),
+                    }
+                } else {
+                    ctx.execute(c).await
+                };
+                let r = ActionResult {
+                    address: c.address.clone(),
+                    action: c.action,
+                    outcome,
+                };
+                progress.finished(&r);
+                r
+            })
+            .buffer_unordered(opts.parallelism.max(1))
+            .collect()
+            .await;
+        check_in_failed |= done.iter().any(|r| {
+            r.address.kind == Kind::Webhooks
+                && r.outcome.is_failed()
+                && ctx
+                    .webhooks
+                    .get(&r.address)
+                    .is_some_and(|w| w.events.iter().any(|e| e == webhook::CHECK_IN_EVENT))
+        });
+        results.extend(done);
+    }
+    results.sort_by(|a, b| a.address.cmp(&b.address));
+    results
+}
+
+struct Ctx<'a> {
+    m: &'a Merchant,
+    api: &'a MerchantApi,
+    webhooks: HashMap<Address, &'a Webhook>,
+    opts: &'a ApplyOptions,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Sink(#[from] secrets::SinkError),
+    #[error("{0}")]
+    Refused(String),
+}
+
+fn failed(e: StepError) -> Outcome {
+    let mut text = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        let line = s.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        src = s.source();
+    }
+    Outcome::Failed { error: text }
+}
+
+impl Ctx<'_> {
+    async fn execute(&self, c: &Change) -> Outcome {
+        let r = match c.address.kind {
+            Kind::Webhooks => self.webhook(c).await,
+            Kind::RedirectQrs => self.redirect_qr(c).await,
+            Kind::CallbackQrs => self.callback_qr(c).await,
+            Kind::Agreements => self.agreement(c).await,
+        };
+        match r {
+            Ok(detail) => Outcome::Done { detail },
+            Err(e) => failed(e),
+        }
+    }
+
+    fn declared_webhook(&self, c: &Change) -> Result<&Webhook, StepError> {
+        self.webhooks.get(&c.address).copied().ok_or_else(|| {
+            StepError::Refused(format!(
+                "{} is not declared in the configuration given",
+                c.address
+            ))
+        })
+    }
+
+    fn live_id(c: &Change) -> Result<&str, StepError> {
+        c.live_id
+            .as_deref()
+            .ok_or_else(|| StepError::Refused(format!("{}: the plan has no live id", c.address)))
+    }
+
+    async fn webhook(&self, c: &Change) -> Result<Option<String>, StepError> {
+        match c.action {
+            Action::Create => self.register(c, None).await,
+            Action::ReplaceCreateFirst => {
+                let old = Self::live_id(c)?;
+                let detail = self.register(c, Some(old)).await?;
+                self.delete_webhook(old).await?;
+                Ok(detail)
+            }
+            Action::ReplaceDeleteFirst => {
+                let old = Self::live_id(c)?;
+                self.delete_webhook(old).await?;
+                self.register(c, Some(old)).await
+            }
+            Action::Delete => {
+                self.delete_webhook(Self::live_id(c)?).await?;
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn delete_webhook(&self, id: &str) -> Result<(), StepError> {
+        match self.api.delete_webhook(id).await {
+            Err(e) if e.is_not_found() => Ok(()), // already gone: the goal is reached
+            r => Ok(r?),
+        }
+    }
+
+    fn sink_for(&self, w: &Webhook) -> Option<Sink> {
+        match (&w.secret, &self.opts.secrets_out) {
+            (Some(s), _) => Some(Sink::resolve(s, &w.origin.file)),
+            (None, Some(path)) => Some(Sink::File {
+                path: path.clone(),
+                key: secrets::default_key(&self.m.msn, &w.url),
+            }),
+            (None, None) => None,
+        }
+    }
+
+    /// Register a webhook and hand its secret to the sink. `replacing` is the id of the old
+    /// registration, which must not be mistaken for the new one.
+    async fn register(
+        &self,
+        c: &Change,
+        replacing: Option<&str>,
+    ) -> Result<Option<String>, StepError> {
+        let w = self.declared_webhook(c)?;
+        let events = webhook::event_set(&w.events);
+        let (id, secret) = match self.api.register_webhook(&w.url, &events).await {
+            Ok(r) => r,
+            Err(e) if e.outcome_unknown() => {
+                // The registration may exist, but its secret is lost: find it, delete it, register again.
+                tracing::warn!(
+                    "{}: outcome of the registration unknown ({e}); checking",
+                    c.address
+                );
+                let key = webhook::key(&w.url, &events);
+                for l in self.api.list_webhooks().await? {
+                    if webhook::live_key(&l) == key && Some(l.id.as_str()) != replacing {
+                        self.delete_webhook(&l.id).await?;
+                    }
+                }
+                self.api.register_webhook(&w.url, &events).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let Some(sink) = self.sink_for(w) else {
+            return Ok(Some(format!(
+                "registered as {id}; its secret was not stored (no sink declared and no --secrets-out)"
+            )));
+        };
+        let ctx = SecretContext {
+            msn: self.m.msn.clone(),
+            url: w.url.clone(),
+            webhook_id: id.clone(),
+        };
+        if let Err(e) = secrets::deliver(&sink, &secret, &ctx).await {
+            // A registration whose secret nobody has cannot be verified: take it back.
+            let cleanup = self.delete_webhook(&id).await;
+            if let Err(ce) = cleanup {
+                tracing::error!("could not delete webhook {id} after the secret sink failed: {ce}");
+            }
+            return Err(e.into());
+        }
+        Ok(Some(format!("registered as {id}; secret stored")))
+    }
+
+    async fn redirect_qr(&self, c: &Change) -> Result<Option<String>, StepError> {
+        let id = c.address.key.as_str();
+        let declared = self.m.redirect_qrs.iter().find(|q| q.id == id);
+        match c.action {
+            Action::Update => {
+                let d = declared
+                    .ok_or_else(|| StepError::Refused(format!("{} is not declared", c.address)))?;
+                self.api.update_redirect_qr(id, &d.redirect_url).await?;
+                Ok(None)
+            }
+            Action::Create => {
+                let d = declared
+                    .ok_or_else(|| StepError::Refused(format!("{} is not declared", c.address)))?;
+                self.create_redirect_qr(d).await
+            }
+            Action::ReplaceDeleteFirst => {
+                let d = declared
+                    .ok_or_else(|| StepError::Refused(format!("{} is not declared", c.address)))?;
+                self.delete_redirect_qr(id).await?;
+                self.create_redirect_qr(d).await
+            }
+            Action::Delete => {
+                self.delete_redirect_qr(id).await?;
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn delete_redirect_qr(&self, id: &str) -> Result<(), StepError> {
+        match self.api.delete_redirect_qr(id).await {
+            Err(e) if e.is_not_found() => Ok(()),
+            r => Ok(r?),
+        }
+    }
+
+    /// Create, treating "it already exists with the same fields" (a 409 after an earlier attempt
+    /// whose answer was lost) as success.
+    async fn create_redirect_qr(
+        &self,
+        d: &crate::config::model::RedirectQr,
+    ) -> Result<Option<String>, StepError> {
+        match self
+            .api
+            .create_redirect_qr(&d.id, &d.redirect_url, d.ttl)
+            .await
+        {
+            Ok(_) => Ok(None),
+            Err(e) if e.is_conflict() || e.outcome_unknown() => {
+                match self.api.get_redirect_qr(&d.id).await {
+                    Ok(live) if live.redirect_url == d.redirect_url => {
+                        Ok(Some("already existed with these fields".into()))
+                    }
+                    Ok(live) => Err(StepError::Refused(format!(
+                        "QR code {} already exists with redirectUrl {} (run plan again)",
+                        d.id, live.redirect_url
+                    ))),
+                    Err(ge) if ge.is_not_found() && e.outcome_unknown() => {
+                        self.api
+                            .create_redirect_qr(&d.id, &d.redirect_url, d.ttl)
+                            .await?;
+                        Ok(None)
+                    }
+                    Err(_) => Err(e.into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn callback_qr(&self, c: &Change) -> Result<Option<String>, StepError> {
+        let id = c.address.key.as_str();
+        match c.action {
+            Action::Create | Action::Update => {
+                let d = self
+                    .m
+                    .callback_qrs
+                    .iter()
+                    .find(|q| q.merchant_qr_id == id)
+                    .ok_or_else(|| StepError::Refused(format!("{} is not declared", c.address)))?;
+                // PUT is create-or-update, so a retry after an unknown outcome is harmless.
+                self.api
+                    .put_callback_qr(id, &d.location_description)
+                    .await?;
+                Ok(None)
+            }
+            Action::Delete => match self.api.delete_callback_qr(id).await {
+                Err(e) if e.is_not_found() => Ok(None),
+                r => Ok(r.map(|_| None)?),
+            },
+            _ => Ok(None),
+        }
+    }
+
+    async fn agreement(&self, c: &Change) -> Result<Option<String>, StepError> {
+        let key = c
+            .idempotency_key
+            .clone()
+            .unwrap_or_else(|| crate::plan::diff::idempotency_key(c, &[]));
+        let declared = self
+            .m
+            .agreements
+            .iter()
+            .find(|a| a.external_id == c.address.key)
+            .ok_or_else(|| StepError::Refused(format!("{} is not declared", c.address)))?;
+        match c.action {
+            Action::Create => {
+                let drafted = self
+                    .api
+                    .draft_agreement(&agreement::draft(declared), &key)
+                    .await?;
+                Ok(Some(format!(
+                    "drafted as {}; the customer accepts it at {}",
+                    drafted.agreement_id, drafted.vipps_confirmation_url
+                )))
+            }
+            Action::Update => {
+                let id = Self::live_id(c)?;
+                let patch = agreement::patch(declared, &c.fields);
+                self.api.update_agreement(id, &patch, &key).await?;
+                Ok(None)
+            }
+            Action::Stop => {
+                if declared.protect {
+                    return Err(StepError::Refused(format!("{} is protected", c.address)));
+                }
+                self.api.stop_agreement(Self::live_id(c)?, &key).await?;
+                Ok(Some("stopped".into()))
+            }
+            _ => Ok(None),
+        }
+    }
+}

@@ -1,1 +1,2 @@
-//! config
+//! config (contract stub; replaced by the config module)
+pub mod model;

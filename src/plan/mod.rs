@@ -1,1 +1,9 @@
-//! plan
+//! Plans: `diff(desired, live) -> Plan` (pure), the plan as plain data, and pure renderers.
+
+pub mod diff;
+pub mod model;
+
+pub use crate::resources::LiveMerchant;
+pub use diff::{diff, DiffOptions, PlanContext, Problem};
+pub use model::{Action, Change, MerchantPlan, Plan, Summary};
+pub mod render;

@@ -1,0 +1,89 @@
+//! The outcome of an apply: one line per action and a closing count.
+
+use crate::plan::model::Action;
+use crate::resources::Address;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Done { detail: Option<String> },
+    Failed { error: String },
+    Skipped { reason: String },
+}
+
+impl Outcome {
+    pub fn is_failed(&self) -> bool {
+        matches!(self, Outcome::Failed { .. })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActionResult {
+    pub address: Address,
+    pub action: Action,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+impl ActionResult {
+    pub fn line(&self) -> String {
+        let sym = self.action.symbol();
+        match &self.outcome {
+            Outcome::Done { detail: Some(d) } => format!("done    {sym:>3} {}: {d}", self.address),
+            Outcome::Done { detail: None } => format!("done    {sym:>3} {}", self.address),
+            Outcome::Failed { error } => format!("failed  {sym:>3} {}: {error}", self.address),
+            Outcome::Skipped { reason } => format!("skipped {sym:>3} {}: {reason}", self.address),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ApplyReport {
+    pub results: Vec<ActionResult>,
+}
+
+impl ApplyReport {
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut c = (0, 0, 0);
+        for r in &self.results {
+            match r.outcome {
+                Outcome::Done { .. } => c.0 += 1,
+                Outcome::Failed { .. } => c.1 += 1,
+                Outcome::Skipped { .. } => c.2 += 1,
+            }
+        }
+        c
+    }
+
+    pub fn succeeded(&self) -> bool {
+        let (_, failed, skipped) = self.counts();
+        failed == 0 && skipped == 0
+    }
+
+    /// The report: every action, then the closing line.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for r in &self.results {
+            let _ = writeln!(out, "{}", r.line());
+        }
+        let (done, failed, skipped) = self.counts();
+        let _ = writeln!(
+            out,
+            "Apply {}: {done} done, {failed} failed, {skipped} skipped.",
+            if failed + skipped == 0 {
+                "complete"
+            } else {
+                "incomplete"
+            }
+        );
+        if failed + skipped > 0 {
+            let _ = writeln!(
+                out,
+                "Run apply again after fixing the cause: it re-reads live state and does only what is still missing."
+            );
+        }
+        out
+    }
+}

@@ -1,0 +1,289 @@
+//! Secret sinks: where a webhook's one-time secret goes the moment it is received. The value is
+//! written only here; it never reaches a log, a plan or an error.
+
+use crate::api::Secret;
+use crate::config::model::SecretSink;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("could not write the secret to {path}")]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not run the secret command `{program}`")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the secret command `{program}` failed ({status}){stderr}")]
+    Command {
+        program: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("the secret command `{program}` did not finish within {0:?}", TIMEOUT)]
+    Timeout { program: String },
+    #[error("the secret sink declares an empty command")]
+    EmptyCommand,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A resolved sink: file paths made absolute against the declaring file's folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sink {
+    File { path: PathBuf, key: String },
+    Command { argv: Vec<String> },
+}
+
+impl Sink {
+    pub fn resolve(sink: &SecretSink, declared_in: &Path) -> Sink {
+        let base = declared_in.parent().unwrap_or(Path::new("."));
+        match sink {
+            SecretSink::File { file, key } => Sink::File {
+                path: if file.is_absolute() {
+                    file.clone()
+                } else {
+                    base.join(file)
+                },
+                key: key.clone(),
+            },
+            SecretSink::Command { command } => Sink::Command {
+                argv: command.clone(),
+            },
+        }
+    }
+}
+
+/// Context handed to a command sink in its environment (never the secret: that goes on stdin).
+#[derive(Debug, Clone)]
+pub struct SecretContext {
+    pub msn: String,
+    pub url: String,
+    pub webhook_id: String,
+}
+
+/// One lock for all file sinks in this process: two secrets for the same file must not race.
+static FILE_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub async fn deliver(sink: &Sink, secret: &Secret, ctx: &SecretContext) -> Result<(), SinkError> {
+    match sink {
+        Sink::File { path, key } => {
+            let _guard = FILE_LOCK.lock().await;
+            write_dotenv(path, key, secret).map_err(|source| SinkError::File {
+                path: path.clone(),
+                source,
+            })
+        }
+        Sink::Command { argv } => run_command(argv, secret, ctx).await,
+    }
+}
+
+/// Replace (or add) `KEY=value` in a dotenv file, keeping the other lines; atomic (temp file in
+/// the same folder, then rename) and readable by the owner only.
+pub fn write_dotenv(path: &Path, key: &str, secret: &Secret) -> std::io::Result<()> {
+    let existing = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let mut replaced = false;
+    let entry = format!("{key}={}", quote(secret.expose()));
+    for line in existing.lines() {
+        let name = line
+            .trim_start()
+            .trim_start_matches("export ")
+            .split('=')
+            .next()
+            .unwrap_or("")
+            .trim();
+        if name == key {
+            if !replaced {
+                lines.push(entry.clone());
+                replaced = true;
+            }
+        } else {
+            lines.push(line.to_string());
+        }
+    }
+    if !replaced {
+        lines.push(entry);
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".vippsctl-secret")
+        .tempfile_in(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn quote(v: &str) -> String {
+    if v.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "+/=_-.".contains(c))
+    {
+        v.to_string()
+    } else {
+        format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+async fn run_command(
+    argv: &[String],
+    secret: &Secret,
+    ctx: &SecretContext,
+) -> Result<(), SinkError> {
+    use tokio::io::AsyncWriteExt;
+    let program = argv.first().ok_or(SinkError::EmptyCommand)?.clone();
+    let mut child = tokio::process::Command::new(&program)
+        .args(&argv[1..])
+        .env("VIPPSCTL_MSN", &ctx.msn)
+        .env("VIPPSCTL_WEBHOOK_URL", &ctx.url)
+        .env("VIPPSCTL_WEBHOOK_ID", &ctx.webhook_id)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| SinkError::Spawn {
+            program: program.clone(),
+            source,
+        })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A command that exits without reading stdin is judged by its exit status below.
+        let _ = stdin.write_all(secret.expose().as_bytes()).await;
+        drop(stdin);
+    }
+    let out = match tokio::time::timeout(TIMEOUT, child.wait_with_output()).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(source)) => return Err(SinkError::Spawn { program, source }),
+        Err(_) => return Err(SinkError::Timeout { program }),
+    };
+    if out.status.success() {
+        return Ok(());
+    }
+    // The command may echo its input: scrub the secret from whatever it printed.
+    let stderr = String::from_utf8_lossy(&out.stderr)
+        .replace(secret.expose(), "***")
+        .trim()
+        .chars()
+        .take(500)
+        .collect::<String>();
+    Err(SinkError::Command {
+        program,
+        status: out.status.to_string(),
+        stderr: if stderr.is_empty() {
+            String::new()
+        } else {
+            format!(": {stderr}")
+        },
+    })
+}
+
+/// The key a webhook's secret gets in the `--secrets-out` file when it declares no sink.
+pub fn default_key(msn: &str, url: &str) -> String {
+    let mut k = format!("VIPPS_WEBHOOK_SECRET_{msn}_");
+    let tail: String = url
+        .trim_start_matches("https://")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    k.push_str(tail.trim_matches('_'));
+    k.truncate(120);
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotenv_replaces_one_key_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.env");
+        std::fs::write(&path, "# comment\nOTHER=1\nKEY=old\n").unwrap();
+        write_dotenv(&path, "KEY", &Secret::new("n3w+/=")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "# comment\nOTHER=1\nKEY=n3w+/=\n"
+        );
+        write_dotenv(&path, "ADDED", &Secret::new("a b")).unwrap();
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .ends_with("ADDED=\"a b\"\n"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[tokio::test]
+    async fn command_sink_gets_the_secret_on_stdin_and_failures_are_scrubbed() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("got");
+        let ctx = SecretContext {
+            msn: "123456".into(),
+            url: "https://x.example/h".into(),
+            webhook_id: "id-1".into(),
+        };
+        let sink = Sink::Command {
+            argv: vec![
+                "sh".into(),
+                "-c".into(),
+                format!(
+                    "cat > {}; echo \"$VIPPSCTL_MSN\" >> {}",
+                    out.display(),
+                    out.display()
+                ),
+            ],
+        };
+        deliver(&sink, &Secret::new("s3cr3t"), &ctx).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "s3cr3t123456\n");
+
+        let failing = Sink::Command {
+            argv: vec!["sh".into(), "-c".into(), "cat >&2; exit 3".into()],
+        };
+        let err = deliver(&failing, &Secret::new("s3cr3t"), &ctx)
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("exit status: 3"), "{text}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+    }
+
+    #[test]
+    fn default_keys_are_env_names() {
+        assert_eq!(
+            default_key("123456", "https://kaffe.example/vipps/events"),
+            "VIPPS_WEBHOOK_SECRET_123456_KAFFE_EXAMPLE_VIPPS_EVENTS"
+        );
+    }
+}

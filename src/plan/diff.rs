@@ -1,0 +1,859 @@
+//! `diff(desired, live) -> Plan`: a pure function. No I/O, no clock, no network.
+
+use super::model::{Action, Change, MerchantPlan, Plan, FORMAT_VERSION};
+use crate::api::model::{
+    AgreementStatus, LiveAgreement, LiveCallbackQr, LiveRedirectQr, LiveWebhook,
+};
+use crate::api::Environment;
+use crate::config::model::{Config, DeclaredStatus, Merchant, Origin};
+use crate::resources::{
+    agreement, callback_qr, redirect_qr, show_str, webhook, Address, Effect, FieldDiff, Kind,
+    LiveMerchant,
+};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// What the plan records about where it was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanContext {
+    pub environment: Environment,
+    pub base_url: String,
+    pub config_files: Vec<String>,
+    pub config_digest: String,
+    pub spec_versions: String,
+}
+
+/// Knobs of a plan.
+#[derive(Debug, Clone, Default)]
+pub struct DiffOptions {
+    /// Objects to replace even though nothing differs (e.g. to rotate a webhook secret).
+    pub replace: Vec<Address>,
+}
+
+/// A problem that makes the plan impossible; it points at the configuration where it can.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub address: Option<Address>,
+    pub origin: Option<Origin>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Problem {
+    fn at(origin: &Origin, address: Option<Address>, message: String) -> Self {
+        Problem {
+            address,
+            origin: Some(origin.clone()),
+            message,
+            hint: None,
+        }
+    }
+
+    fn hint(mut self, h: impl Into<String>) -> Self {
+        self.hint = Some(h.into());
+        self
+    }
+}
+
+/// The kinds whose live objects a plan must read for this merchant: those it declares or prunes,
+/// and webhooks whenever callback QRs need the check-in webhook.
+pub fn kinds_to_observe(m: &Merchant) -> Vec<Kind> {
+    let prunes = |k: Kind| m.prune.iter().any(|p| Kind::from(*p) == k);
+    let mut kinds = Vec::new();
+    if !m.webhooks.is_empty() || !m.callback_qrs.is_empty() || prunes(Kind::Webhooks) {
+        kinds.push(Kind::Webhooks);
+    }
+    if !m.callback_qrs.is_empty() || prunes(Kind::CallbackQrs) {
+        kinds.push(Kind::CallbackQrs);
+    }
+    if !m.redirect_qrs.is_empty() || prunes(Kind::RedirectQrs) {
+        kinds.push(Kind::RedirectQrs);
+    }
+    if !m.agreements.is_empty() {
+        kinds.push(Kind::Agreements);
+    }
+    kinds
+}
+
+/// A short digest of a serialisable value (live-object fingerprints).
+pub fn fingerprint<T: Serialize>(value: &T) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    hex::encode(&Sha256::digest(&bytes)[..8])
+}
+
+/// The live state without what changes by itself (a QR's seconds left), so fingerprints move only
+/// when something was changed.
+fn stable(live: &LiveMerchant) -> LiveMerchant {
+    let mut l = live.clone();
+    if let Some(q) = &mut l.redirect_qrs {
+        for x in q.iter_mut() {
+            *x = stable_qr(x);
+        }
+    }
+    l
+}
+
+fn stable_qr(q: &LiveRedirectQr) -> LiveRedirectQr {
+    let mut q = q.clone();
+    q.expires_in = q.expires_in.map(|s| if s >= 0 { 0 } else { -1 });
+    q
+}
+
+/// Compare the configuration with the live state and produce the plan.
+pub fn diff(
+    config: &Config,
+    live: &[LiveMerchant],
+    ctx: &PlanContext,
+    opts: &DiffOptions,
+) -> Result<Plan, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut merchants = Vec::new();
+    let by_msn: HashMap<&str, &LiveMerchant> = live.iter().map(|l| (l.msn.as_str(), l)).collect();
+    for m in &config.merchants {
+        let empty = LiveMerchant {
+            msn: m.msn.clone(),
+            ..Default::default()
+        };
+        let l = by_msn.get(m.msn.as_str()).copied().unwrap_or(&empty);
+        merchants.push(diff_merchant(m, l, opts, &mut problems));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Plan {
+        format_version: FORMAT_VERSION,
+        vippsctl_version: env!("CARGO_PKG_VERSION").to_string(),
+        spec_versions: ctx.spec_versions.clone(),
+        environment: ctx.environment,
+        base_url: ctx.base_url.clone(),
+        config_files: ctx.config_files.clone(),
+        config_digest: ctx.config_digest.clone(),
+        merchants,
+    })
+}
+
+fn diff_merchant(
+    m: &Merchant,
+    live: &LiveMerchant,
+    opts: &DiffOptions,
+    problems: &mut Vec<Problem>,
+) -> MerchantPlan {
+    let prunes = |k: Kind| m.prune.iter().any(|p| Kind::from(*p) == k);
+    let forced = |a: &Address| opts.replace.contains(a);
+    let mut changes = Vec::new();
+    let observed = kinds_to_observe(m);
+
+    let empty_wh = Vec::new();
+    let live_webhooks = live.webhooks.as_ref().unwrap_or(&empty_wh);
+    let kept_live_webhooks = diff_webhooks(
+        m,
+        live_webhooks,
+        prunes(Kind::Webhooks),
+        &forced,
+        &mut changes,
+        problems,
+    );
+    check_webhook_limits(m, &kept_live_webhooks, problems);
+
+    if let Some(live_cb) = &live.callback_qrs {
+        diff_callback_qrs(m, live_cb, prunes(Kind::CallbackQrs), &mut changes);
+    }
+    if let Some(live_rq) = &live.redirect_qrs {
+        diff_redirect_qrs(m, live_rq, prunes(Kind::RedirectQrs), &forced, &mut changes);
+    }
+    let mut unmanaged_agreements = Vec::new();
+    if let Some(live_ag) = &live.agreements {
+        unmanaged_agreements = diff_agreements(m, live_ag, &mut changes, problems);
+    }
+
+    MerchantPlan {
+        msn: m.msn.clone(),
+        name: m.name.clone(),
+        observed,
+        live_fingerprint: fingerprint(&stable(live)),
+        changes,
+        unmanaged_agreements,
+    }
+}
+
+/// The address of a declared webhook: its url, plus its events when the merchant declares the
+/// url more than once.
+pub fn webhook_address(m: &Merchant, url: &str, events: &[String]) -> Address {
+    let unique = m.webhooks.iter().filter(|w| w.url == url).count() <= 1;
+    Address::new(
+        &m.msn,
+        Kind::Webhooks,
+        webhook::display_key(url, events, unique),
+    )
+}
+
+/// Returns the live webhooks that stay (matched or unmanaged), for the limit checks.
+fn diff_webhooks<'a>(
+    m: &Merchant,
+    live: &'a [LiveWebhook],
+    prune: bool,
+    forced: &dyn Fn(&Address) -> bool,
+    changes: &mut Vec<Change>,
+    problems: &mut Vec<Problem>,
+) -> Vec<&'a LiveWebhook> {
+    let address_of = |url: &str, events: &[String]| webhook_address(m, url, events);
+    // Live count per event, for deciding the order of replacements under the limits.
+    let mut live_per_event: HashMap<String, usize> = HashMap::new();
+    for l in live {
+        for e in webhook::event_set(&l.events) {
+            *live_per_event.entry(e).or_default() += 1;
+        }
+    }
+
+    let mut used: HashSet<usize> = HashSet::new();
+    let mut unmatched = Vec::new();
+    let mut kept = Vec::new();
+    for d in &m.webhooks {
+        let key = webhook::desired_key(d);
+        let found = live
+            .iter()
+            .enumerate()
+            .find(|(i, l)| !used.contains(i) && webhook::live_key(l) == key);
+        match found {
+            Some((i, l)) => {
+                used.insert(i);
+                let address = address_of(&d.url, &d.events);
+                if forced(&address) {
+                    let mut c = replacement(&address, d, l, &live_per_event);
+                    c.reason = Some("replacement requested with --replace".into());
+                    changes.push(c);
+                } else {
+                    kept.push(l);
+                }
+            }
+            None => unmatched.push(d),
+        }
+    }
+    // Pair each unmatched declaration with an unmatched live registration of the same url: that is
+    // the same webhook with other events, replaced without a gap in delivery.
+    for d in unmatched {
+        let address = address_of(&d.url, &d.events);
+        let pair = live
+            .iter()
+            .enumerate()
+            .find(|(i, l)| !used.contains(i) && l.url == d.url);
+        match pair {
+            Some((i, l)) => {
+                used.insert(i);
+                let mut c = replacement(&address, d, l, &live_per_event);
+                c.fields.push(FieldDiff::new(
+                    "events",
+                    Some(webhook::event_set(&l.events).join(", ")),
+                    Some(webhook::event_set(&d.events).join(", ")),
+                    Effect::ForcesReplacement,
+                ));
+                if c.reason.is_none() {
+                    c.reason = Some("events cannot be changed on a registration".into());
+                }
+                changes.push(c);
+            }
+            None => {
+                let mut c = Change::new(address, Action::Create);
+                c.fields = webhook_fields(d);
+                if d.secret.is_none() {
+                    c.warnings.push(
+                        "no secret sink declared: the one-time secret goes to --secrets-out, or is lost".into(),
+                    );
+                }
+                changes.push(c);
+            }
+        }
+    }
+    for (i, l) in live.iter().enumerate() {
+        if used.contains(&i) {
+            continue;
+        }
+        let address = Address::new(
+            &m.msn,
+            Kind::Webhooks,
+            webhook::display_key(&l.url, &l.events, false),
+        );
+        let mut c = Change::new(
+            address,
+            if prune {
+                Action::Delete
+            } else {
+                Action::Unmanaged
+            },
+        );
+        c.live_id = Some(l.id.clone());
+        c.live_fingerprint = Some(fingerprint(l));
+        c.fields.push(FieldDiff::new(
+            "events",
+            Some(webhook::event_set(&l.events).join(", ")),
+            None,
+            Effect::Ignored,
+        ));
+        if m.webhooks
+            .iter()
+            .any(|d| webhook::desired_key(d) == webhook::live_key(l))
+        {
+            c.warnings
+                .push("a duplicate registration of the same url and events".into());
+        }
+        if !prune {
+            kept.push(l);
+        }
+        changes.push(c);
+    }
+    let _ = problems;
+    kept
+}
+
+fn webhook_fields(d: &crate::config::model::Webhook) -> Vec<FieldDiff> {
+    let mut f = vec![
+        FieldDiff::new("url", None, Some(show_str(&d.url)), Effect::InPlace),
+        FieldDiff::new(
+            "events",
+            None,
+            Some(webhook::event_set(&d.events).join(", ")),
+            Effect::InPlace,
+        ),
+    ];
+    if let Some(sink) = &d.secret {
+        f.push(FieldDiff::new(
+            "secret",
+            None,
+            Some(sink_description(sink)),
+            Effect::InPlace,
+        ));
+    }
+    f
+}
+
+/// Where a secret goes, for display: never the secret itself.
+pub fn sink_description(sink: &crate::config::model::SecretSink) -> String {
+    use crate::config::model::SecretSink;
+    match sink {
+        SecretSink::File { file, key } => format!("(sent to {} as {key})", file.display()),
+        SecretSink::Command { command } => {
+            format!(
+                "(sent to the command `{}`)",
+                command.first().map(String::as_str).unwrap_or("")
+            )
+        }
+    }
+}
+
+fn replacement(
+    address: &Address,
+    d: &crate::config::model::Webhook,
+    l: &LiveWebhook,
+    live_per_event: &HashMap<String, usize>,
+) -> Change {
+    // Creating first keeps delivery going, unless the new registration would exceed a per-event
+    // limit while the old one still exists.
+    let blocking = webhook::event_set(&d.events)
+        .into_iter()
+        .find(|e| live_per_event.get(e).copied().unwrap_or(0) + 1 > webhook::limit_per_event(e));
+    let mut c = match &blocking {
+        Some(e) => {
+            let mut c = Change::new(address.clone(), Action::ReplaceDeleteFirst);
+            c.reason = Some(format!(
+                "{e} allows {} registration(s) per sales unit, so the old one goes first",
+                webhook::limit_per_event(e)
+            ));
+            c.notes.push(format!(
+                "events of {e} are not delivered between the delete and the create"
+            ));
+            c
+        }
+        None => Change::new(address.clone(), Action::ReplaceCreateFirst),
+    };
+    c.live_id = Some(l.id.clone());
+    c.live_fingerprint = Some(fingerprint(l));
+    c.notes.push(webhook::NOTE_SECRET_ROTATES.into());
+    if d.secret.is_none() {
+        c.warnings.push(
+            "no secret sink declared: the new one-time secret goes to --secrets-out, or is lost"
+                .into(),
+        );
+    }
+    c
+}
+
+/// The per-event limits and the check-in webhook that callback QRs need, on the state after apply.
+fn check_webhook_limits(m: &Merchant, kept_live: &[&LiveWebhook], problems: &mut Vec<Problem>) {
+    let mut count: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for d in &m.webhooks {
+        for e in webhook::event_set(&d.events) {
+            count.entry(e).or_default().0 += 1;
+        }
+    }
+    let declared: HashSet<String> = m.webhooks.iter().map(webhook::desired_key).collect();
+    for l in kept_live {
+        if declared.contains(&webhook::live_key(l)) {
+            continue; // counted as declared
+        }
+        for e in webhook::event_set(&l.events) {
+            count.entry(e).or_default().1 += 1;
+        }
+    }
+    for (event, (declared_n, live_n)) in &count {
+        let limit = webhook::limit_per_event(event);
+        if declared_n + live_n > limit {
+            let origin = m
+                .webhooks
+                .iter()
+                .find(|w| w.events.contains(event))
+                .map(|w| &w.origin)
+                .unwrap_or(&m.origin);
+            problems.push(
+                Problem::at(
+                    origin,
+                    None,
+                    format!(
+                        "merchant {}: {event} would have {} webhook registrations ({declared_n} declared, {live_n} live and not in the configuration); Vipps allows {limit} per sales unit",
+                        m.msn,
+                        declared_n + live_n
+                    ),
+                )
+                .hint("add `webhooks` to this merchant's `prune` list to delete the live ones, or declare fewer"),
+            );
+        }
+    }
+    let has_check_in = count
+        .get(webhook::CHECK_IN_EVENT)
+        .is_some_and(|(d, l)| d + l > 0);
+    if let (Some(first), false) = (m.callback_qrs.first(), has_check_in) {
+        problems.push(
+            Problem::at(
+                &first.origin,
+                None,
+                format!(
+                    "merchant {}: callback QRs need a webhook on {}, and none is declared or live",
+                    m.msn,
+                    webhook::CHECK_IN_EVENT
+                ),
+            )
+            .hint(format!(
+                "declare a webhook with `events: [{}]` for this merchant",
+                webhook::CHECK_IN_EVENT
+            )),
+        );
+    }
+}
+
+fn diff_callback_qrs(
+    m: &Merchant,
+    live: &[LiveCallbackQr],
+    prune: bool,
+    changes: &mut Vec<Change>,
+) {
+    let by_id: HashMap<&str, &LiveCallbackQr> = live
+        .iter()
+        .map(|l| (l.merchant_qr_id.as_str(), l))
+        .collect();
+    let declared: HashSet<&str> = m
+        .callback_qrs
+        .iter()
+        .map(|d| d.merchant_qr_id.as_str())
+        .collect();
+    for d in &m.callback_qrs {
+        let address = Address::new(&m.msn, Kind::CallbackQrs, &d.merchant_qr_id);
+        match by_id.get(d.merchant_qr_id.as_str()) {
+            Some(l) => {
+                let fields = callback_qr::fields(d, l);
+                if !fields.is_empty() {
+                    let mut c = Change::new(address, Action::Update);
+                    c.fields = fields;
+                    c.live_fingerprint = Some(fingerprint(l));
+                    changes.push(c);
+                }
+            }
+            None => {
+                let mut c = Change::new(address, Action::Create);
+                c.fields.push(FieldDiff::new(
+                    "locationDescription",
+                    None,
+                    Some(show_str(&d.location_description)),
+                    Effect::InPlace,
+                ));
+                changes.push(c);
+            }
+        }
+    }
+    let mut rest: Vec<&LiveCallbackQr> = live
+        .iter()
+        .filter(|l| !declared.contains(l.merchant_qr_id.as_str()))
+        .collect();
+    rest.sort_by(|a, b| a.merchant_qr_id.cmp(&b.merchant_qr_id));
+    for l in rest {
+        let address = Address::new(&m.msn, Kind::CallbackQrs, &l.merchant_qr_id);
+        let mut c = Change::new(
+            address,
+            if prune {
+                Action::Delete
+            } else {
+                Action::Unmanaged
+            },
+        );
+        c.live_fingerprint = Some(fingerprint(l));
+        if prune {
+            c.notes.push(callback_qr::NOTE_PRINTED.into());
+        }
+        changes.push(c);
+    }
+}
+
+fn diff_redirect_qrs(
+    m: &Merchant,
+    live: &[LiveRedirectQr],
+    prune: bool,
+    forced: &dyn Fn(&Address) -> bool,
+    changes: &mut Vec<Change>,
+) {
+    let by_id: HashMap<&str, &LiveRedirectQr> = live.iter().map(|l| (l.id.as_str(), l)).collect();
+    let declared: HashSet<&str> = m.redirect_qrs.iter().map(|d| d.id.as_str()).collect();
+    for d in &m.redirect_qrs {
+        let address = Address::new(&m.msn, Kind::RedirectQrs, &d.id);
+        match by_id.get(d.id.as_str()) {
+            Some(l) => {
+                let fields = redirect_qr::fields(d, l);
+                let forcing: Vec<&str> = fields
+                    .iter()
+                    .filter(|f| f.effect == Effect::ForcesReplacement)
+                    .map(|f| f.field.as_str())
+                    .collect();
+                let action = if !forcing.is_empty() || forced(&address) {
+                    Action::ReplaceDeleteFirst
+                } else if !fields.is_empty() {
+                    Action::Update
+                } else {
+                    continue;
+                };
+                let mut c = Change::new(address.clone(), action);
+                if action == Action::ReplaceDeleteFirst {
+                    c.reason = Some(if forcing.is_empty() {
+                        "replacement requested with --replace".into()
+                    } else {
+                        format!("{} cannot be changed on a QR code", forcing.join(", "))
+                    });
+                    c.notes.push(redirect_qr::NOTE_PRINTED.into());
+                }
+                c.fields = fields;
+                c.live_fingerprint = Some(fingerprint(&stable_qr(l)));
+                changes.push(c);
+            }
+            None => {
+                let mut c = Change::new(address, Action::Create);
+                c.fields.push(FieldDiff::new(
+                    "redirectUrl",
+                    None,
+                    Some(show_str(&d.redirect_url)),
+                    Effect::InPlace,
+                ));
+                if let Some(ttl) = d.ttl {
+                    c.fields.push(FieldDiff::new(
+                        "ttl",
+                        None,
+                        Some(ttl.to_string()),
+                        Effect::InPlace,
+                    ));
+                }
+                changes.push(c);
+            }
+        }
+    }
+    let mut rest: Vec<&LiveRedirectQr> = live
+        .iter()
+        .filter(|l| !declared.contains(l.id.as_str()))
+        .collect();
+    rest.sort_by(|a, b| a.id.cmp(&b.id));
+    for l in rest {
+        let address = Address::new(&m.msn, Kind::RedirectQrs, &l.id);
+        let mut c = Change::new(
+            address,
+            if prune {
+                Action::Delete
+            } else {
+                Action::Unmanaged
+            },
+        );
+        c.live_fingerprint = Some(fingerprint(&stable_qr(l)));
+        c.fields.push(FieldDiff::new(
+            "redirectUrl",
+            Some(show_str(&l.redirect_url)),
+            None,
+            Effect::Ignored,
+        ));
+        if prune {
+            c.notes.push(redirect_qr::NOTE_PRINTED.into());
+        }
+        changes.push(c);
+    }
+}
+
+/// Returns the count of live agreements not in the configuration, by status.
+fn diff_agreements(
+    m: &Merchant,
+    live: &[LiveAgreement],
+    changes: &mut Vec<Change>,
+    problems: &mut Vec<Problem>,
+) -> Vec<(String, usize)> {
+    let mut by_ext: HashMap<&str, Vec<&LiveAgreement>> = HashMap::new();
+    for l in live {
+        if let Some(ext) = &l.external_id {
+            by_ext.entry(ext.as_str()).or_default().push(l);
+        }
+    }
+    let declared: HashSet<&str> = m
+        .agreements
+        .iter()
+        .map(|a| a.external_id.as_str())
+        .collect();
+    for d in &m.agreements {
+        let address = Address::new(&m.msn, Kind::Agreements, &d.external_id);
+        let all = by_ext
+            .get(d.external_id.as_str())
+            .cloned()
+            .unwrap_or_default();
+        let open: Vec<&LiveAgreement> = all
+            .iter()
+            .copied()
+            .filter(|l| matches!(l.status, AgreementStatus::Active | AgreementStatus::Pending))
+            .collect();
+        if open.len() > 1 {
+            let ids: Vec<&str> = open.iter().map(|l| l.id.as_str()).collect();
+            problems.push(
+                Problem::at(
+                    &d.origin,
+                    Some(address.clone()),
+                    format!(
+                        "{address}: {} open agreements share this externalId ({}); vippsctl cannot tell which one the configuration means",
+                        open.len(),
+                        ids.join(", ")
+                    ),
+                )
+                .hint("give the other agreements their own externalId, or stop the extra ones in the portal"),
+            );
+            continue;
+        }
+        // Earlier agreements with this externalId that ended: their ids make a new draft's
+        // Idempotency-Key different from the one that drafted them.
+        let mut ended: Vec<&LiveAgreement> = all
+            .iter()
+            .copied()
+            .filter(|l| {
+                matches!(
+                    l.status,
+                    AgreementStatus::Stopped | AgreementStatus::Expired
+                )
+            })
+            .collect();
+        ended.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+        match (d.status, open.first()) {
+            (DeclaredStatus::Stopped, Some(l)) => {
+                if d.protect {
+                    problems.push(
+                        Problem::at(&d.origin, Some(address.clone()), format!(
+                            "{address} is declared STOPPED but also `protect: true`; vippsctl refuses to stop a protected agreement"
+                        ))
+                        .hint("remove `protect: true` if the agreement really should be stopped"),
+                    );
+                    continue;
+                }
+                let mut c = Change::new(address.clone(), Action::Stop);
+                c.live_id = Some(l.id.clone());
+                c.live_fingerprint = Some(fingerprint(l));
+                c.fields.push(FieldDiff::new(
+                    "status",
+                    Some(l.status.as_str().into()),
+                    Some("STOPPED".into()),
+                    Effect::InPlace,
+                ));
+                c.notes.push(agreement::NOTE_STOP.into());
+                c.idempotency_key = Some(idempotency_key(&c, &[]));
+                changes.push(c);
+            }
+            (DeclaredStatus::Stopped, None) => {}
+            (DeclaredStatus::Active, Some(l)) if l.status == AgreementStatus::Pending => {
+                let mut c = Change::new(address.clone(), Action::AwaitingConsent);
+                c.live_id = Some(l.id.clone());
+                c.live_fingerprint = Some(fingerprint(l));
+                c.reason = Some(format!(
+                    "drafted as {}; waiting for the customer to accept it in the app",
+                    l.id
+                ));
+                let diffs = agreement::fields(d, l);
+                if diffs.iter().any(|f| f.effect != Effect::Ignored) {
+                    c.warnings.push(
+                        "the draft differs from the configuration; the difference is planned once the customer has accepted".into(),
+                    );
+                }
+                changes.push(c);
+            }
+            (DeclaredStatus::Active, Some(l)) => {
+                let diffs = agreement::fields(d, l);
+                let blocked: Vec<&FieldDiff> = diffs
+                    .iter()
+                    .filter(|f| f.effect == Effect::Unchangeable)
+                    .collect();
+                if !blocked.is_empty() {
+                    let what: Vec<String> = blocked
+                        .iter()
+                        .map(|f| {
+                            format!(
+                                "{} {} -> {}",
+                                f.field,
+                                f.before.as_deref().unwrap_or("(none)"),
+                                f.after.as_deref().unwrap_or("(none)")
+                            )
+                        })
+                        .collect();
+                    problems.push(
+                        Problem::at(&d.origin, Some(address.clone()), format!(
+                            "{address} ({}): {} cannot be changed on an existing agreement",
+                            l.id,
+                            what.join(", ")
+                        ))
+                        .hint("a new agreement needs the customer's consent: declare this one `status: STOPPED` and add a new agreement with another externalId"),
+                    );
+                    continue;
+                }
+                let in_place: Vec<FieldDiff> = diffs
+                    .iter()
+                    .filter(|f| f.effect == Effect::InPlace)
+                    .cloned()
+                    .collect();
+                let ignored: Vec<&FieldDiff> = diffs
+                    .iter()
+                    .filter(|f| f.effect == Effect::Ignored)
+                    .collect();
+                if in_place.is_empty() {
+                    continue;
+                }
+                let mut c = Change::new(address.clone(), Action::Update);
+                c.live_id = Some(l.id.clone());
+                c.live_fingerprint = Some(fingerprint(l));
+                if in_place.iter().any(|f| f.field.starts_with("pricing.")) {
+                    c.notes.push(agreement::NOTE_PRICE.into());
+                }
+                for f in ignored {
+                    c.warnings.push(format!(
+                        "{} differs but cannot be changed after drafting; ignored",
+                        f.field
+                    ));
+                }
+                c.fields = in_place;
+                c.idempotency_key = Some(idempotency_key(&c, &[]));
+                changes.push(c);
+            }
+            (DeclaredStatus::Active, None) => {
+                if let Some(last) = ended.last() {
+                    if last.status == AgreementStatus::Stopped {
+                        let mut c = Change::new(address.clone(), Action::Notice);
+                        c.live_id = Some(last.id.clone());
+                        c.reason = Some(format!(
+                            "{} was STOPPED (rejected or cancelled by the customer, or stopped by the merchant); vippsctl does not ask again by itself",
+                            last.id
+                        ));
+                        c.warnings.push(
+                            "declare `status: STOPPED` to acknowledge it, or use a new externalId to ask the customer again".into(),
+                        );
+                        changes.push(c);
+                        continue;
+                    }
+                }
+                let mut c = Change::new(address.clone(), Action::Create);
+                let mut fields = vec![
+                    FieldDiff::new(
+                        "productName",
+                        None,
+                        Some(show_str(&d.product_name)),
+                        Effect::InPlace,
+                    ),
+                    FieldDiff::new(
+                        "pricing",
+                        None,
+                        Some(match &d.pricing {
+                            crate::api::model::Pricing::Legacy { amount, currency } => {
+                                format!("LEGACY {amount} {currency}")
+                            }
+                            crate::api::model::Pricing::Variable {
+                                suggested_max_amount,
+                                currency,
+                                ..
+                            } => format!(
+                                "VARIABLE suggestedMaxAmount {suggested_max_amount} {currency}"
+                            ),
+                            crate::api::model::Pricing::Flexible { currency } => {
+                                format!("FLEXIBLE {currency}")
+                            }
+                        }),
+                        Effect::InPlace,
+                    ),
+                ];
+                if let Some(i) = &d.interval {
+                    fields.push(FieldDiff::new(
+                        "interval",
+                        None,
+                        Some(format!("{} {:?}", i.count, i.unit).to_uppercase()),
+                        Effect::InPlace,
+                    ));
+                }
+                if let Some(p) = &d.phone_number {
+                    // Masked here, so no plan (saved or shown) ever holds the number.
+                    let mut f = FieldDiff::new(
+                        "phoneNumber",
+                        None,
+                        Some(crate::resources::mask_phone(p)),
+                        Effect::InPlace,
+                    );
+                    f.personal = true;
+                    fields.push(f);
+                }
+                c.fields = fields;
+                c.notes.push(
+                    "the agreement is drafted; it becomes ACTIVE only when the customer accepts it in the app (the confirmation URL is printed by apply)".into(),
+                );
+                if let Some(last) = ended.last() {
+                    c.reason = Some(format!(
+                        "the previous draft {} EXPIRED without consent",
+                        last.id
+                    ));
+                }
+                let ended_ids: Vec<&str> = ended.iter().map(|l| l.id.as_str()).collect();
+                c.idempotency_key = Some(idempotency_key(&c, &ended_ids));
+                changes.push(c);
+            }
+        }
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for l in live {
+        let managed = l
+            .external_id
+            .as_deref()
+            .is_some_and(|e| declared.contains(e));
+        if !managed {
+            *counts.entry(l.status.as_str()).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(s, n)| (s.to_string(), n))
+        .collect()
+}
+
+/// The Idempotency-Key of the write a change makes (recurring only): the same change planned again
+/// (a retry, a re-run after a crash) gets the same key; a new draft after an earlier one ended gets
+/// a new key, because the ended agreement's id is part of it.
+pub fn idempotency_key(change: &Change, live_ended_ids: &[&str]) -> String {
+    let mut parts: Vec<String> = vec![
+        format!("{:?}", change.action),
+        change.address.to_string(),
+        change.live_id.clone().unwrap_or_default(),
+    ];
+    for f in &change.fields {
+        parts.push(format!("{}={:?}->{:?}", f.field, f.before, f.after));
+    }
+    parts.extend(live_ended_ids.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    agreement::idempotency_key(&refs)
+}

@@ -1,0 +1,194 @@
+//! The plan as plain data. It serialises to the saved-plan / `--json` format (`FORMAT_VERSION`),
+//! documented in docs/plan-format.md. It holds no secrets and no unmasked personal data.
+
+use crate::api::Environment;
+use crate::resources::{Address, FieldDiff, Kind};
+use serde::{Deserialize, Serialize};
+
+/// Bumped on any incompatible change of the JSON shape.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub vippsctl_version: String,
+    /// The spec versions the API clients were generated from.
+    pub spec_versions: String,
+    pub environment: Environment,
+    pub base_url: String,
+    /// The configuration files read, and a digest of their bytes.
+    pub config_files: Vec<String>,
+    pub config_digest: String,
+    pub merchants: Vec<MerchantPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MerchantPlan {
+    pub msn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The kinds whose live objects were read.
+    pub observed: Vec<Kind>,
+    /// A digest of every live object read for this merchant.
+    pub live_fingerprint: String,
+    pub changes: Vec<Change>,
+    /// Live agreements not in the configuration, counted by status (never listed one by one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmanaged_agreements: Vec<(String, usize)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// `+`
+    Create,
+    /// `~` in place.
+    Update,
+    /// `+/-`: create the new object, then delete the old one.
+    ReplaceCreateFirst,
+    /// `-/+`: delete first, when a limit or the key forces it.
+    ReplaceDeleteFirst,
+    /// `-`
+    Delete,
+    /// `-` for agreements: stop (irreversible).
+    Stop,
+    /// `?` a drafted agreement waits for the customer's consent (info only).
+    AwaitingConsent,
+    /// `!` exists live but not in the configuration, left alone (info only).
+    Unmanaged,
+    /// `!` something the reviewer should know about, no action (info only).
+    Notice,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::ReplaceCreateFirst => "+/-",
+            Action::ReplaceDeleteFirst => "-/+",
+            Action::Delete | Action::Stop => "-",
+            Action::AwaitingConsent => "?",
+            Action::Unmanaged | Action::Notice => "!",
+        }
+    }
+
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update in place",
+            Action::ReplaceCreateFirst => "replace (create new, then delete old)",
+            Action::ReplaceDeleteFirst => "replace (delete old, then create new)",
+            Action::Delete => "delete",
+            Action::Stop => "stop",
+            Action::AwaitingConsent => "awaiting the customer's consent",
+            Action::Unmanaged => "unmanaged (left alone)",
+            Action::Notice => "note",
+        }
+    }
+
+    /// Whether applying the plan does something for this change.
+    pub fn is_change(self) -> bool {
+        !matches!(
+            self,
+            Action::AwaitingConsent | Action::Unmanaged | Action::Notice
+        )
+    }
+
+    /// Whether it destroys something that cannot be brought back as it was.
+    pub fn is_destructive(self) -> bool {
+        matches!(
+            self,
+            Action::Delete | Action::Stop | Action::ReplaceCreateFirst | Action::ReplaceDeleteFirst
+        )
+    }
+}
+
+/// One change of one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub address: Address,
+    pub action: Action,
+    /// Field differences (for create: the fields set; for replace: the fields that differ).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldDiff>,
+    /// Why this action (e.g. which field forces the replacement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Business impact a reviewer must see.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// The server id of the live object this change acts on (webhook id, agreement id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_id: Option<String>,
+    /// A digest of the live object this change depends on; `apply` refuses the plan when it moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_fingerprint: Option<String>,
+    /// The Idempotency-Key a recurring write sends (stable across retries and re-runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+}
+
+impl Change {
+    pub fn new(address: Address, action: Action) -> Self {
+        Change {
+            address,
+            action,
+            fields: Vec::new(),
+            reason: None,
+            notes: Vec::new(),
+            warnings: Vec::new(),
+            live_id: None,
+            live_fingerprint: None,
+            idempotency_key: None,
+        }
+    }
+}
+
+/// The counts of the summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub replace: usize,
+    pub destroy: usize,
+    pub awaiting_consent: usize,
+    pub unmanaged: usize,
+}
+
+impl Summary {
+    pub fn is_empty(&self) -> bool {
+        self.add + self.change + self.replace + self.destroy == 0
+    }
+}
+
+impl Plan {
+    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+        self.merchants.iter().flat_map(|m| m.changes.iter())
+    }
+
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in self.changes() {
+            match c.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::ReplaceCreateFirst | Action::ReplaceDeleteFirst => s.replace += 1,
+                Action::Delete | Action::Stop => s.destroy += 1,
+                Action::AwaitingConsent => s.awaiting_consent += 1,
+                Action::Unmanaged => s.unmanaged += 1,
+                Action::Notice => {}
+            }
+        }
+        for m in &self.merchants {
+            s.unmanaged += m.unmanaged_agreements.iter().map(|(_, n)| n).sum::<usize>();
+        }
+        s
+    }
+
+    pub fn has_changes(&self) -> bool {
+        !self.summary().is_empty()
+    }
+}

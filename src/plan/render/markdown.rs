@@ -1,0 +1,206 @@
+//! The pull-request comment: summary first, destructive changes called out, one collapsible
+//! section per merchant, kept under GitHub's comment limit by cutting details, never the summary.
+
+use super::{
+    changes_in_order, count, field_values, merchant_summary, merchant_title, summary_line,
+};
+use crate::plan::model::{Action, Plan};
+use std::fmt::Write as _;
+
+/// GitHub's limit for an issue or pull-request comment body.
+pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
+
+pub fn render(plan: &Plan) -> String {
+    render_within(plan, GITHUB_COMMENT_LIMIT)
+}
+
+/// Render within `limit` bytes: merchant details are dropped from the last merchant backwards
+/// until the comment fits; the head (summary and destructive changes) always stays.
+pub fn render_within(plan: &Plan, limit: usize) -> String {
+    let head = head(plan);
+    let sections: Vec<String> = plan
+        .merchants
+        .iter()
+        .filter(|m| !m.changes.is_empty() || !m.unmanaged_agreements.is_empty())
+        .map(|m| section(plan, m))
+        .collect();
+    let quiet: Vec<&str> = plan
+        .merchants
+        .iter()
+        .filter(|m| m.changes.is_empty() && m.unmanaged_agreements.is_empty())
+        .map(|m| m.msn.as_str())
+        .collect();
+    let mut tail = String::new();
+    if !quiet.is_empty() {
+        let _ = writeln!(
+            tail,
+            "\nNo changes for {} {}: {}\n",
+            quiet.len(),
+            if quiet.len() == 1 {
+                "merchant"
+            } else {
+                "merchants"
+            },
+            quiet.join(", ")
+        );
+    }
+    let _ = writeln!(
+        tail,
+        "<sub>vippsctl {} · environment `{}` · config digest `{}`</sub>",
+        plan.vippsctl_version,
+        plan.environment,
+        short(&plan.config_digest)
+    );
+    let mut kept = sections.len();
+    loop {
+        let mut out = head.clone();
+        for s in &sections[..kept] {
+            out.push_str(s);
+        }
+        if kept < sections.len() {
+            let _ = writeln!(
+                out,
+                "\n_Details of {} more {} left out to fit GitHub's comment limit; see the full plan in the CI log._\n",
+                sections.len() - kept,
+                if sections.len() - kept == 1 { "merchant" } else { "merchants" }
+            );
+        }
+        out.push_str(&tail);
+        if out.len() <= limit || kept == 0 {
+            if out.len() > limit {
+                // Even the head is too long (a huge destructive list): cut it at a line boundary.
+                let mut cut = limit.saturating_sub(200);
+                while !out.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                let end = out[..cut].rfind('\n').unwrap_or(cut);
+                out.truncate(end);
+                out.push_str("\n\n_(truncated to fit GitHub's comment limit)_\n");
+            }
+            return out;
+        }
+        kept -= 1;
+    }
+}
+
+fn short(s: &str) -> &str {
+    s.get(..12).unwrap_or(s)
+}
+
+fn head(plan: &Plan) -> String {
+    let mut out = String::new();
+    let summary = plan.summary();
+    let _ = writeln!(out, "### vippsctl: {}\n", summary_line(&summary));
+    let _ = writeln!(
+        out,
+        "Environment `{}` (`{}`), {} {}.\n",
+        plan.environment,
+        plan.base_url,
+        plan.merchants.len(),
+        if plan.merchants.len() == 1 {
+            "merchant"
+        } else {
+            "merchants"
+        }
+    );
+    let destructive: Vec<_> = plan
+        .changes()
+        .filter(|c| c.action.is_destructive())
+        .collect();
+    if !destructive.is_empty() {
+        let _ = writeln!(out, "> [!CAUTION]");
+        let _ = writeln!(
+            out,
+            "> **{} destructive {}** — review before merging:",
+            destructive.len(),
+            if destructive.len() == 1 {
+                "change"
+            } else {
+                "changes"
+            }
+        );
+        const SHOWN: usize = 50;
+        for c in destructive.iter().take(SHOWN) {
+            let why = c
+                .notes
+                .first()
+                .cloned()
+                .unwrap_or_else(|| c.action.verb().to_string());
+            let _ = writeln!(out, "> - `{}` `{}`: {}", c.action.symbol(), c.address, why);
+        }
+        if destructive.len() > SHOWN {
+            let _ = writeln!(out, "> - … and {} more", destructive.len() - SHOWN);
+        }
+        out.push('\n');
+    }
+    if summary.awaiting_consent > 0 {
+        let _ = writeln!(
+            out,
+            "{} {} awaiting the customer's consent.\n",
+            summary.awaiting_consent,
+            if summary.awaiting_consent == 1 {
+                "agreement is"
+            } else {
+                "agreements are"
+            }
+        );
+    }
+    out
+}
+
+fn section(plan: &Plan, m: &crate::plan::model::MerchantPlan) -> String {
+    let _ = plan;
+    let mut out = String::new();
+    let s = merchant_summary(m);
+    let _ = writeln!(
+        out,
+        "<details><summary><b>{}</b>: {}</summary>\n\n```diff",
+        merchant_title(m),
+        summary_line(&s)
+    );
+    for c in changes_in_order(m) {
+        // diff-highlighting: `+` green, `-` red, `!` orange; other symbols get a neutral prefix.
+        let prefix = match c.action {
+            Action::Create => "+",
+            Action::Delete | Action::Stop | Action::ReplaceDeleteFirst => "-",
+            Action::Unmanaged | Action::Notice | Action::Update | Action::ReplaceCreateFirst => "!",
+            Action::AwaitingConsent => "#",
+        };
+        let _ = writeln!(
+            out,
+            "{prefix} {:>3} {}  ({})",
+            c.action.symbol(),
+            c.address,
+            c.action.verb()
+        );
+        for f in &c.fields {
+            let (b, a) = field_values(f);
+            let v = match (b, a) {
+                (Some(b), Some(a)) => format!("{b} -> {a}"),
+                (None, Some(a)) => a,
+                (Some(b), None) => b,
+                (None, None) => String::new(),
+            };
+            let _ = writeln!(out, "        {} = {}", f.field, v);
+        }
+        if let Some(r) = &c.reason {
+            let _ = writeln!(out, "        because {r}");
+        }
+        for n in &c.notes {
+            let _ = writeln!(out, "        note: {n}");
+        }
+        for w in &c.warnings {
+            let _ = writeln!(out, "        warning: {w}");
+        }
+    }
+    if !m.unmanaged_agreements.is_empty() {
+        let total: usize = m.unmanaged_agreements.iter().map(|(_, n)| n).sum();
+        let _ = writeln!(
+            out,
+            "!   ! {} agreements not in the configuration: left alone",
+            count(total)
+        );
+    }
+    let _ = writeln!(out, "```\n\n</details>\n");
+    out
+}

@@ -1,0 +1,127 @@
+//! Renderers: pure functions of a plan. Text for terminals and CI logs, markdown for pull-request
+//! comments, JSON for machines and saved plans.
+
+pub mod json;
+pub mod markdown;
+pub mod text;
+
+use super::model::{Action, Change, MerchantPlan, Plan, Summary};
+use crate::resources::FieldDiff;
+
+/// `Plan: N to add, N to change, N to replace, N to destroy.` or the no-change sentence.
+pub fn summary_line(s: &Summary) -> String {
+    if s.is_empty() {
+        "No changes. Live state matches the configuration.".to_string()
+    } else {
+        format!(
+            "Plan: {} to add, {} to change, {} to replace, {} to destroy.",
+            s.add, s.change, s.replace, s.destroy
+        )
+    }
+}
+
+/// The per-merchant counts, in the same words.
+pub fn merchant_summary(m: &MerchantPlan) -> Summary {
+    let p = Plan {
+        format_version: 0,
+        vippsctl_version: String::new(),
+        spec_versions: String::new(),
+        environment: Default::default(),
+        base_url: String::new(),
+        config_files: Vec::new(),
+        config_digest: String::new(),
+        merchants: vec![m.clone()],
+    };
+    p.summary()
+}
+
+pub(crate) fn merchant_title(m: &MerchantPlan) -> String {
+    match &m.name {
+        Some(n) => format!("merchant {} ({n})", m.msn),
+        None => format!("merchant {}", m.msn),
+    }
+}
+
+/// The legend of the symbols a plan uses, in a fixed order.
+pub(crate) fn legend(plan: &Plan) -> Vec<(&'static str, &'static str)> {
+    let all = [
+        (Action::Create, "create"),
+        (Action::Update, "update in place"),
+        (
+            Action::ReplaceCreateFirst,
+            "replace: create the new one, then delete the old one",
+        ),
+        (
+            Action::ReplaceDeleteFirst,
+            "replace: delete the old one, then create the new one",
+        ),
+        (Action::Delete, "delete (agreements: stop)"),
+        (
+            Action::AwaitingConsent,
+            "awaiting the customer's consent (no action)",
+        ),
+        (
+            Action::Unmanaged,
+            "not managed by this configuration, or a note (no action)",
+        ),
+    ];
+    let used = |a: Action| {
+        plan.changes().any(|c| {
+            c.action == a
+                || (a == Action::Delete && c.action == Action::Stop)
+                || (a == Action::Unmanaged && c.action == Action::Notice)
+        }) || (a == Action::Unmanaged
+            && plan
+                .merchants
+                .iter()
+                .any(|m| !m.unmanaged_agreements.is_empty()))
+    };
+    all.into_iter()
+        .filter(|(a, _)| used(*a))
+        .map(|(a, text)| (a.symbol(), text))
+        .collect()
+}
+
+/// A field line's value text: masked when personal, `before -> after` when both exist.
+pub(crate) fn field_values(f: &FieldDiff) -> (Option<String>, Option<String>) {
+    let mask = |v: &Option<String>| -> Option<String> {
+        v.as_ref().map(|s| {
+            if f.personal {
+                crate::resources::mask_phone(s)
+            } else {
+                s.clone()
+            }
+        })
+    };
+    (mask(&f.before), mask(&f.after))
+}
+
+pub(crate) fn effect_note(f: &FieldDiff) -> Option<&'static str> {
+    use crate::resources::Effect;
+    match f.effect {
+        Effect::ForcesReplacement => Some("forces replacement"),
+        Effect::Unchangeable => Some("cannot be changed"),
+        Effect::Ignored => None,
+        Effect::InPlace => None,
+    }
+}
+
+pub(crate) fn changes_in_order(m: &MerchantPlan) -> Vec<&Change> {
+    // Actions first, information after, so a reviewer sees what happens before what does not.
+    let mut v: Vec<&Change> = m.changes.iter().collect();
+    v.sort_by_key(|c| (!c.action.is_change(), c.address.kind, c.address.key.clone()));
+    v
+}
+
+/// Thousands separators for counts in sentences.
+pub(crate) fn count(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}

@@ -1,0 +1,164 @@
+//! The terminal rendering, Terraform-like. The summary line is the last line.
+
+use super::{
+    changes_in_order, count, effect_note, field_values, legend, merchant_title, summary_line,
+};
+use crate::plan::model::{Action, Change, Plan};
+use std::fmt::Write as _;
+
+/// Styling: plain, or ANSI colours on a terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    fn action(&self, a: Action, s: &str) -> String {
+        let code = match a {
+            Action::Create => "32",
+            Action::Update => "33",
+            Action::ReplaceCreateFirst | Action::ReplaceDeleteFirst => "35",
+            Action::Delete | Action::Stop => "31",
+            Action::AwaitingConsent => "36",
+            Action::Unmanaged | Action::Notice => "2",
+        };
+        self.paint(code, s)
+    }
+}
+
+/// Render a plan for a terminal or a CI log.
+pub fn render(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "vippsctl plan for the {} environment ({})",
+        plan.environment, plan.base_url
+    );
+    for m in &plan.merchants {
+        out.push('\n');
+        let _ = writeln!(out, "{}", style.paint("1", &merchant_title(m)));
+        let changes = changes_in_order(m);
+        if changes.is_empty() && m.unmanaged_agreements.is_empty() {
+            let _ = writeln!(out, "  no changes");
+            continue;
+        }
+        for c in changes {
+            render_change(&mut out, c, style);
+        }
+        if !m.unmanaged_agreements.is_empty() {
+            let total: usize = m.unmanaged_agreements.iter().map(|(_, n)| n).sum();
+            let by: Vec<String> = m
+                .unmanaged_agreements
+                .iter()
+                .map(|(s, n)| format!("{s} {}", count(*n)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {} {} {} not in the configuration ({}): left alone",
+                style.action(Action::Unmanaged, "!"),
+                count(total),
+                if total == 1 {
+                    "agreement"
+                } else {
+                    "agreements"
+                },
+                by.join(", ")
+            );
+        }
+    }
+    let legend = legend(plan);
+    if !legend.is_empty() {
+        out.push('\n');
+        let _ = writeln!(out, "Symbols:");
+        for (sym, text) in legend {
+            let _ = writeln!(out, "  {sym:<3} {text}");
+        }
+    }
+    out.push('\n');
+    let summary = plan.summary();
+    let mut line = summary_line(&summary);
+    let mut extra = Vec::new();
+    if summary.awaiting_consent > 0 {
+        extra.push(format!("{} awaiting consent", summary.awaiting_consent));
+    }
+    if summary.unmanaged > 0 {
+        extra.push(format!("{} unmanaged", count(summary.unmanaged)));
+    }
+    if !extra.is_empty() {
+        line = format!("{line} ({})", extra.join(", "));
+    }
+    let _ = writeln!(out, "{}", style.paint("1", &line));
+    out
+}
+
+fn render_change(out: &mut String, c: &Change, style: Style) {
+    let sym = style.action(c.action, &format!("{:>3}", c.action.symbol()));
+    let mut head = format!("{sym} {}", c.address);
+    if let Some(id) = &c.live_id {
+        let _ = write!(head, " ({id})");
+    }
+    let _ = writeln!(out, "{head}");
+    let detail = "        ";
+    if !c.action.is_change() || matches!(c.action, Action::Stop | Action::Delete) {
+        let _ = writeln!(out, "{detail}{}", c.action.verb());
+    }
+    if let Some(r) = &c.reason {
+        let _ = writeln!(out, "{detail}{}", style.paint("2", &format!("because {r}")));
+    }
+    let width = c.fields.iter().map(|f| f.field.len()).max().unwrap_or(0);
+    for f in &c.fields {
+        let (before, after) = field_values(f);
+        let value = match (&before, &after) {
+            (Some(b), Some(a)) => long_or_short(b, a, style),
+            (None, Some(a)) => a.clone(),
+            (Some(b), None) => b.clone(),
+            (None, None) => String::new(),
+        };
+        let mut line = format!("{detail}{:<width$} = {value}", f.field);
+        if let Some(n) = effect_note(f) {
+            let _ = write!(line, "  {}", style.paint("35", &format!("# {n}")));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    for n in &c.notes {
+        let _ = writeln!(out, "{detail}{}", style.paint("33", &format!("note: {n}")));
+    }
+    for w in &c.warnings {
+        let _ = writeln!(
+            out,
+            "{detail}{}",
+            style.paint("33", &format!("warning: {w}"))
+        );
+    }
+}
+
+/// `before -> after`, or for long values an inline character diff that shows only what changed.
+fn long_or_short(before: &str, after: &str, style: Style) -> String {
+    if before.chars().count() + after.chars().count() < 80 {
+        return format!("{before} -> {after}");
+    }
+    let diff = similar::TextDiff::from_chars(before, after);
+    let mut s = String::new();
+    for change in diff.iter_all_changes() {
+        let v = change.value();
+        match change.tag() {
+            similar::ChangeTag::Equal => s.push_str(v),
+            similar::ChangeTag::Delete => {
+                s.push_str(&style.paint("31", &format!("[-{v}-]")));
+            }
+            similar::ChangeTag::Insert => {
+                s.push_str(&style.paint("32", &format!("{{+{v}+}}")));
+            }
+        }
+    }
+    // Merge adjacent markers so a changed word reads as one change, not one per character.
+    s.replace("-][-", "").replace("+}{+", "")
+}

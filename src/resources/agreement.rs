@@ -1,0 +1,173 @@
+//! Recurring agreements (Recurring API v3). The id is server-assigned; `externalId` is the
+//! merchant's key but not unique. A new agreement needs the customer's consent in the app, so
+//! vippsctl drafts it and observes the outcome; PATCH changes a few fields; STOPPED is irreversible.
+//! Agreements are never pruned.
+
+use super::{Effect, FieldDiff};
+use crate::api::model::{AgreementPatch, DraftAgreement, LiveAgreement, Pricing};
+use crate::config::model::Agreement;
+
+pub const NOTE_STOP: &str =
+    "stopping is irreversible: the customer must consent to a new agreement to resume";
+pub const NOTE_PRICE: &str =
+    "the customer is not notified by Vipps of a price change: tell them yourself";
+
+fn amount(p: &Pricing) -> Option<(&'static str, i64)> {
+    match p {
+        Pricing::Legacy { amount, .. } => Some(("pricing.amount", *amount)),
+        Pricing::Variable {
+            suggested_max_amount,
+            ..
+        } => Some(("pricing.suggestedMaxAmount", *suggested_max_amount)),
+        Pricing::Flexible { .. } => None,
+    }
+}
+
+/// Differences between a declared agreement and a live one, each marked with what can be done.
+pub fn fields(desired: &Agreement, live: &LiveAgreement) -> Vec<FieldDiff> {
+    let mut out = Vec::new();
+    let s = super::show_str;
+    if desired.product_name != live.product_name {
+        out.push(FieldDiff::new(
+            "productName",
+            Some(s(&live.product_name)),
+            Some(s(&desired.product_name)),
+            Effect::InPlace,
+        ));
+    }
+    if desired.product_description.is_some()
+        && desired.product_description != live.product_description
+    {
+        out.push(FieldDiff::new(
+            "productDescription",
+            live.product_description.as_deref().map(s),
+            desired.product_description.as_deref().map(s),
+            Effect::InPlace,
+        ));
+    }
+    if desired.merchant_agreement_url.is_some()
+        && desired.merchant_agreement_url != live.merchant_agreement_url
+    {
+        out.push(FieldDiff::new(
+            "merchantAgreementUrl",
+            live.merchant_agreement_url.as_deref().map(s),
+            desired.merchant_agreement_url.as_deref().map(s),
+            Effect::InPlace,
+        ));
+    }
+    if desired.pricing.type_name() != live.pricing.type_name() {
+        out.push(FieldDiff::new(
+            "pricing.type",
+            Some(live.pricing.type_name().into()),
+            Some(desired.pricing.type_name().into()),
+            Effect::Unchangeable,
+        ));
+    } else {
+        if desired.pricing.currency() != live.pricing.currency() {
+            out.push(FieldDiff::new(
+                "pricing.currency",
+                Some(live.pricing.currency().into()),
+                Some(desired.pricing.currency().into()),
+                Effect::Unchangeable,
+            ));
+        }
+        if let (Some((name, want)), Some((_, have))) =
+            (amount(&desired.pricing), amount(&live.pricing))
+        {
+            if want != have {
+                out.push(FieldDiff::new(
+                    name,
+                    Some(have.to_string()),
+                    Some(want.to_string()),
+                    Effect::InPlace,
+                ));
+            }
+        }
+    }
+    if desired.interval.is_some() && desired.interval != live.interval {
+        let show =
+            |i: &crate::api::model::Interval| format!("{} {:?}", i.count, i.unit).to_uppercase();
+        out.push(FieldDiff::new(
+            "interval",
+            live.interval.as_ref().map(show),
+            desired.interval.as_ref().map(show),
+            Effect::InPlace,
+        ));
+    }
+    if let Some(live_url) = &live.merchant_redirect_url {
+        if live_url != &desired.merchant_redirect_url {
+            // Only used while the customer consents; once drafted it cannot change and no longer matters.
+            out.push(FieldDiff::new(
+                "merchantRedirectUrl",
+                Some(s(live_url)),
+                Some(s(&desired.merchant_redirect_url)),
+                Effect::Ignored,
+            ));
+        }
+    }
+    out
+}
+
+/// The PATCH body for the in-place differences.
+pub fn patch(desired: &Agreement, diffs: &[FieldDiff]) -> AgreementPatch {
+    let mut p = AgreementPatch::default();
+    for d in diffs.iter().filter(|d| d.effect == Effect::InPlace) {
+        match d.field.as_str() {
+            "productName" => p.product_name = Some(desired.product_name.clone()),
+            "productDescription" => p.product_description = desired.product_description.clone(),
+            "merchantAgreementUrl" => {
+                p.merchant_agreement_url = desired.merchant_agreement_url.clone()
+            }
+            "pricing.amount" => p.pricing_amount = amount(&desired.pricing).map(|a| a.1),
+            "pricing.suggestedMaxAmount" => {
+                p.pricing_suggested_max_amount = amount(&desired.pricing).map(|a| a.1)
+            }
+            "interval" => p.interval = desired.interval,
+            _ => {}
+        }
+    }
+    p
+}
+
+pub fn draft(desired: &Agreement) -> DraftAgreement {
+    DraftAgreement {
+        external_id: desired.external_id.clone(),
+        product_name: desired.product_name.clone(),
+        product_description: desired.product_description.clone(),
+        pricing: desired.pricing.clone(),
+        interval: desired.interval,
+        merchant_redirect_url: desired.merchant_redirect_url.clone(),
+        merchant_agreement_url: desired.merchant_agreement_url.clone(),
+        phone_number: desired.phone_number.clone(),
+    }
+}
+
+/// The Idempotency-Key for a write: derived from what the write is, so that a retry (or a re-run
+/// after a crash) of the same action reuses it, while a different action never does. Recurring
+/// allows 1-40 characters without `#?/\`.
+pub fn idempotency_key(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    let hex = hex::encode(h.finalize());
+    format!("vippsctl-{}", &hex[..31])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_keys_are_stable_and_valid() {
+        let a = idempotency_key(&["draft", "123456", "member-1"]);
+        assert_eq!(a, idempotency_key(&["draft", "123456", "member-1"]));
+        assert_ne!(a, idempotency_key(&["draft", "123456", "member-2"]));
+        // No ambiguity from concatenation.
+        assert_ne!(idempotency_key(&["ab", "c"]), idempotency_key(&["a", "bc"]));
+        assert_eq!(a.len(), 40);
+        assert!(!a.contains(['#', '?', '/', '\\']));
+    }
+}
