@@ -269,10 +269,12 @@ fn diff_webhooks<'a>(
         if used.contains(&i) {
             continue;
         }
+        let shared_url = live.iter().filter(|o| o.url == l.url).count() > 1
+            || m.webhooks.iter().any(|d| d.url == l.url);
         let address = Address::new(
             &m.msn,
             Kind::Webhooks,
-            webhook::display_key(&l.url, &l.events, false),
+            webhook::display_key(&l.url, &l.events, !shared_url),
         );
         let mut c = Change::new(
             address,

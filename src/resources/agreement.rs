@@ -10,7 +10,7 @@ use crate::config::model::Agreement;
 pub const NOTE_STOP: &str =
     "stopping is irreversible: the customer must consent to a new agreement to resume";
 pub const NOTE_PRICE: &str =
-    "the customer is not notified by Vipps of a price change: tell them yourself";
+    "the new price applies to the next charges and Vipps does not ask the customer again: tell your customers (for a large change, consider a new agreement)";
 
 fn amount(p: &Pricing) -> Option<(&'static str, i64)> {
     match p {
