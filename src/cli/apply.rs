@@ -1,0 +1,224 @@
+//! `vippsctl apply`: apply a saved plan exactly, or plan and apply after confirmation.
+
+use super::plan::{make_plan, parse_addresses};
+use super::session;
+use super::{Failure, GlobalArgs, Outcome};
+use crate::apply::{ActionResult, ApplyOptions, Progress};
+use crate::plan::render::{json, text};
+use crate::plan::{DiffOptions, Plan};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApplyArgs {
+    /// A saved plan (from `plan --out`), or configuration files or folders to plan and apply.
+    #[arg(required = true, value_name = "PLAN|PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Use the built-in simulator (state in .vippsctl/sandbox.json) instead of the Vipps APIs.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Apply without asking (for CI).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Concurrent writes per merchant.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallelism: u16,
+    /// Where webhook secrets go when a webhook declares no `secret:` sink (a dotenv file, mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub secrets_out: Option<PathBuf>,
+    /// Replace this object even though it matches (e.g. to rotate a webhook secret). Repeatable.
+    #[arg(long, value_name = "ADDRESS")]
+    pub replace: Vec<String>,
+}
+
+/// A single file whose content starts with `{` is a saved plan; YAML configs never do.
+fn saved_plan(paths: &[PathBuf]) -> Option<&PathBuf> {
+    let [p] = paths else { return None };
+    let text = std::fs::read_to_string(p).ok()?;
+    text.trim_start().starts_with('{').then_some(p)
+}
+
+pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
+    let opts = ApplyOptions {
+        parallelism: args.parallelism.into(),
+        secrets_out: args.secrets_out.clone(),
+    };
+    if let Some(path) = saved_plan(&args.paths) {
+        return apply_saved(path, &args, global, &opts).await;
+    }
+    let diff_opts = DiffOptions {
+        replace: parse_addresses(&args.replace)?,
+    };
+    let (plan, loaded, _target, apis) =
+        make_plan(&args.paths, global, args.sandbox, &diff_opts).await?;
+    // The plan is data on stdout; the question and progress go to stderr.
+    print!("{}", text::render(&plan, text::Style { color: global.color() }));
+    if !plan.has_changes() {
+        return Ok(Outcome::Ok);
+    }
+    if !args.auto_approve {
+        confirm()?;
+    }
+    execute(&plan, &loaded.config, &apis, &opts).await
+}
+
+fn confirm() -> Result<(), Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::new("refusing to apply without confirmation: standard input is not a terminal")
+            .hint("pass --auto-approve (CI), or apply a reviewed plan saved with `plan --out FILE`"));
+    }
+    eprint!("\nApply these changes? Only 'yes' is accepted: ");
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::new("could not read the answer").caused_by(e))?;
+    if answer.trim() != "yes" {
+        return Err(Failure::new("apply cancelled; nothing was changed"));
+    }
+    Ok(())
+}
+
+async fn apply_saved(
+    path: &PathBuf,
+    args: &ApplyArgs,
+    global: &GlobalArgs,
+    opts: &ApplyOptions,
+) -> Result<Outcome, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::new(format!("could not read {}", path.display())).caused_by(e))?;
+    let saved = json::read(&path.display().to_string(), &text).map_err(|e| Failure::from_error(&e))?;
+    let config_paths: Vec<PathBuf> = saved.config_files.iter().map(PathBuf::from).collect();
+    let sandbox = args.sandbox || saved.base_url == "sandbox";
+    let diff_opts = DiffOptions {
+        replace: parse_addresses(&args.replace)?,
+    };
+    let (fresh, loaded, target, apis) = make_plan(&config_paths, global, sandbox, &diff_opts).await?;
+    if saved.environment != target.environment || saved.base_url != target.label {
+        return Err(Failure::new(format!(
+            "{} was made for {} ({}), not for {} ({})",
+            path.display(),
+            saved.environment,
+            saved.base_url,
+            target.environment,
+            target.label
+        ))
+        .hint("apply a plan against the environment it was made for"));
+    }
+    if saved.config_digest != fresh.config_digest {
+        return Err(Failure::new(format!(
+            "{} is stale: the configuration files changed since it was made",
+            path.display()
+        ))
+        .hint("run plan again and review the new plan"));
+    }
+    let differences = stale_differences(&saved, &fresh);
+    if !differences.is_empty() {
+        let mut f = Failure::new(format!(
+            "{} is stale: the live state changed since it was made",
+            path.display()
+        ));
+        for d in differences {
+            f = f.caused_by(d);
+        }
+        return Err(f.hint("run plan again and review the new plan"));
+    }
+    if !fresh.has_changes() {
+        eprintln!("The saved plan has no changes.");
+        return Ok(Outcome::Ok);
+    }
+    execute(&fresh, &loaded.config, &apis, opts).await
+}
+
+/// What differs between the saved plan and the same plan made now, by address.
+pub(crate) fn stale_differences(saved: &Plan, fresh: &Plan) -> Vec<String> {
+    use std::collections::BTreeMap;
+    let index = |p: &Plan| -> BTreeMap<String, crate::plan::Change> {
+        p.changes()
+            .filter(|c| c.action.is_change())
+            .map(|c| (c.address.to_string(), c.clone()))
+            .collect()
+    };
+    let (a, b) = (index(saved), index(fresh));
+    let mut out = Vec::new();
+    for (addr, c) in &a {
+        match b.get(addr) {
+            None => out.push(format!("{addr}: planned to {}, now nothing to do", c.action.verb())),
+            Some(n) if n.action != c.action => out.push(format!(
+                "{addr}: planned to {}, now it would {}",
+                c.action.verb(),
+                n.action.verb()
+            )),
+            Some(n) if n.live_fingerprint != c.live_fingerprint || n.fields != c.fields => {
+                out.push(format!("{addr}: the live object changed"))
+            }
+            _ => {}
+        }
+    }
+    for (addr, n) in &b {
+        if !a.contains_key(addr) {
+            out.push(format!("{addr}: not in the saved plan, now it would {}", n.action.verb()));
+        }
+    }
+    out
+}
+
+async fn execute(
+    plan: &Plan,
+    config: &crate::config::model::Config,
+    apis: &session::Apis,
+    opts: &ApplyOptions,
+) -> Result<Outcome, Failure> {
+    let progress = StderrProgress::new();
+    let report = crate::apply::apply(plan, config, apis, opts, &progress).await;
+    progress.finish();
+    print!("\n{}", report.render());
+    if report.succeeded() {
+        Ok(Outcome::Ok)
+    } else {
+        Ok(Outcome::Failed)
+    }
+}
+
+/// A bar on a terminal, one line per action otherwise (CI logs).
+struct StderrProgress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl StderrProgress {
+    fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let b = indicatif::ProgressBar::new(0);
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            b
+        });
+        StderrProgress { bar }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for StderrProgress {
+    fn start(&self, total: usize) {
+        match &self.bar {
+            Some(b) => b.set_length(total as u64),
+            None => eprintln!("Applying {total} changes"),
+        }
+    }
+
+    fn finished(&self, r: &ActionResult) {
+        match &self.bar {
+            Some(b) => {
+                b.inc(1);
+                b.set_message(r.address.to_string());
+            }
+            None => eprintln!("  {}", r.line()),
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! `vippsctl plan`: observe, diff, render; optionally save the plan for `apply`.
+
+use super::session::{self, Target};
+use super::{Failure, GlobalArgs, Outcome};
+use crate::plan::render::{json, markdown, text};
+use crate::plan::{DiffOptions, Plan, PlanContext};
+use crate::resources::Address;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlanArgs {
+    /// Configuration files or folders (every *.yaml / *.yml inside).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Use the built-in simulator (state in .vippsctl/sandbox.json) instead of the Vipps APIs.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Save the plan to FILE for `vippsctl apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Also write the plan as a pull-request comment (markdown) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Print the plan as JSON (the saved-plan format) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 when there are no changes, 1 on error, 2 when there are changes.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Replace this object even though it matches (e.g. to rotate a webhook secret). Repeatable.
+    #[arg(long, value_name = "ADDRESS")]
+    pub replace: Vec<String>,
+}
+
+pub(crate) fn parse_addresses(raw: &[String]) -> Result<Vec<Address>, Failure> {
+    raw.iter()
+        .map(|s| {
+            Address::parse(s).ok_or_else(|| {
+                Failure::new(format!("`{s}` is not an address"))
+                    .hint("addresses look like 123456.webhooks[https://example.com/hook], as plans print them")
+            })
+        })
+        .collect()
+}
+
+/// Load, connect, observe and diff: the plan both `plan` and `apply` start from.
+pub(crate) async fn make_plan(
+    paths: &[PathBuf],
+    global: &GlobalArgs,
+    sandbox: bool,
+    opts: &DiffOptions,
+) -> Result<(Plan, crate::config::Loaded, Target, super::session::Apis), Failure> {
+    let loaded = session::load_config(paths, global)?;
+    let (target, apis) = session::connect(global, &loaded.config, sandbox).await?;
+    let live = session::observe_all(&loaded.config, &apis).await?;
+    let ctx = PlanContext {
+        environment: target.environment,
+        base_url: target.label.clone(),
+        config_files: loaded.files.iter().map(|p| p.display().to_string()).collect(),
+        config_digest: loaded.digest.clone(),
+        spec_versions: super::spec_versions().to_string(),
+    };
+    let plan = crate::plan::diff(&loaded.config, &live, &ctx, opts)
+        .map_err(|problems| session::problems_failure(&problems, global))?;
+    Ok((plan, loaded, target, apis))
+}
+
+pub async fn run(args: PlanArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
+    let opts = DiffOptions {
+        replace: parse_addresses(&args.replace)?,
+    };
+    let (plan, _loaded, _target, _apis) = make_plan(&args.paths, global, args.sandbox, &opts).await?;
+    if args.json {
+        print!("{}", json::render(&plan));
+    } else {
+        print!("{}", text::render(&plan, text::Style { color: global.color() }));
+    }
+    if let Some(out) = &args.out {
+        write_file(out, &json::render(&plan))?;
+        eprintln!("Saved the plan to {}; apply it with: vippsctl apply {}", out.display(), out.display());
+    }
+    if let Some(md) = &args.markdown {
+        write_file(md, &markdown::render(&plan))?;
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        Outcome::Changes
+    } else {
+        Outcome::Ok
+    })
+}
+
+pub(crate) fn write_file(path: &std::path::Path, content: &str) -> Result<(), Failure> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    let tmp = tempfile::NamedTempFile::new_in(dir.unwrap_or(std::path::Path::new(".")))
+        .and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(content.as_bytes())?;
+            Ok(f)
+        })
+        .map_err(|e| Failure::new(format!("could not write {}", path.display())).caused_by(e))?;
+    tmp.persist(path)
+        .map_err(|e| Failure::new(format!("could not write {}", path.display())).caused_by(e.error))?;
+    Ok(())
+}

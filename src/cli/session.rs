@@ -1,0 +1,217 @@
+//! What `plan`, `apply` and `import` share: loading the configuration, reaching the APIs (real or
+//! the sandbox simulator), and observing live state for every merchant at once.
+
+use super::{Failure, GlobalArgs};
+use crate::api::credentials::Credentials;
+use crate::api::transport::Transport;
+use crate::api::vipps::MerchantApi;
+use crate::api::Environment;
+use crate::config::model::{Config, Merchant};
+use crate::plan::diff::kinds_to_observe;
+use crate::resources::observe::observe;
+use crate::resources::LiveMerchant;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where the sandbox keeps its state between commands, below the working directory.
+pub const SANDBOX_STATE: &str = ".vippsctl/sandbox.json";
+
+/// The API endpoint a run talks to.
+pub struct Target {
+    pub environment: Environment,
+    /// The base URL requests go to.
+    pub base_url: String,
+    /// What a saved plan records: the base URL, or `sandbox` (whose port changes every run).
+    pub label: String,
+    /// Keeps the in-process sandbox alive for the run.
+    pub sandbox: Option<crate::sim::SimHandle>,
+}
+
+/// Load the configuration, printing its warnings; errors end the command with their diagnostics.
+pub fn load_config(paths: &[PathBuf], global: &GlobalArgs) -> Result<crate::config::Loaded, Failure> {
+    let env = |name: &str| std::env::var(name).ok();
+    match crate::config::load(paths, &env) {
+        Ok(loaded) => {
+            if !loaded.warnings.is_empty() {
+                eprint!("{}", crate::config::render(&loaded.warnings, global.color_stderr()));
+            }
+            Ok(loaded)
+        }
+        Err(diags) => {
+            eprint!("{}", crate::config::render(&diags, global.color_stderr()));
+            Err(Failure::silent())
+        }
+    }
+}
+
+/// Reach the APIs: the sandbox simulator in-process, or the environment's host with real credentials.
+pub async fn connect(
+    global: &GlobalArgs,
+    config: &Config,
+    sandbox: bool,
+) -> Result<(Target, HashMap<String, Arc<MerchantApi>>), Failure> {
+    if sandbox {
+        return connect_sandbox(config).await;
+    }
+    let environment = global
+        .environment
+        .or(config.environment)
+        .unwrap_or(Environment::Test);
+    let base_url = global
+        .base_url
+        .clone()
+        .unwrap_or_else(|| environment.base_url().to_string());
+    // One transport (one token cache, one set of rate limiters) per credential set: a partner's
+    // merchants share one token.
+    let mut by_credentials: HashMap<(String, String, String), Transport> = HashMap::new();
+    let mut apis = HashMap::new();
+    for m in &config.merchants {
+        let vars = credential_vars(m);
+        let transport = match by_credentials.get(&vars) {
+            Some(t) => t.clone(),
+            None => {
+                let creds = Credentials::from_env_vars(&vars.0, &vars.1, &vars.2).map_err(|e| {
+                    Failure::from_error(&e)
+                        .hint("export the variables, name others under the merchant's `credentials:`, or try the simulator with --sandbox")
+                })?;
+                let t = Transport::builder(base_url.clone())
+                    .credentials(creds)
+                    .build()
+                    .map_err(|e| Failure::from_error(&e))?;
+                by_credentials.insert(vars.clone(), t.clone());
+                t
+            }
+        };
+        let t = transport
+            .for_merchant(m.msn.clone())
+            .map_err(|e| Failure::from_error(&e))?;
+        apis.insert(m.msn.clone(), Arc::new(MerchantApi::new(t)));
+    }
+    Ok((
+        Target {
+            environment,
+            label: base_url.clone(),
+            base_url,
+            sandbox: None,
+        },
+        apis,
+    ))
+}
+
+fn credential_vars(m: &Merchant) -> (String, String, String) {
+    match &m.credentials {
+        Some(c) => (
+            c.client_id.clone(),
+            c.client_secret.clone(),
+            c.subscription_key.clone(),
+        ),
+        None => (
+            "VIPPS_CLIENT_ID".into(),
+            "VIPPS_CLIENT_SECRET".into(),
+            "VIPPS_SUBSCRIPTION_KEY".into(),
+        ),
+    }
+}
+
+async fn connect_sandbox(
+    config: &Config,
+) -> Result<(Target, HashMap<String, Arc<MerchantApi>>), Failure> {
+    let state = Path::new(SANDBOX_STATE);
+    if let Some(dir) = state.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Failure::new(format!("could not create {}", dir.display())).caused_by(e)
+        })?;
+    }
+    let mut sim_config = crate::sim::SimConfig::sandbox();
+    sim_config.state_file = Some(state.to_path_buf());
+    let handle = crate::sim::start(sim_config, ([127, 0, 0, 1], 0).into())
+        .await
+        .map_err(|e| Failure::from_error(&e).hint(format!("delete {SANDBOX_STATE} to start the sandbox afresh")))?;
+    let base_url = handle.base_url();
+    let creds = Credentials::new(
+        crate::sim::SANDBOX_CLIENT_ID,
+        crate::sim::SANDBOX_CLIENT_SECRET,
+        crate::sim::SANDBOX_SUBSCRIPTION_KEY,
+    );
+    let transport = Transport::builder(base_url.clone())
+        .credentials(creds)
+        .build()
+        .map_err(|e| Failure::from_error(&e))?;
+    let mut apis = HashMap::new();
+    for m in &config.merchants {
+        let t = transport
+            .for_merchant(m.msn.clone())
+            .map_err(|e| Failure::from_error(&e))?;
+        apis.insert(m.msn.clone(), Arc::new(MerchantApi::new(t)));
+    }
+    Ok((
+        Target {
+            environment: Environment::Test,
+            base_url,
+            label: "sandbox".into(),
+            sandbox: Some(handle),
+        },
+        apis,
+    ))
+}
+
+/// Read the live state of every merchant concurrently. A merchant that cannot be read fails the
+/// whole run: no plan is made from partial live state.
+pub async fn observe_all(
+    config: &Config,
+    apis: &HashMap<String, Arc<MerchantApi>>,
+) -> Result<Vec<LiveMerchant>, Failure> {
+    let reads = config.merchants.iter().map(|m| async move {
+        let api = apis.get(&m.msn).expect("a client per merchant");
+        observe(api, &m.msn, &kinds_to_observe(m)).await
+    });
+    let results = futures::future::join_all(reads).await;
+    let mut live = Vec::new();
+    let mut failures = Vec::new();
+    for r in results {
+        match r {
+            Ok(l) => live.push(l),
+            Err(e) => failures.push(e),
+        }
+    }
+    if failures.is_empty() {
+        return Ok(live);
+    }
+    let mut f = Failure::new(format!(
+        "could not read the live state of {} {}; no plan was made",
+        failures.len(),
+        if failures.len() == 1 { "merchant" } else { "merchants" }
+    ));
+    for e in &failures {
+        let mut line = e.to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(s) = src {
+            line.push_str(": ");
+            line.push_str(&s.to_string());
+            src = s.source();
+        }
+        f = f.caused_by(line);
+    }
+    Err(f.hint("check the credentials and the MSN; run again with -v for the API calls made"))
+}
+
+/// Render plan-time problems as located diagnostics.
+pub fn problems_failure(problems: &[crate::plan::Problem], global: &GlobalArgs) -> Failure {
+    let diags: Vec<crate::config::Diagnostic> = problems
+        .iter()
+        .map(|p| {
+            let mut d = crate::config::Diagnostic::error(p.origin.clone(), p.message.clone());
+            if let Some(h) = &p.hint {
+                d = d.with_hint(h.clone());
+            }
+            d
+        })
+        .collect();
+    eprint!("{}", crate::config::render(&diags, global.color_stderr()));
+    Failure::new(format!(
+        "the plan cannot be made: {} {}",
+        problems.len(),
+        if problems.len() == 1 { "problem" } else { "problems" }
+    ))
+}
