@@ -37,6 +37,10 @@ struct ServerState {
     expires_in: Mutex<String>,
     /// Answer the token call with this status and body instead.
     token_failure: Mutex<Option<(u16, String)>>,
+    /// Statuses for the next token calls, before `token_failure` and success.
+    token_script: Mutex<VecDeque<u16>>,
+    /// Bearer tokens the API answers 401 to (as if expired early on the server side).
+    revoked: Mutex<Vec<String>>,
 }
 
 #[derive(Clone)]
@@ -100,6 +104,9 @@ async fn token(
     };
     // Slow enough that concurrent callers really overlap with the fetch.
     tokio::time::sleep(Duration::from_millis(50)).await;
+    if let Some(status) = s.token_script.lock().unwrap().pop_front() {
+        return (StatusCode::from_u16(status).unwrap(), "scripted").into_response();
+    }
     if let Some((status, body)) = s.token_failure.lock().unwrap().clone() {
         return (StatusCode::from_u16(status).unwrap(), body).into_response();
     }
@@ -135,10 +142,18 @@ async fn api(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
     s.api_calls
         .lock()
         .unwrap()
         .push(seen(method, &uri, headers, &body));
+    if bearer.is_some_and(|b| s.revoked.lock().unwrap().contains(&b)) {
+        return (StatusCode::UNAUTHORIZED, "token expired").into_response();
+    }
     let step = s.script.lock().unwrap().pop_front();
     match step {
         Some((status, retry_after)) => {
@@ -627,4 +642,86 @@ async fn a_prepared_request_debug_hides_the_token_and_key() {
         vippsctl::api::redact("Bearer tok-1", &[&token]),
         "Bearer ***"
     );
+}
+
+#[tokio::test]
+async fn many_requests_rejected_with_one_stale_token_cause_one_refresh() {
+    let server = Server::start().await;
+    let t = transport(&server, fast_retries(1));
+    send(&t, Method::GET, "/a", "list_webhooks", None).await;
+    server.state.revoked.lock().unwrap().push("tok-1".into());
+    let calls = (0..10).map(|_| {
+        let t = t.clone();
+        async move { send(&t, Method::GET, "/a", "list_webhooks", None).await }
+    });
+    for resp in futures::future::join_all(calls).await {
+        assert_eq!(resp.status(), 200);
+    }
+    assert_eq!(server.token_calls().len(), 2, "one refresh for all ten");
+    let api = server.api_calls();
+    assert_eq!(api.len(), 1 + 10 + 10);
+    assert!(api[11..]
+        .iter()
+        .all(|c| header(c, "authorization") == "Bearer tok-2"));
+}
+
+#[tokio::test]
+async fn a_401_whose_refresh_fails_is_returned_as_is() {
+    let server = Server::start().await;
+    let t = transport(&server, fast_retries(3));
+    send(&t, Method::GET, "/a", "list_webhooks", None).await;
+    server.state.revoked.lock().unwrap().push("tok-1".into());
+    *server.state.token_failure.lock().unwrap() = Some((503, "maintenance".into()));
+    let resp = send(&t, Method::GET, "/a", "list_webhooks", None).await;
+    assert_eq!(resp.status(), 401);
+    assert_eq!(server.api_calls().len(), 2);
+    // The first fetch, then the refresh tried three times (a 503 is transient).
+    assert_eq!(server.token_calls().len(), 1 + 3);
+
+    // And the next prepare says why, on one line for a generated client's Error::Custom.
+    let mut req = t.http().get(format!("{}/a", t.base_url())).build().unwrap();
+    let err = t.prepare(&mut req, "list_webhooks").await.unwrap_err();
+    let text = err.describe();
+    assert!(
+        text.starts_with("could not get a Vipps access token: "),
+        "{text}"
+    );
+    assert!(text.contains("/accesstoken/get answered 503"), "{text}");
+    assert!(text.contains("maintenance"), "{text}");
+}
+
+#[tokio::test]
+async fn transport_redact_blanks_credentials_and_the_cached_token() {
+    let server = Server::start().await;
+    let t = transport(&server, fast_retries(1));
+    send(&t, Method::GET, "/a", "list_webhooks", None).await;
+    let text = format!("id={ID} secret={SECRET} key={KEY} auth=Bearer tok-1");
+    assert_eq!(t.redact(&text), "id=*** secret=*** key=*** auth=Bearer ***");
+}
+
+#[tokio::test]
+async fn a_transient_token_failure_is_retried_but_bad_credentials_are_not() {
+    let server = Server::start().await;
+    server.state.token_script.lock().unwrap().extend([503, 502]);
+    let t = transport(&server, fast_retries(3));
+    let resp = send(&t, Method::GET, "/a", "list_webhooks", None).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(server.token_calls().len(), 3);
+
+    let server = Server::start().await;
+    let wrong = Transport::builder(server.base.as_str())
+        .credentials(Credentials::new(ID, "wrong-secret", KEY))
+        .retry(fast_retries(3))
+        .build()
+        .unwrap();
+    let mut req = wrong
+        .http()
+        .get(format!("{}/a", wrong.base_url()))
+        .build()
+        .unwrap();
+    let err = wrong.prepare(&mut req, "list_webhooks").await.unwrap_err();
+    assert!(err.describe().contains("401"), "{}", err.describe());
+    assert!(!err.describe().contains("wrong-secret"));
+    assert_eq!(server.token_calls().len(), 1);
+    assert!(server.api_calls().is_empty());
 }

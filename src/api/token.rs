@@ -2,7 +2,9 @@
 //! stays outside the generated clients and their hooks), cached per credential set and refreshed
 //! before it expires. Concurrent callers share one fetch.
 
+use super::ratelimit::human;
 use super::redact::redact;
+use super::retry::{is_retryable_status, RetryPolicy};
 use super::{Credentials, Secret};
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Deserialize;
@@ -135,6 +137,8 @@ pub struct TokenRequest<'a> {
     pub credentials: &'a Credentials,
     /// `Vipps-System-*` headers, sent on the token call too.
     pub extra_headers: &'a HeaderMap,
+    /// Asking for a token twice is harmless, so a transient failure is retried like a GET.
+    pub retry: &'a RetryPolicy,
 }
 
 impl TokenCache {
@@ -148,10 +152,16 @@ impl TokenCache {
         if let Some(t) = slot.as_ref().filter(|t| t.is_fresh(Instant::now())) {
             return Ok(t.value.clone());
         }
-        let token = fetch(req).await?;
+        let token = fetch_with_retries(req).await?;
         let value = token.value.clone();
         *slot = Some(token);
         Ok(value)
+    }
+
+    /// The cached token, if one is cached and nobody is refreshing it right now (for redaction).
+    pub fn current(&self) -> Option<Secret> {
+        let slot = self.slot.try_lock().ok()?;
+        slot.as_ref().map(|t| t.value.clone())
     }
 
     /// Drop `stale` if it is still the cached token. Comparing first means that many requests
@@ -161,6 +171,31 @@ impl TokenCache {
         if slot.as_ref().is_some_and(|t| &t.value == stale) {
             *slot = None;
         }
+    }
+}
+
+async fn fetch_with_retries(req: &TokenRequest<'_>) -> Result<AccessToken, TokenError> {
+    let mut attempt = 1;
+    loop {
+        let error = match fetch(req).await {
+            Ok(token) => return Ok(token),
+            Err(e) => e,
+        };
+        let transient = match &error {
+            TokenError::Status { status, .. } => is_retryable_status(*status),
+            TokenError::Send { source, .. } => source.is_connect() || source.is_timeout(),
+            _ => false,
+        };
+        if !transient || attempt >= req.retry.max_attempts {
+            return Err(error);
+        }
+        let wait = req.retry.backoff(attempt);
+        tracing::warn!(
+            "could not get a Vipps access token ({error}); retrying in {}",
+            human(wait)
+        );
+        tokio::time::sleep(wait).await;
+        attempt += 1;
     }
 }
 

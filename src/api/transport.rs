@@ -44,6 +44,19 @@ impl TransportError {
     pub fn kind(&self) -> &TransportErrorKind {
         &self.0
     }
+
+    /// The message with its causes on one line (`a: b: c`), for callers that can carry only a
+    /// string (progenitor's `Error::Custom`).
+    pub fn describe(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        text
+    }
 }
 
 impl From<TransportErrorKind> for TransportError {
@@ -308,10 +321,15 @@ impl Transport {
         self.shared.auth.is_some()
     }
 
-    /// `text` with this transport's credentials blanked out (for leak checks on output).
+    /// `text` with this transport's credentials and cached token blanked out (for leak checks).
     pub fn redact(&self, text: &str) -> String {
         match &self.shared.auth {
-            Some(a) => super::redact::redact(text, &a.credentials.secrets()),
+            Some(a) => {
+                let token = a.tokens.current();
+                let mut secrets = a.credentials.secrets().to_vec();
+                secrets.extend(token.as_ref());
+                super::redact::redact(text, &secrets)
+            }
             None => text.to_owned(),
         }
     }
@@ -357,6 +375,7 @@ impl Transport {
                 base_url: &self.shared.base_url,
                 credentials: &auth.credentials,
                 extra_headers: &self.shared.system_headers,
+                retry: &self.shared.retry,
             })
             .await
             .map_err(|e| TransportErrorKind::Token(e).into())
@@ -493,6 +512,22 @@ mod tests {
             assert!(!text.contains(s), "{text}");
         }
         assert_eq!(t.redact("x secret-BBB y"), "x *** y");
+    }
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// Generated clients run on a multi-threaded runtime and merchants are planned concurrently.
+    #[test]
+    fn futures_are_send_and_transport_is_shareable() {
+        fn sync_send<T: Send + Sync + Clone>() {}
+        sync_send::<Transport>();
+        let t = Transport::plain("http://127.0.0.1:1");
+        let mut req =
+            reqwest::Request::new(reqwest::Method::GET, "http://127.0.0.1:1/".parse().unwrap());
+        assert_send(&t.prepare(&mut req, "op"));
+        let req =
+            reqwest::Request::new(reqwest::Method::GET, "http://127.0.0.1:1/".parse().unwrap());
+        assert_send(&t.execute(req, "op"));
     }
 
     #[test]
