@@ -156,6 +156,11 @@ async fn api(
     }
     let step = s.script.lock().unwrap().pop_front();
     match step {
+        // Status 0: a server that never answers in time.
+        Some((0, _)) => {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            (StatusCode::OK, "late").into_response()
+        }
         Some((status, retry_after)) => {
             let mut resp = (StatusCode::from_u16(status).unwrap(), "scripted").into_response();
             if let Some(r) = retry_after {
@@ -724,4 +729,69 @@ async fn a_transient_token_failure_is_retried_but_bad_credentials_are_not() {
     assert!(!err.describe().contains("wrong-secret"));
     assert_eq!(server.token_calls().len(), 1);
     assert!(server.api_calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_slow_server_times_out_and_a_get_is_retried_once_more() {
+    let server = Server::start().await;
+    server.script(&[(0, None), (0, None)]);
+    let t = Transport::builder(server.base.as_str())
+        .retry(fast_retries(2))
+        .rate_limits(RateLimits::unlimited())
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let req = t.http().get(format!("{}/a", t.base_url())).build().unwrap();
+    let err = t.execute(req, "list_webhooks").await.unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    assert_eq!(server.api_calls().len(), 2);
+}
+
+#[tokio::test]
+async fn a_long_rate_limit_wait_is_announced_as_a_warning() {
+    let log = Log::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = Server::start().await;
+    let limits = RateLimits::unlimited().with(
+        "list_agreements",
+        Limit {
+            requests: 1,
+            per: Duration::from_millis(2100),
+            scope: Scope::Merchant,
+        },
+    );
+    let t = Transport::builder(server.base.as_str())
+        .merchant("123456")
+        .retry(fast_retries(1))
+        .rate_limits(limits)
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        send(
+            &t,
+            Method::GET,
+            "/recurring/v3/agreements",
+            "list_agreements",
+            None,
+        )
+        .await;
+    }
+    let api = server.api_calls();
+    assert!(api[1].at - api[0].at >= Duration::from_millis(2000));
+    let text = log.text();
+    let line = text
+        .lines()
+        .find(|l| l.contains("for the Vipps rate limit on list_agreements (merchant 123456)"))
+        .unwrap_or_else(|| panic!("no wait announced: {text}"));
+    assert!(
+        line.contains("WARN") && line.contains("waiting 2."),
+        "{line}"
+    );
 }

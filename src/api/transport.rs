@@ -531,6 +531,16 @@ mod tests {
     }
 
     #[test]
+    fn builder_takes_an_environment_or_a_url() {
+        let t = Transport::builder(Environment::Test).build().unwrap();
+        assert_eq!(t.base_url(), "https://apitest.vipps.no");
+        assert!(!t.has_credentials());
+        let t = Transport::builder("http://127.0.0.1:9/").build().unwrap();
+        assert_eq!(t.base_url(), "http://127.0.0.1:9");
+        assert_eq!(t.merchant(), None);
+    }
+
+    #[test]
     fn bad_header_values_are_errors() {
         let t = Transport::plain("http://127.0.0.1:1");
         let err = t.for_merchant("12\n34").unwrap_err();
