@@ -1,6 +1,23 @@
 //! The HTTP layer every generated client calls through: the progenitor `pre` hook calls
 //! [`Transport::prepare`] (Vipps headers, the bearer token) and the `exec` hook calls
 //! [`Transport::execute`] (rate limits, retries, one token refresh on 401).
+//!
+//! Wiring a generated client (with `with_inner_type("crate::api::Transport")`):
+//!
+//! ```text
+//! impl progenitor_client::ClientHooks<Transport> for recurring::Client {
+//!     async fn pre<E>(&self, req: &mut reqwest::Request, info: &OperationInfo) -> Result<(), Error<E>> {
+//!         self.inner().prepare(req, info.operation_id).await.map_err(|e| Error::Custom(e.describe()))
+//!     }
+//!     async fn exec(&self, req: reqwest::Request, info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
+//!         self.inner().execute(req, info.operation_id).await
+//!     }
+//! }
+//! // recurring::Client::new_with_client(t.base_url(), t.http().clone(), t.clone())
+//! ```
+//!
+//! Per merchant: build one transport per credential set and derive the others with
+//! [`Transport::for_merchant`]; they share the token cache, the rate limiters and the connection pool.
 
 use super::credentials::Credentials;
 use super::ratelimit::{human, RateLimiter, RateLimits};
@@ -183,15 +200,23 @@ impl TransportBuilder {
     pub fn build(self) -> Result<Transport, TransportError> {
         let version = env!("CARGO_PKG_VERSION");
         let mut system_headers = HeaderMap::new();
-        for (name, value) in [
-            ("Vipps-System-Name", SYSTEM_NAME),
-            ("Vipps-System-Version", version),
-            ("Vipps-System-Plugin-Name", self.plugin.0.as_str()),
-            ("Vipps-System-Plugin-Version", self.plugin.1.as_str()),
+        for (name, header, value) in [
+            ("vipps-system-name", "Vipps-System-Name", SYSTEM_NAME),
+            ("vipps-system-version", "Vipps-System-Version", version),
+            (
+                "vipps-system-plugin-name",
+                "Vipps-System-Plugin-Name",
+                self.plugin.0.as_str(),
+            ),
+            (
+                "vipps-system-plugin-version",
+                "Vipps-System-Plugin-Version",
+                self.plugin.1.as_str(),
+            ),
         ] {
             system_headers.insert(
-                HeaderName::from_static(static_lower(name)),
-                system_header_value(name, value)?,
+                HeaderName::from_static(name),
+                system_header_value(header, value)?,
             );
         }
         let http = reqwest::Client::builder()
@@ -219,15 +244,6 @@ impl TransportBuilder {
             Some(msn) => transport.for_merchant(msn),
             None => Ok(transport),
         }
-    }
-}
-
-fn static_lower(name: &'static str) -> &'static str {
-    match name {
-        "Vipps-System-Name" => "vipps-system-name",
-        "Vipps-System-Version" => "vipps-system-version",
-        "Vipps-System-Plugin-Name" => "vipps-system-plugin-name",
-        _ => "vipps-system-plugin-version",
     }
 }
 
