@@ -3,6 +3,7 @@
 
 pub mod credentials;
 pub mod environment;
+pub mod idempotency;
 
 pub use environment::Environment;
 pub mod model;
