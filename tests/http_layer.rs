@@ -254,13 +254,13 @@ async fn concurrent_requests_share_one_token_fetch() {
 #[tokio::test]
 async fn token_is_refreshed_before_it_expires() {
     let server = Server::start().await;
-    // One second of life: the 10% margin makes it stale after 0.9 s.
-    *server.state.expires_in.lock().unwrap() = "1".into();
+    // Two seconds of life: the 10% margin makes it stale after 1.8 s.
+    *server.state.expires_in.lock().unwrap() = "2".into();
     let t = transport(&server, fast_retries(1));
     send(&t, Method::GET, "/a", "list_webhooks", None).await;
     send(&t, Method::GET, "/a", "list_webhooks", None).await;
     assert_eq!(server.token_calls().len(), 1, "still fresh: reused");
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
     send(&t, Method::GET, "/a", "list_webhooks", None).await;
     assert_eq!(server.token_calls().len(), 2);
     let api = server.api_calls();
@@ -794,4 +794,97 @@ async fn a_long_rate_limit_wait_is_announced_as_a_warning() {
         line.contains("WARN") && line.contains("waiting 2."),
         "{line}"
     );
+}
+
+/// The shape of a progenitor-generated client with `Transport` as its inner type, wired the way
+/// the generated clients are: `pre` then `exec`.
+struct HookedClient {
+    baseurl: String,
+    client: reqwest::Client,
+    inner: Transport,
+}
+
+impl progenitor_client::ClientInfo<Transport> for HookedClient {
+    fn api_version() -> &'static str {
+        "1.0.0"
+    }
+    fn baseurl(&self) -> &str {
+        &self.baseurl
+    }
+    fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+    fn inner(&self) -> &Transport {
+        &self.inner
+    }
+}
+
+impl progenitor_client::ClientHooks<Transport> for HookedClient {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        info: &progenitor_client::OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        self.inner
+            .prepare(request, info.operation_id)
+            .await
+            .map_err(|e| progenitor_client::Error::Custom(e.describe()))
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &progenitor_client::OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        self.inner.execute(request, info.operation_id).await
+    }
+}
+
+#[tokio::test]
+async fn plugs_into_progenitor_client_hooks() {
+    use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+    let server = Server::start().await;
+    server.script(&[(503, Some("0"))]);
+    let t = transport(&server, fast_retries(2));
+    let client = HookedClient {
+        baseurl: t.base_url().to_owned(),
+        client: t.http().clone(),
+        inner: t.clone(),
+    };
+    let info = OperationInfo {
+        operation_id: "list_agreements",
+    };
+    let mut req = client
+        .client()
+        .get(format!("{}/recurring/v3/agreements", client.baseurl()))
+        .build()
+        .unwrap();
+    client.pre::<()>(&mut req, &info).await.unwrap();
+    let resp = client.exec(req, &info).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let api = server.api_calls();
+    assert_eq!(api.len(), 2);
+    assert_eq!(header(&api[1], "authorization"), "Bearer tok-1");
+
+    // A token failure surfaces as the generated client's Error::Custom, without secrets.
+    let server = Server::start().await;
+    *server.state.token_failure.lock().unwrap() = Some((401, format!("bad {SECRET}")));
+    let t = transport(&server, fast_retries(1));
+    let client = HookedClient {
+        baseurl: t.base_url().to_owned(),
+        client: t.http().clone(),
+        inner: t,
+    };
+    let mut req = client
+        .client()
+        .get(format!("{}/a", client.baseurl()))
+        .build()
+        .unwrap();
+    match client.pre::<()>(&mut req, &info).await {
+        Err(progenitor_client::Error::Custom(text)) => {
+            assert!(text.contains("answered 401"), "{text}");
+            assert!(!text.contains(SECRET), "{text}");
+        }
+        other => panic!("expected Error::Custom, got {other:?}"),
+    }
 }
