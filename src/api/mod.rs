@@ -1,12 +1,21 @@
 //! Talking to the Vipps MobilePay APIs: the generated clients, and the HTTP layer they share
 //! (access tokens, Vipps headers, retries, rate limits, redaction).
 
+pub mod credentials;
 pub mod environment;
-
-pub use environment::Environment;
-pub mod model;
-pub mod secret;
-
-pub use secret::Secret;
 pub mod error;
+pub mod idempotency;
+pub mod model;
+pub mod ratelimit;
+pub mod redact;
+pub mod retry;
+pub mod secret;
+pub mod token;
+pub mod transport;
 pub mod vipps;
+
+pub use credentials::Credentials;
+pub use environment::Environment;
+pub use redact::redact;
+pub use secret::Secret;
+pub use transport::{Transport, TransportError};

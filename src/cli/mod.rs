@@ -1,6 +1,10 @@
 //! The command line: one file per subcommand. Each parses its arguments, calls the layers below and
 //! maps the outcome to an exit code. Data goes to stdout; logs, progress and errors to stderr.
 
+// Wired in once config, sim and the generated clients are merged.
+// mod apply;
+// mod plan;
+// mod session;
 mod report;
 
 pub use report::{Failure, Outcome};
@@ -61,6 +65,11 @@ pub fn version_string() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
+/// The API spec versions the clients were generated from (set by build.rs).
+pub fn spec_versions() -> &'static str {
+    option_env!("VIPPSCTL_SPEC_VERSIONS").unwrap_or("unknown")
+}
+
 impl GlobalArgs {
     /// Colour is used only on a terminal, and never with `--no-color` or `NO_COLOR`.
     pub fn color(&self) -> bool {
@@ -68,6 +77,14 @@ impl GlobalArgs {
         !self.no_color
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && std::io::stdout().is_terminal()
+    }
+
+    /// The same for what goes to stderr (diagnostics, progress).
+    pub fn color_stderr(&self) -> bool {
+        use std::io::IsTerminal;
+        !self.no_color
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && std::io::stderr().is_terminal()
     }
 }
 

@@ -43,6 +43,11 @@ impl Failure {
         }
     }
 
+    /// A failure whose diagnostics were already printed: exit 1, print nothing more.
+    pub fn silent() -> Self {
+        Failure::new("")
+    }
+
     /// Build from an error, walking its `source()` chain into `caused by:` lines.
     pub fn from_error(err: &(dyn std::error::Error + 'static)) -> Self {
         let mut f = Failure::new(err.to_string());
@@ -67,6 +72,9 @@ impl Failure {
     /// The text printed to stderr.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        if self.message.is_empty() {
+            return out;
+        }
         let _ = writeln!(out, "error: {}", self.message);
         for c in &self.causes {
             // An error's Display often repeats its source; skip exact repeats.

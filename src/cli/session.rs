@@ -14,6 +14,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// One API client per merchant, by MSN.
+pub type Apis = HashMap<String, Arc<MerchantApi>>;
+
 /// Where the sandbox keeps its state between commands, below the working directory.
 pub const SANDBOX_STATE: &str = ".vippsctl/sandbox.json";
 

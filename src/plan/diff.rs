@@ -857,5 +857,5 @@ pub fn idempotency_key(change: &Change, live_ended_ids: &[&str]) -> String {
     }
     parts.extend(live_ended_ids.iter().map(|s| s.to_string()));
     let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-    agreement::idempotency_key(&refs)
+    crate::api::idempotency::idempotency_key(&refs)
 }

@@ -141,33 +141,3 @@ pub fn draft(desired: &Agreement) -> DraftAgreement {
         phone_number: desired.phone_number.clone(),
     }
 }
-
-/// The Idempotency-Key for a write: derived from what the write is, so that a retry (or a re-run
-/// after a crash) of the same action reuses it, while a different action never does. Recurring
-/// allows 1-40 characters without `#?/\`.
-pub fn idempotency_key(parts: &[&str]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.as_bytes());
-        h.update([0u8]);
-    }
-    let hex = hex::encode(h.finalize());
-    format!("vippsctl-{}", &hex[..31])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn idempotency_keys_are_stable_and_valid() {
-        let a = idempotency_key(&["draft", "123456", "member-1"]);
-        assert_eq!(a, idempotency_key(&["draft", "123456", "member-1"]));
-        assert_ne!(a, idempotency_key(&["draft", "123456", "member-2"]));
-        // No ambiguity from concatenation.
-        assert_ne!(idempotency_key(&["ab", "c"]), idempotency_key(&["a", "bc"]));
-        assert_eq!(a.len(), 40);
-        assert!(!a.contains(['#', '?', '/', '\\']));
-    }
-}
