@@ -2,6 +2,7 @@
 //! maps the outcome to an exit code. Data goes to stdout; logs, progress and errors to stderr.
 
 mod report;
+mod specs;
 
 pub use report::{Failure, Outcome};
 
@@ -54,6 +55,11 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Print version information, including the API spec versions compiled in.
     Version,
+    /// Inspect the OpenAPI specs: the surface vippsctl uses, and what an update changes.
+    Specs {
+        #[command(subcommand)]
+        command: specs::SpecsCommand,
+    },
 }
 
 /// `vippsctl --version`: the crate version (spec versions are added once the clients exist).
@@ -113,5 +119,6 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             println!("vippsctl {}", version_string());
             Ok(Outcome::Ok)
         }
+        Command::Specs { command } => specs::run(command),
     }
 }

@@ -2,3 +2,6 @@
 //! generating the clients), the spec surface snapshots and `vippsctl specs diff`.
 
 pub mod ops;
+pub mod diff;
+pub mod surface;
+pub mod usage;
