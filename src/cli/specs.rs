@@ -111,10 +111,7 @@ fn diff(args: DiffArgs) -> Result<Outcome, Failure> {
             args.new.display()
         )));
     }
-    let errors: Vec<String> = report
-        .errors()
-        .filter_map(|a| a.error.clone())
-        .collect();
+    let errors: Vec<String> = report.errors().filter_map(|a| a.error.clone()).collect();
     if !errors.is_empty() {
         let mut f = Failure::new("some specs could not be compared");
         for e in errors {
@@ -128,9 +125,5 @@ fn diff(args: DiffArgs) -> Result<Outcome, Failure> {
         FailOn::Never => None,
     };
     let fails = threshold.is_some_and(|t| report.changes().any(|c| c.severity >= t));
-    Ok(if fails {
-        Outcome::Failed
-    } else {
-        Outcome::Ok
-    })
+    Ok(if fails { Outcome::Failed } else { Outcome::Ok })
 }

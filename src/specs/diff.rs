@@ -9,8 +9,7 @@
 
 use crate::specs::ops::Api;
 use crate::specs::surface::{
-    field_attrs, load_surface, parse, Body, Field, OperationSurface, Param,
-    SpecError, Surface,
+    field_attrs, load_surface, parse, Body, Field, OperationSurface, Param, SpecError, Surface,
 };
 use crate::specs::usage::ConfigUsage;
 use serde::Serialize;
@@ -113,7 +112,10 @@ pub fn diff_surfaces(old: &Surface, new: &Surface) -> Vec<Change> {
         out.push(unused_change(op, "operation added (not used by vippsctl)"));
     }
     for op in old_unused.difference(&new_unused) {
-        out.push(unused_change(op, "operation removed (not used by vippsctl)"));
+        out.push(unused_change(
+            op,
+            "operation removed (not used by vippsctl)",
+        ));
     }
     sort_changes(&mut out);
     out
@@ -166,13 +168,20 @@ fn diff_operation(o: &OperationSurface, n: &OperationSurface, out: &mut Vec<Chan
         ctx.push(Severity::Warning, None, "operation deprecated".into());
     }
     if o.deprecated && !n.deprecated {
-        ctx.push(Severity::Info, None, "operation no longer deprecated".into());
+        ctx.push(
+            Severity::Info,
+            None,
+            "operation no longer deprecated".into(),
+        );
     }
     if o.spec_path != n.spec_path {
         ctx.push(
             Severity::Info,
             None,
-            format!("path parameters renamed: {} -> {}", o.spec_path, n.spec_path),
+            format!(
+                "path parameters renamed: {} -> {}",
+                o.spec_path, n.spec_path
+            ),
         );
     }
     if o.operation_id != n.operation_id {
@@ -219,7 +228,11 @@ fn diff_operation(o: &OperationSurface, n: &OperationSurface, out: &mut Vec<Chan
                 Severity::Warning
             };
             let req = if nb.required { "required" } else { "optional" };
-            ctx.push(sev, Some(nb.root.clone()), format!("{req} request body added"));
+            ctx.push(
+                sev,
+                Some(nb.root.clone()),
+                format!("{req} request body added"),
+            );
         }
         (Some(ob), None) => ctx.push(
             Severity::Breaking,
@@ -322,7 +335,11 @@ fn diff_body(old: &Body, new: &Body, side: Side, ctx: &mut Ctx<'_>) {
         );
     }
     if side == Side::Send && !old.required && new.required {
-        ctx.push(Severity::Breaking, None, "request body became required".into());
+        ctx.push(
+            Severity::Breaking,
+            None,
+            "request body became required".into(),
+        );
     }
     let o: BTreeMap<&str, &Field> = old.fields.iter().map(|f| (f.path.as_str(), f)).collect();
     let n: BTreeMap<&str, &Field> = new.fields.iter().map(|f| (f.path.as_str(), f)).collect();
@@ -705,7 +722,10 @@ impl DiffReport {
                 let _ = writeln!(out, "No changes to the surface vippsctl uses.\n");
                 continue;
             }
-            let _ = writeln!(out, "| severity | operation | where | field | change | config |");
+            let _ = writeln!(
+                out,
+                "| severity | operation | where | field | change | config |"
+            );
             let _ = writeln!(out, "|---|---|---|---|---|---|");
             for c in &a.changes {
                 let op = match &c.endpoint {
@@ -853,19 +873,14 @@ pub fn diff_paths(old: &Path, new: &Path, api: Option<Api>) -> Result<DiffReport
                             old_version: None,
                             new_version: None,
                             changes: Vec::new(),
-                            error: Some(format!(
-                                "{} has no {side} counterpart",
-                                present.display()
-                            )),
+                            error: Some(format!("{} has no {side} counterpart", present.display())),
                         };
                         report.apis.push(d);
                     }
                 }
             }
         }
-        _ => {
-            return Err(SpecError::MixedKinds)
-        }
+        _ => return Err(SpecError::MixedKinds),
     }
     Ok(report)
 }

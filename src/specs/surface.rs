@@ -390,7 +390,11 @@ impl Surface {
         for op in &self.operations {
             let _ = writeln!(out);
             let id = op.operation_id.as_deref().unwrap_or("no operationId");
-            let _ = write!(out, "operation {}: {} {} ({id})", op.name, op.method, op.path);
+            let _ = write!(
+                out,
+                "operation {}: {} {} ({id})",
+                op.name, op.method, op.path
+            );
             if op.spec_path != op.path {
                 let _ = write!(out, " spec path {}", op.spec_path);
             }
