@@ -884,3 +884,191 @@ pub fn diff_paths(old: &Path, new: &Path, api: Option<Api>) -> Result<DiffReport
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::specs::surface::Surface;
+
+    /// A QR spec whose create body and response are given inline.
+    fn surface(request: &str, response: &str, params: &str) -> Surface {
+        let text = format!(
+            r##"
+openapi: 3.0.0
+info: {{title: QR, version: "1"}}
+paths:
+  /qr/v1/merchant-redirect:
+    post:
+      parameters: {params}
+      requestBody:
+        content: {{application/json: {{schema: {request}}}}}
+      responses:
+        "200":
+          description: OK
+          content: {{application/json: {{schema: {response}}}}}
+"##
+        );
+        Surface::from_document(Api::Qr, parse(&text).expect("parses"))
+    }
+
+    fn classify(old: (&str, &str, &str), new: (&str, &str, &str)) -> Vec<(Severity, String)> {
+        let o = surface(old.0, old.1, old.2);
+        let n = surface(new.0, new.1, new.2);
+        diff_surfaces(&o, &n)
+            .into_iter()
+            .filter(|c| c.location != "operation" || c.endpoint.is_some())
+            .map(|c| {
+                (
+                    c.severity,
+                    format!(
+                        "{} {}: {}",
+                        c.location,
+                        c.path.unwrap_or_default(),
+                        c.message
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    const OBJ: &str = "{type: object, properties: {id: {type: string}}}";
+
+    #[test]
+    fn request_side_rules() {
+        use Severity::*;
+        fn r(req: &str) -> (&str, &str, &str) {
+            (req, OBJ, "[]")
+        }
+        let cases: Vec<(&str, &str, Severity, &str)> = vec![
+            (OBJ, "{type: object, required: [id], properties: {id: {type: string}}}", Breaking, "became required"),
+            (OBJ, "{type: object, properties: {id: {type: integer}}}", Breaking, "type string -> integer"),
+            (OBJ, "{type: object, properties: {id: {type: string, format: uuid}}}", Breaking, "format none -> uuid"),
+            (OBJ, "{type: object, properties: {id: {type: string, maxLength: 5}}}", Breaking, "maxLength tightened"),
+            ("{type: object, properties: {id: {type: string, maxLength: 5}}}", OBJ, Info, "maxLength loosened"),
+            (OBJ, "{type: object, properties: {id: {type: string, pattern: '^a$'}}}", Breaking, "pattern none"),
+            ("{type: object, properties: {id: {type: string, enum: [A, B]}}}", "{type: object, properties: {id: {type: string, enum: [A]}}}", Breaking, "enum value removed: B"),
+            ("{type: object, properties: {id: {type: string, enum: [A]}}}", "{type: object, properties: {id: {type: string, enum: [A, B]}}}", Info, "enum value added: B"),
+            (OBJ, "{type: object, properties: {id: {type: string}, x: {type: string}}}", Warning, "optional request field added"),
+            (OBJ, "{type: object, required: [x], properties: {id: {type: string}, x: {type: string}}}", Breaking, "required request field added"),
+            (OBJ, "{type: object}", Breaking, "request field we send removed"),
+            (OBJ, "{type: object, properties: {id: {type: string, deprecated: true}}}", Warning, "deprecated"),
+        ];
+        for (old, new, sev, msg) in cases {
+            let got = classify(r(old), r(new));
+            assert!(
+                got.iter().any(|(s, m)| *s == sev && m.contains(msg)),
+                "{old} -> {new}: want {sev:?} {msg}, got {got:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn response_side_rules() {
+        use Severity::*;
+        fn r(resp: &str) -> (&str, &str, &str) {
+            (OBJ, resp, "[]")
+        }
+        let req = "{type: object, required: [id], properties: {id: {type: string}}}";
+        let cases: Vec<(&str, &str, Severity, &str)> = vec![
+            (req, OBJ, Breaking, "became optional"),
+            (OBJ, "{type: object, properties: {id: {type: string, nullable: true}}}", Breaking, "became nullable"),
+            (OBJ, "{type: object}", Breaking, "response field we read removed"),
+            (OBJ, "{type: object, properties: {id: {type: string}, x: {type: object, properties: {y: {type: string}}}}}", Info, "response field added"),
+            ("{type: object, properties: {id: {type: string, enum: [A]}}}", "{type: object, properties: {id: {type: string, enum: [A, B]}}}", Warning, "enum value added: B"),
+            (OBJ, "{type: object, properties: {id: {type: string, maxLength: 3}}}", Info, "maxLength tightened"),
+        ];
+        for (old, new, sev, msg) in cases {
+            let got = classify(r(old), r(new));
+            assert!(
+                got.iter().any(|(s, m)| *s == sev && m.contains(msg)),
+                "{old} -> {new}: want {sev:?} {msg}, got {got:#?}"
+            );
+        }
+        // A new subtree is reported once, at its top.
+        let got = classify(r(OBJ), r("{type: object, properties: {id: {type: string}, x: {type: object, properties: {y: {type: string}}}}}"));
+        assert_eq!(got.len(), 1, "{got:#?}");
+    }
+
+    #[test]
+    fn parameter_rules() {
+        use Severity::*;
+        let p =
+            |params: &str| -> (String, String, String) { (OBJ.into(), OBJ.into(), params.into()) };
+        let none = p("[]");
+        let optional = p("[{name: X-Thing, in: header, schema: {type: string}}]");
+        let required = p("[{name: x-thing, in: header, required: true, schema: {type: string}}]");
+        fn as_ref(t: &(String, String, String)) -> (&str, &str, &str) {
+            (t.0.as_str(), t.1.as_str(), t.2.as_str())
+        }
+        let got = classify(as_ref(&none), as_ref(&required));
+        assert_eq!(
+            got,
+            vec![(
+                Breaking,
+                "header param x-thing: required parameter added: string required".to_string()
+            )]
+        );
+        let got = classify(as_ref(&none), as_ref(&optional));
+        assert_eq!(got[0].0, Warning);
+        // Header names match case-insensitively.
+        let got = classify(as_ref(&optional), as_ref(&required));
+        assert_eq!(
+            got,
+            vec![(
+                Breaking,
+                "header param x-thing: became required".to_string()
+            )]
+        );
+        let got = classify(as_ref(&optional), as_ref(&none));
+        assert_eq!(got[0].0, Warning);
+    }
+
+    #[test]
+    fn identical_surfaces_have_no_changes_and_removed_operations_break() {
+        let s = surface(OBJ, OBJ, "[]");
+        assert!(diff_surfaces(&s, &s).is_empty());
+        let empty = Surface::from_document(
+            Api::Qr,
+            parse("openapi: 3.0.0\npaths: {}\n").expect("parses"),
+        );
+        let changes = diff_surfaces(&s, &empty);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].severity, Severity::Breaking);
+        assert_eq!(changes[0].operation, "create_redirect_qr");
+    }
+
+    #[test]
+    fn parent_paths() {
+        assert_eq!(parent("a.b[]"), Some("a.b"));
+        assert_eq!(parent("a.b"), Some("a"));
+        assert_eq!(parent("a<V>"), Some("a"));
+        assert_eq!(parent("a<V>.x"), Some("a<V>"));
+        assert_eq!(parent("a[].x"), Some("a[]"));
+        assert_eq!(parent("a"), Some(""));
+        assert_eq!(parent(""), None);
+    }
+
+    #[test]
+    fn renderers_agree_on_counts() {
+        let o = surface(OBJ, OBJ, "[]");
+        let n = surface(
+            "{type: object, properties: {id: {type: integer}}}",
+            OBJ,
+            "[]",
+        );
+        let report = DiffReport {
+            apis: vec![ApiDiff::compare(
+                Api::Qr,
+                "old.yaml",
+                Ok(o),
+                "new.yaml",
+                Ok(n),
+            )],
+        };
+        assert!(report.render_text().contains("BREAKING create_redirect_qr (POST /qr/v1/merchant-redirect) request body.id: type string -> integer"));
+        assert!(report.render_markdown().contains("| BREAKING | `create_redirect_qr` (POST /qr/v1/merchant-redirect) | request | `body.id` | type string -> integer |"));
+        let json: serde_json::Value = serde_json::from_str(&report.render_json()).expect("json");
+        assert_eq!(json["breaking"], 1);
+        assert_eq!(json["apis"][0]["changes"][0]["severity"], "breaking");
+    }
+}

@@ -934,3 +934,158 @@ fn flatten_all_of(doc: &Value, schema: &Value, depth: usize) -> Value {
     }
     Value::Object(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn qr_doc(extra_schemas: &str, body_schema: &str) -> Value {
+        let text = format!(
+            r##"
+openapi: 3.0.0
+info: {{title: QR, version: "1"}}
+servers: [{{url: "https://api.vipps.no/qr"}}]
+paths:
+  /v1/merchant-redirect:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {body_schema}
+      responses:
+        200:
+          description: OK
+          content:
+            application/json:
+              schema: {{$ref: "#/components/schemas/Node"}}
+  /v1/exchange:
+    post:
+      responses: {{"200": {{description: OK}}}}
+components:
+  schemas:
+    Node:
+      type: object
+      required: [id]
+      properties:
+        id: {{type: string, maxLength: 128}}
+        child: {{$ref: "#/components/schemas/Node"}}
+{extra_schemas}
+"##
+        );
+        parse(&text).expect("test spec parses")
+    }
+
+    fn fields(s: &Surface, op: &str) -> Vec<String> {
+        let o = s.operations.iter().find(|o| o.name == op).expect("op");
+        o.request
+            .iter()
+            .chain(o.responses.iter().filter_map(|r| r.body.as_ref()))
+            .flat_map(|b| {
+                b.fields
+                    .iter()
+                    .map(|f| format!("{}: {}", b.display(&f.path), field_attrs(f)))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn folds_server_paths_and_lists_unused_operations() {
+        let s = Surface::from_document(
+            Api::Qr,
+            qr_doc("", r##"{$ref: "#/components/schemas/Node"}"##),
+        );
+        assert_eq!(s.operations.len(), 1);
+        assert_eq!(s.operations[0].name, "create_redirect_qr");
+        assert_eq!(s.unused, vec!["POST /qr/v1/exchange".to_string()]);
+        assert!(s.missing.contains(&"delete_redirect_qr"));
+        assert_eq!(s.operations[0].statuses, vec!["200".to_string()]);
+    }
+
+    #[test]
+    fn recursive_schemas_stop_at_the_cycle() {
+        let s = Surface::from_document(
+            Api::Qr,
+            qr_doc("", r##"{$ref: "#/components/schemas/Node"}"##),
+        );
+        let f = fields(&s, "create_redirect_qr");
+        assert!(
+            f.contains(&"Node.child: recursive Node ref=Node".to_string()),
+            "{f:#?}"
+        );
+        assert!(
+            f.contains(&"Node.id: string required length=..128".to_string()),
+            "{f:#?}"
+        );
+    }
+
+    #[test]
+    fn all_of_merges_and_one_of_names_variants() {
+        let extra = r##"
+    Base: {type: object, required: [a], properties: {a: {type: integer, minimum: 1}}}
+    Legacy: {title: LegacyTitle, type: object, properties: {amount: {type: integer}}}
+"##;
+        let body = r##"{type: object, properties: {merged: {allOf: [{$ref: "#/components/schemas/Base"}, {properties: {b: {type: string, enum: [Y, X]}}}]}, pricing: {oneOf: [{$ref: "#/components/schemas/Legacy"}, {type: object, title: Flex, properties: {currency: {type: string}}}, {type: string}]}, tags: {type: array, maxItems: 5, items: {type: string, nullable: true}}}}"##;
+        let s = Surface::from_document(Api::Qr, qr_doc(extra, body));
+        let f = fields(&s, "create_redirect_qr");
+        for want in [
+            "body.merged: object",
+            "body.merged.a: integer required range=1..",
+            "body.merged.b: string enum=[X, Y]",
+            "body.pricing: oneOf variants=[#2, Flex, Legacy]",
+            "body.pricing<Legacy>: object ref=Legacy",
+            "body.pricing<Legacy>.amount: integer",
+            "body.pricing<Flex>.currency: string",
+            "body.pricing<#2>: string",
+            "body.tags: array items=..5",
+            "body.tags[]: string nullable",
+        ] {
+            assert!(f.contains(&want.to_string()), "missing {want}: {f:#?}");
+        }
+    }
+
+    #[test]
+    fn broken_refs_are_named_not_followed() {
+        let body = r##"{type: object, properties: {x: {$ref: "#/components/schemas/Nope"}, y: {$ref: "#components/schemas/Node"}}}"##;
+        let s = Surface::from_document(Api::Qr, qr_doc("", body));
+        let f = fields(&s, "create_redirect_qr");
+        assert!(
+            f.iter().any(|l| l.starts_with("body.x: unresolved $ref")),
+            "{f:#?}"
+        );
+        // The `#components/...` typo of a published version still resolves.
+        assert!(
+            f.contains(&"body.y.id: string required length=..128".to_string()),
+            "{f:#?}"
+        );
+    }
+
+    #[test]
+    fn swagger_and_garbage_are_errors() {
+        assert!(matches!(
+            parse("swagger: '2.0'\n"),
+            Err(SpecError::Swagger2 { .. })
+        ));
+        assert!(matches!(
+            parse("openapi: 2.5\n"),
+            Err(SpecError::NotOpenApi3)
+        ));
+        assert!(matches!(parse("- a\n- b\n"), Err(SpecError::NotAMapping)));
+        assert!(matches!(parse("a: [\n"), Err(SpecError::Syntax(_))));
+        assert!(matches!(parse(""), Err(SpecError::NotAMapping)));
+    }
+
+    #[test]
+    fn any_parsed_document_gives_a_surface_without_panicking() {
+        // Odd shapes where objects are expected must not panic.
+        for text in [
+            "openapi: 3.0.0\npaths: 5\n",
+            "openapi: 3.0.0\npaths: {/qr/v1/merchant-redirect: {post: {parameters: 3, requestBody: [], responses: {200: 1}}}}\n",
+            "openapi: 3.0.0\npaths: {/qr/v1/merchant-redirect: {post: {requestBody: {content: {application/json: {schema: {$ref: 7}}}}}}}\n",
+            "openapi: 3.0.0\nservers: [{url: 3}]\npaths: {}\n",
+        ] {
+            let doc = parse(text).expect("parses");
+            let _ = Surface::from_document(Api::Qr, doc).to_text();
+        }
+    }
+}
