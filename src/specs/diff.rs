@@ -575,6 +575,7 @@ fn diff_set(
 /// The comparison of one API's two spec files.
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiDiff {
+    #[serde(serialize_with = "crate::specs::surface::serialize_api")]
     pub api: Api,
     pub old: String,
     pub new: String,
@@ -691,9 +692,9 @@ impl DiffReport {
             } else if a.changes.is_empty() {
                 let _ = writeln!(out, "  no changes to the surface vippsctl uses");
             }
-            for c in &a.changes {
-                let _ = writeln!(out, "  {}", change_line(c));
-                if let Some(u) = &c.usage {
+            for g in grouped(&a.changes) {
+                let _ = writeln!(out, "  {}", group_line(&g));
+                if let Some(u) = &g[0].usage {
                     let _ = writeln!(out, "      {u}");
                 }
             }
@@ -727,10 +728,18 @@ impl DiffReport {
                 "| severity | operation | where | field | change | config |"
             );
             let _ = writeln!(out, "|---|---|---|---|---|---|");
-            for c in &a.changes {
-                let op = match &c.endpoint {
-                    Some(e) => format!("`{}` ({})", c.operation, e),
-                    None => format!("`{}`", c.operation),
+            for g in grouped(&a.changes) {
+                let c = g[0];
+                let op = match g.as_slice() {
+                    [one] => match &one.endpoint {
+                        Some(e) => format!("`{}` ({})", one.operation, e),
+                        None => format!("`{}`", one.operation),
+                    },
+                    many => many
+                        .iter()
+                        .map(|c| format!("`{}`", c.operation))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 };
                 let _ = writeln!(
                     out,
@@ -774,12 +783,58 @@ fn md(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// The same change on several operations (a shared header, a schema used by list and get) is
+/// shown once in the human-readable reports, naming every operation; JSON keeps one per operation.
+pub fn grouped(changes: &[Change]) -> Vec<Vec<&Change>> {
+    let mut groups: Vec<Vec<&Change>> = Vec::new();
+    let mut index: BTreeMap<(Severity, &str, Option<&str>, &str, Option<&str>), usize> =
+        BTreeMap::new();
+    for c in changes {
+        let key = (
+            c.severity,
+            c.location.as_str(),
+            c.path.as_deref(),
+            c.message.as_str(),
+            c.usage.as_deref(),
+        );
+        match index.get(&key) {
+            Some(&i) if c.endpoint.is_some() && groups[i][0].endpoint.is_some() => {
+                groups[i].push(c)
+            }
+            _ => {
+                index.insert(key, groups.len());
+                groups.push(vec![c]);
+            }
+        }
+    }
+    groups
+}
+
+/// `update_redirect_qr (PUT /qr/v1/merchant-redirect/{id})`, or `list_webhooks, register_webhook`.
+fn operations_label(group: &[&Change]) -> String {
+    match group {
+        [one] => match &one.endpoint {
+            Some(e) => format!("{} ({e})", one.operation),
+            None => one.operation.clone(),
+        },
+        many => many
+            .iter()
+            .map(|c| c.operation.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
 /// `BREAKING update_redirect_qr (PUT /qr/v1/merchant-redirect/{id}) request MerchantRedirectQrRequest.redirectUrl: type string -> integer`
 pub fn change_line(c: &Change) -> String {
-    let mut s = format!("{:<8} {}", c.severity.label(), c.operation);
-    if let Some(e) = &c.endpoint {
-        let _ = write!(s, " ({e})");
-    }
+    group_line(&[c])
+}
+
+fn group_line(group: &[&Change]) -> String {
+    let Some(c) = group.first() else {
+        return String::new();
+    };
+    let mut s = format!("{:<8} {}", c.severity.label(), operations_label(group));
     let _ = write!(s, " {}", c.location);
     if let Some(p) = &c.path {
         let _ = write!(s, " {p}");

@@ -157,6 +157,7 @@ pub struct OperationSurface {
 /// The surface of one spec.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Surface {
+    #[serde(serialize_with = "serialize_api")]
     pub api: Api,
     pub openapi: String,
     pub title: String,
@@ -168,10 +169,9 @@ pub struct Surface {
     pub unused: Vec<String>,
 }
 
-impl Serialize for Api {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.file_stem())
-    }
+/// `Api` is a shared contract without serde; it is written as its file stem (`access-token`).
+pub fn serialize_api<S: serde::Serializer>(api: &Api, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(api.file_stem())
 }
 
 // MERGE: replace with crate::specs::normalize::{parse, fold_servers}
