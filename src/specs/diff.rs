@@ -787,8 +787,9 @@ fn md(s: &str) -> String {
 /// shown once in the human-readable reports, naming every operation; JSON keeps one per operation.
 pub fn grouped(changes: &[Change]) -> Vec<Vec<&Change>> {
     let mut groups: Vec<Vec<&Change>> = Vec::new();
-    let mut index: BTreeMap<(Severity, &str, Option<&str>, &str, Option<&str>), usize> =
-        BTreeMap::new();
+    // Everything but the operation: severity, location, path, message, usage.
+    type Key<'a> = (Severity, &'a str, Option<&'a str>, &'a str, Option<&'a str>);
+    let mut index: BTreeMap<Key<'_>, usize> = BTreeMap::new();
     for c in changes {
         let key = (
             c.severity,
