@@ -324,3 +324,91 @@ fn webhooks_events_required_and_server_base_move() {
     });
     assert_eq!(msn.len(), 1, "{:#?}", d.changes);
 }
+
+#[test]
+fn further_known_changes_from_sources() {
+    let Some(shared) = shared() else { return };
+    // QR 2022-12-15: a `Size` header (100..2000 px) on every operation.
+    let d = pair(
+        &shared,
+        Api::Qr,
+        "2022-08-17_e704981.yaml",
+        "2022-12-15_9236079.yaml",
+    );
+    let size = find(&d, |c| {
+        c.operation == "create_redirect_qr"
+            && c.path.as_deref() == Some("Size")
+            && c.message == "optional parameter added: integer range=100..2000"
+    });
+    assert_eq!(size.len(), 1, "{:#?}", d.changes);
+    assert_eq!(size[0].severity, Severity::Warning);
+
+    // QR 2023-05-30: the `/qr` base moves into the servers, fixing the callback paths.
+    let d = pair(
+        &shared,
+        Api::Qr,
+        "2023-03-22_c58127e.yaml",
+        "2023-05-30_11763ac.yaml",
+    );
+    let appeared: Vec<&str> = find(&d, |c| c.message == "operation we use is now in the spec")
+        .iter()
+        .map(|c| c.operation.as_str())
+        .collect();
+    assert_eq!(
+        appeared,
+        [
+            "delete_callback_qr",
+            "get_callback_qr",
+            "list_callback_qrs",
+            "put_callback_qr"
+        ]
+    );
+
+    // Access token 2023-11-08: the miami token endpoint arrives (not used); latest drops
+    // `format: byte` on the token we read.
+    let d = pair(
+        &shared,
+        Api::AccessToken,
+        "2023-10-11_779ea42.yaml",
+        "2023-11-08_d42e299.yaml",
+    );
+    assert!(!find(&d, |c| c.operation == "POST /miami/v1/token"
+        && c.severity == Severity::Info)
+    .is_empty());
+    let d = pair(
+        &shared,
+        Api::AccessToken,
+        "2023-11-08_d42e299.yaml",
+        "latest.yaml",
+    );
+    let byte = find(&d, |c| {
+        c.path.as_deref() == Some("AuthorizationTokenResponse.access_token")
+            && c.message == "format byte -> none"
+    });
+    assert_eq!(byte.len(), 1, "{:#?}", d.changes);
+    assert_eq!(byte[0].severity, Severity::Breaking);
+
+    // Recurring 2023-10-06: PATCH can change `interval` (a new optional request field).
+    let d = pair(
+        &shared,
+        Api::Recurring,
+        "2022-12-07_8494fa1.yaml",
+        "2023-10-06_59d96ad.yaml",
+    );
+    let interval = find(&d, |c| {
+        c.operation == "update_agreement"
+            && c.path.as_deref() == Some("PatchAgreementV3.interval")
+            && c.message.starts_with("optional request field added")
+    });
+    assert_eq!(interval.len(), 1, "{:#?}", d.changes);
+    assert_eq!(interval[0].severity, Severity::Warning);
+
+    // Webhooks latest (published copy) only dropped keys the surface does not hold.
+    let d = pair(
+        &shared,
+        Api::Webhooks,
+        "2023-09-14_ae0e00e.yaml",
+        "latest.yaml",
+    );
+    assert!(d.changes.is_empty(), "{:#?}", d.changes);
+}
