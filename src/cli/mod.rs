@@ -6,6 +6,7 @@
 // mod plan;
 // mod session;
 mod report;
+mod specs;
 
 pub use report::{Failure, Outcome};
 
@@ -58,6 +59,11 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Print version information, including the API spec versions compiled in.
     Version,
+    /// Inspect the OpenAPI specs: the surface vippsctl uses, and what an update changes.
+    Specs {
+        #[command(subcommand)]
+        command: specs::SpecsCommand,
+    },
 }
 
 /// `vippsctl --version`: the crate version (spec versions are added once the clients exist).
@@ -130,5 +136,6 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             println!("vippsctl {}", version_string());
             Ok(Outcome::Ok)
         }
+        Command::Specs { command } => specs::run(command),
     }
 }
