@@ -8,3 +8,10 @@ pub mod model;
 pub mod secret;
 
 pub use secret::Secret;
+pub mod error;
+pub mod generated;
+pub mod transport;
+pub mod vipps;
+
+// pub use error::ApiError;
+// pub use vipps::MerchantApi;

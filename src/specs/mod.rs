@@ -1,4 +1,5 @@
 //! Reading and normalising the OpenAPI documents: the same code serves `build.rs` (before
 //! generating the clients), the spec surface snapshots and `vippsctl specs diff`.
 
+pub mod normalize;
 pub mod ops;
