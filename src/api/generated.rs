@@ -72,3 +72,63 @@ pub fn clients(
         recurring::Client::new_with_client(base, http, transport.clone()),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::recurring::types::{PricingRequestV3, PricingResponseV3};
+    use serde_json::json;
+
+    /// The published `pricing` oneOf lets every variant claim every `type`; the pin pass must make
+    /// each JSON decode to its own variant, in requests and responses alike.
+    #[test]
+    fn each_pricing_type_decodes_to_its_own_variant() {
+        let legacy = json!({"type": "LEGACY", "amount": 100, "currency": "NOK"});
+        let variable = json!({"type": "VARIABLE", "suggestedMaxAmount": 100, "maxAmount": 200, "currency": "NOK"});
+        // A flexible pricing carrying an amount must still not pass for LEGACY.
+        let flexible = json!({"type": "FLEXIBLE", "currency": "EUR", "amount": 100});
+        let response =
+            |v: &serde_json::Value| serde_json::from_value::<PricingResponseV3>(v.clone());
+        assert!(matches!(
+            response(&legacy),
+            Ok(PricingResponseV3::LegacyPricingResponseV3(_))
+        ));
+        assert!(matches!(
+            response(&variable),
+            Ok(PricingResponseV3::VariablePricingResponseV3(_))
+        ));
+        assert!(matches!(
+            response(&flexible),
+            Ok(PricingResponseV3::FlexiblePricingResponseV3(_))
+        ));
+        let request = |v: &serde_json::Value| serde_json::from_value::<PricingRequestV3>(v.clone());
+        assert!(matches!(
+            request(&legacy),
+            Ok(PricingRequestV3::LegacyPricingRequestV3(_))
+        ));
+        assert!(matches!(
+            request(&variable),
+            Ok(PricingRequestV3::VariablePricingRequestV3(_))
+        ));
+        assert!(matches!(
+            request(&flexible),
+            Ok(PricingRequestV3::FlexiblePricingRequestV3(_))
+        ));
+        assert!(response(&json!({"type": "OTHER", "currency": "NOK"})).is_err());
+    }
+
+    #[test]
+    fn spec_versions_name_every_api() {
+        for api in [
+            "access-token 2.0.0",
+            "webhooks v1",
+            "qr 1.0",
+            "recurring 3.1.2",
+        ] {
+            assert!(
+                super::SPEC_VERSIONS.contains(api),
+                "{}",
+                super::SPEC_VERSIONS
+            );
+        }
+    }
+}

@@ -13,5 +13,5 @@ pub mod generated;
 pub mod transport;
 pub mod vipps;
 
-// pub use error::ApiError;
-// pub use vipps::MerchantApi;
+pub use error::ApiError;
+pub use vipps::MerchantApi;
