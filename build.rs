@@ -69,8 +69,11 @@ fn generate(
             name: o.name,
         })
         .collect();
-    let normalized =
-        normalize::normalize(&shown, &text, &wanted).map_err(|e| format!("{shown}: {e}"))?;
+    let normalized = normalize::normalize(&shown, &text, &wanted).map_err(|e| match e {
+        // Already names the spec.
+        normalize::NormalizeError::MissingOperation { .. } => e.to_string(),
+        _ => format!("{shown}: {e}"),
+    })?;
 
     let mut settings = GenerationSettings::default();
     settings
