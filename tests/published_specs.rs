@@ -3,7 +3,7 @@
 //! uses, and a version that lacks one is refused with a message naming it. (Generation and
 //! compilation of those versions is the script's job.)
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use vippsctl::specs::normalize::{self, NormalizeError, Wanted};
 use vippsctl::specs::ops::{self, Api};
@@ -32,7 +32,7 @@ fn wanted(api: Api) -> Vec<Wanted<'static>> {
         .collect()
 }
 
-fn run(upstream: &PathBuf, api: Api, file: &str) -> Result<normalize::Normalized, NormalizeError> {
+fn run(upstream: &Path, api: Api, file: &str) -> Result<normalize::Normalized, NormalizeError> {
     let path = upstream.join(api.file_stem()).join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     normalize::normalize(file, &text, &wanted(api))
