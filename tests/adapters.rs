@@ -160,6 +160,11 @@ async fn webhooks_list_register_delete() {
         Some(json!({"url": "https://example.com/hook", "events": ["a.v1"]}))
     );
 
+    // Webhook ids are UUIDs: anything else is refused before sending.
+    let err = api.delete_webhook("not-a-uuid").await.expect_err("bad id");
+    assert!(matches!(err, ApiError::InvalidRequest { .. }), "{err}");
+    assert!(server.take().is_empty());
+
     server.on(
         &format!("DELETE /webhooks/v1/webhooks/{id}"),
         204,
