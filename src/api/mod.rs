@@ -4,6 +4,7 @@
 pub mod credentials;
 pub mod environment;
 pub mod error;
+pub mod generated;
 pub mod idempotency;
 pub mod model;
 pub mod ratelimit;
@@ -16,6 +17,8 @@ pub mod vipps;
 
 pub use credentials::Credentials;
 pub use environment::Environment;
+pub use error::ApiError;
 pub use redact::redact;
 pub use secret::Secret;
 pub use transport::{Transport, TransportError};
+pub use vipps::MerchantApi;

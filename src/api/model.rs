@@ -155,3 +155,12 @@ pub struct AgreementPatch {
     pub pricing_suggested_max_amount: Option<i64>,
     pub interval: Option<Interval>,
 }
+
+/// The image format of a QR code's image URL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageFormat {
+    #[default]
+    Svg,
+    Png,
+}
