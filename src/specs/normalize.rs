@@ -126,7 +126,8 @@ fn fold_servers_notes(doc: &mut OpenAPI) -> Vec<String> {
 }
 
 /// The path part of a server URL (`https://host/qr` -> `/qr`, `/qr` -> `/qr`).
-fn server_path(url: &str) -> &str {
+/// The path part of a server URL (`https://api.vipps.no/qr` -> `/qr`); shared with the spec surface.
+pub fn server_path(url: &str) -> &str {
     match url.find("://") {
         Some(i) => {
             let rest = &url[i + 3..];

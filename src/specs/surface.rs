@@ -174,8 +174,9 @@ pub fn serialize_api<S: serde::Serializer>(api: &Api, s: S) -> Result<S::Ok, S::
     s.serialize_str(api.file_stem())
 }
 
-// MERGE: replace with crate::specs::normalize::{parse, fold_servers}
-/// Parse a YAML or JSON spec into a JSON value. YAML mapping keys that are not strings (an
+/// Parse a YAML or JSON spec into a JSON value. Unlike `normalize::parse` (which build.rs uses and
+/// which needs a typed OpenAPI 3.0 document), this reads any published version, so that `specs diff`
+/// can name a Swagger 2.0 file or a spec with broken references instead of failing to read it. YAML mapping keys that are not strings (an
 /// unquoted `200:` response code) become strings, as OpenAPI means them.
 pub fn parse(text: &str) -> Result<Value, SpecError> {
     let yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(SpecError::Syntax)?;
@@ -194,7 +195,7 @@ pub fn parse(text: &str) -> Result<Value, SpecError> {
     }
 }
 
-// MERGE: replace with crate::specs::normalize::{parse, fold_servers}
+/// The same fold as `normalize::fold_servers`, on the untyped document.
 /// Move the first server's path (`https://api.vipps.no/qr` -> `/qr`) into every path, so paths
 /// compare equal whichever way a spec version splits them between server and path.
 pub fn fold_servers(doc: &mut Value) {
@@ -227,9 +228,9 @@ pub fn fold_servers(doc: &mut Value) {
 }
 
 fn server_path(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let path = rest.find('/').map_or("", |i| &rest[i..]);
-    path.trim_end_matches('/').to_string()
+    super::normalize::server_path(url)
+        .trim_end_matches('/')
+        .to_string()
 }
 
 fn yaml_to_json(v: serde_yaml::Value) -> Value {
