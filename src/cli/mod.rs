@@ -66,14 +66,19 @@ pub enum Command {
     },
 }
 
-/// `vippsctl --version`: the crate version (spec versions are added once the clients exist).
+/// `vippsctl --version`: the crate version and the API spec versions compiled in.
 pub fn version_string() -> &'static str {
-    env!("CARGO_PKG_VERSION")
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (specs: ",
+        env!("VIPPSCTL_SPEC_VERSIONS"),
+        ")"
+    )
 }
 
 /// The API spec versions the clients were generated from (set by build.rs).
 pub fn spec_versions() -> &'static str {
-    option_env!("VIPPSCTL_SPEC_VERSIONS").unwrap_or("unknown")
+    crate::api::generated::SPEC_VERSIONS
 }
 
 impl GlobalArgs {
