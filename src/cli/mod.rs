@@ -2,6 +2,8 @@
 //! maps the outcome to an exit code. Data goes to stdout; logs, progress and errors to stderr.
 
 mod report;
+pub mod schema;
+pub mod validate;
 
 pub use report::{Failure, Outcome};
 
@@ -54,6 +56,10 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Print version information, including the API spec versions compiled in.
     Version,
+    /// Check config files offline and report every problem with its file, line and column.
+    Validate(validate::ValidateArgs),
+    /// Print the JSON Schema of the config files (for editors).
+    Schema,
 }
 
 /// `vippsctl --version`: the crate version (spec versions are added once the clients exist).
@@ -113,5 +119,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             println!("vippsctl {}", version_string());
             Ok(Outcome::Ok)
         }
+        Command::Validate(args) => Ok(validate::run(&args, cli.global.color())),
+        Command::Schema => Ok(schema::run()),
     }
 }
