@@ -132,35 +132,64 @@ impl SourceCache {
     }
 }
 
-/// Hide the digits of a `phoneNumber:` value on a source line (all but the last two).
+/// Hide personal data and secrets on a source line before it is shown: a `phoneNumber` keeps
+/// its last two digits; a credential field that holds a value instead of a variable name is
+/// hidden whole.
 pub fn mask_personal_data(line: &str) -> String {
-    let Some(at) = line.find("phoneNumber") else {
-        return line.to_string();
-    };
-    let (head, tail) = line.split_at(at + "phoneNumber".len());
-    let mut out = String::from(head);
-    let mut in_value = false;
-    let digits_total = tail
-        .chars()
-        .skip_while(|c| !c.is_ascii_alphanumeric())
-        .take_while(|c| !matches!(c, ',' | '}' | '#' | ' '))
-        .filter(char::is_ascii_alphanumeric)
-        .count();
-    let mut seen = 0;
-    let mut done = false;
-    for c in tail.chars() {
-        if !done && c.is_ascii_alphanumeric() {
-            in_value = true;
-            seen += 1;
-            out.push(if seen + 2 > digits_total { c } else { '*' });
-        } else {
-            if in_value && matches!(c, ',' | '}' | '#' | ' ') {
-                done = true;
+    let mut out = line.to_string();
+    if let Some((a, b)) = value_span(&out, "phoneNumber") {
+        let value = &out[a..b];
+        let masked = mask_phone(value);
+        out.replace_range(a..b, &masked);
+    }
+    for key in ["clientId", "clientSecret", "subscriptionKey"] {
+        if let Some((a, b)) = value_span(&out, key) {
+            let value = &out[a..b];
+            let is_name = value
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !is_name {
+                let stars = "*".repeat(value.chars().count());
+                out.replace_range(a..b, &stars);
             }
-            out.push(c);
         }
     }
     out
+}
+
+/// The byte range of the value after `key:` on a line (without quotes).
+fn value_span(line: &str, key: &str) -> Option<(usize, usize)> {
+    let at = line.find(key)? + key.len();
+    let rest = &line[at..];
+    let colon = rest.find(':')?;
+    if !rest[..colon].trim().is_empty() {
+        return None;
+    }
+    let after = &rest[colon + 1..];
+    let skipped = after.len() - after.trim_start().len();
+    let mut start = at + colon + 1 + skipped;
+    let quote = line[start..]
+        .chars()
+        .next()
+        .filter(|c| *c == '"' || *c == '\'');
+    let end = match quote {
+        Some(q) => {
+            start += 1;
+            line[start..].find(q).map_or(line.len(), |i| start + i)
+        }
+        None => {
+            let tail = &line[start..];
+            let stop = [tail.find(','), tail.find('}'), tail.find(" #")]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(tail.len());
+            start + tail[..stop].trim_end().len()
+        }
+    };
+    (end > start).then_some((start, end))
 }
 
 /// Mask a phone number for messages: all but the last two digits.
@@ -313,5 +342,13 @@ mod tests {
             "  - { phoneNumber: \"********67\", x: 1 }"
         );
         assert_eq!(mask_phone("4791234567"), "********67");
+        assert_eq!(
+            mask_personal_data("  clientSecret: \"ab-c!\""),
+            "  clientSecret: \"*****\""
+        );
+        assert_eq!(
+            mask_personal_data("  clientSecret: SHOP_SECRET"),
+            "  clientSecret: SHOP_SECRET"
+        );
     }
 }

@@ -196,7 +196,7 @@ pub struct CallbackQr {
 
 /// A recurring agreement (Recurring API v3). vippsctl drafts it; the customer must accept it in
 /// the app before it becomes active.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Agreement {
     /// The merchant's key for this agreement, 1-64 characters, unique within the merchant.
@@ -375,6 +375,31 @@ impl Merchant {
             + self.redirect_qrs.len()
             + self.callback_qrs.len()
             + self.agreements.len()
+    }
+}
+
+/// By hand, so that the phone number (personal data) is masked in logs and errors too.
+impl std::fmt::Debug for Agreement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agreement")
+            .field("external_id", &self.external_id)
+            .field("product_name", &self.product_name)
+            .field("product_description", &self.product_description)
+            .field("pricing", &self.pricing)
+            .field("interval", &self.interval)
+            .field("merchant_redirect_url", &self.merchant_redirect_url)
+            .field("merchant_agreement_url", &self.merchant_agreement_url)
+            .field(
+                "phone_number",
+                &self
+                    .phone_number
+                    .as_deref()
+                    .map(super::diagnostic::mask_phone),
+            )
+            .field("status", &self.status)
+            .field("protect", &self.protect)
+            .field("origin", &self.origin)
+            .finish()
     }
 }
 

@@ -108,7 +108,11 @@ fn webhooks(m: &Merchant, index: &SourceIndex, out: &mut Vec<Diagnostic>) {
             };
             if *n == limit + 1 {
                 out.push(
-                    Diagnostic::error(&at, format!("more than {limit} webhook(s) on `{e}` for merchant {}", m.msn))
+                    Diagnostic::error(&at, format!(
+                            "more than {} on `{e}` for merchant {}",
+                            if limit == 1 { "one webhook".to_string() } else { format!("{limit} webhooks") },
+                            m.msn
+                        ))
                         .with_hint(if limit == 1 {
                             "the QR API delivers check-ins to one webhook per sales unit".to_string()
                         } else {

@@ -122,9 +122,16 @@ impl<'s> Checker<'s> {
             Value::Seq(items) => {
                 if let Some(min) = schema.get("minItems").and_then(J::as_u64) {
                     if (items.len() as u64) < min {
+                        let hint = match leaf(field) {
+                            "events" => {
+                                "list the events to deliver, e.g. epayments.payment.captured.v1"
+                                    .to_string()
+                            }
+                            _ => format!("list at least {min}"),
+                        };
                         out.push(
                             Issue::error(node, "empty-list", format!("{} is empty", name(field)))
-                                .hint(format!("list at least {min} item(s)")),
+                                .hint(hint),
                         );
                     }
                 }
@@ -392,6 +399,11 @@ fn pattern_issue(node: &Node, s: &str, field: &str, pattern: &str) -> Issue {
             ),
             "write 10-15 digits with the country code and no `+`, e.g. 4712345678".to_string(),
         ),
+        "clientId" | "clientSecret" | "subscriptionKey" => (
+            "credential-value",
+            format!("`{leaf}` must name an environment variable, not hold a value"),
+            "put the value in an environment variable (e.g. SHOP_CLIENT_SECRET) and write its name here".to_string(),
+        ),
         _ => (
             "invalid-name",
             format!("{} `{s}` is not a valid name", name(field)),
@@ -508,6 +520,9 @@ fn type_error(node: &Node, expected: &[&str], field: &str) -> Issue {
             issue.hint("write a plain whole number without quotes or separators")
         }
         (Value::Null, _) => issue.hint("give it a value, or remove the line"),
+        (Value::Map(_), false) if expected.contains(&"array") => {
+            issue.hint("start each item of a list with `- `")
+        }
         _ => issue,
     }
 }

@@ -123,11 +123,18 @@ pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
             Ok(t) => t,
             Err(e) => {
                 let m = e.marker();
+                // At the end of the input the scanner points past the last line; point at it.
+                let (line, column) = match text.lines().count() {
+                    n if m.line() > n && n > 0 => {
+                        (n, text.lines().last().map_or(0, |l| l.chars().count()) + 1)
+                    }
+                    _ => (m.line().max(1), m.col() + 1),
+                };
                 return Err(SyntaxError {
-                    line: m.line().max(1),
-                    column: m.col() + 1,
+                    line,
+                    column,
                     message: format!("invalid YAML: {}", e.info()),
-                    hint: syntax_hint(text, m.line()),
+                    hint: syntax_hint(text, line, e.info()),
                     code: "yaml-syntax",
                 });
             }
@@ -173,11 +180,17 @@ pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
     Ok(builder.root)
 }
 
-/// Tabs are the classic cause of a scanner error; say so when the line has one.
-fn syntax_hint(text: &str, line: usize) -> Option<String> {
-    let l = text.lines().nth(line.saturating_sub(1))?;
+/// The usual causes of a scanner error, named when they apply.
+fn syntax_hint(text: &str, line: usize, info: &str) -> Option<String> {
+    let l = text.lines().nth(line.saturating_sub(1)).unwrap_or_default();
     if l.trim_start_matches(' ').starts_with('\t') {
         Some("YAML does not allow tabs for indentation; use spaces".into())
+    } else if info.contains("flow sequence") {
+        Some("a `[` list needs a closing `]`".into())
+    } else if info.contains("flow mapping") {
+        Some("a `{` mapping needs a closing `}`".into())
+    } else if info.contains("mapping values are not allowed") {
+        Some("a value with `: ` in it needs quotes; or check the indentation".into())
     } else {
         None
     }
