@@ -242,6 +242,7 @@ pub struct Agreement {
 /// The price model of an agreement, selected by `type`. Amounts are in minor units (øre, cent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields)]
+#[schemars(transform = describe_pricing_type)]
 pub enum Pricing {
     /// A fixed price per interval.
     Legacy {
@@ -266,6 +267,26 @@ pub enum Pricing {
         /// The currency: NOK, DKK or EUR.
         currency: Currency,
     },
+}
+
+/// schemars gives the `type` tag of each variant no description; editors show one.
+fn describe_pricing_type(schema: &mut schemars::Schema) {
+    let Some(variants) = schema.get_mut("oneOf").and_then(|v| v.as_array_mut()) else {
+        return;
+    };
+    for v in variants {
+        if let Some(t) = v
+            .pointer_mut("/properties/type")
+            .and_then(|t| t.as_object_mut())
+        {
+            t.insert(
+                "description".into(),
+                "The price model: LEGACY (fixed price), VARIABLE (customer-chosen maximum) or \
+                 FLEXIBLE (no amount). It can never change."
+                    .into(),
+            );
+        }
+    }
 }
 
 impl Pricing {
