@@ -41,24 +41,47 @@ pub fn load(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Loaded, Diagnostics> {
     let mut diags = Vec::new();
+    let files = expand(paths, &mut diags);
+    let mut inputs = Vec::new();
+    for file in files {
+        match std::fs::read(&file) {
+            Ok(bytes) => inputs.push((file, bytes)),
+            Err(e) => diags.push(
+                Diagnostic::unlocated(format!("cannot read {}: {e}", file.display()))
+                    .with_code("io"),
+            ),
+        }
+    }
+    load_inputs(inputs, diags, env)
+}
+
+/// `load` for texts already in memory (tests, benchmarks, editors), named by the paths that
+/// diagnostics will show. Sorted by path like files of a folder.
+pub fn load_sources(
+    sources: &[(PathBuf, String)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Loaded, Diagnostics> {
+    let mut inputs: Vec<(PathBuf, Vec<u8>)> = sources
+        .iter()
+        .map(|(p, t)| (p.clone(), t.clone().into_bytes()))
+        .collect();
+    inputs.sort_by(|a, b| a.0.cmp(&b.0));
+    load_inputs(inputs, Vec::new(), env)
+}
+
+fn load_inputs(
+    inputs: Vec<(PathBuf, Vec<u8>)>,
+    mut diags: Vec<Diagnostic>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Loaded, Diagnostics> {
     let mut sources = SourceCache::new();
     let mut index = SourceIndex::default();
-    let files = expand(paths, &mut diags);
     let mut hasher = Sha256::new();
     let schema = super::schema::json_schema();
     let mut checker = Checker::new(&schema);
     let mut parts: Vec<(PathBuf, Config)> = Vec::new();
-    for file in &files {
-        let bytes = match std::fs::read(file) {
-            Ok(b) => b,
-            Err(e) => {
-                diags.push(
-                    Diagnostic::unlocated(format!("cannot read {}: {e}", file.display()))
-                        .with_code("io"),
-                );
-                continue;
-            }
-        };
+    let files: Vec<PathBuf> = inputs.iter().map(|(p, _)| p.clone()).collect();
+    for (file, bytes) in inputs {
         hasher.update((bytes.len() as u64).to_le_bytes());
         hasher.update(&bytes);
         let text = match String::from_utf8(bytes) {
@@ -67,15 +90,16 @@ pub fn load(
                 let at = e.utf8_error().valid_up_to();
                 let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
                 diags.push(
-                    Diagnostic::error(&Origin::new(file, line, 1), "the file is not UTF-8 text")
+                    Diagnostic::error(&Origin::new(&file, line, 1), "the file is not UTF-8 text")
                         .with_code("encoding"),
                 );
                 continue;
             }
         };
-        sources.insert(file.clone(), text.clone());
-        if let Some(config) = load_file(file, &text, env, &mut checker, &mut index, &mut diags) {
-            parts.push((file.clone(), config));
+        let parsed = load_file(&file, &text, env, &mut checker, &mut index, &mut diags);
+        sources.insert(file.clone(), text);
+        if let Some(config) = parsed {
+            parts.push((file, config));
         }
     }
     let config = merge(parts, &mut diags);

@@ -17,5 +17,5 @@ pub use diagnostic::{
     mask_phone, render, render_json, Diagnostic, Diagnostics, Severity, SourceCache,
 };
 pub use index::SourceIndex;
-pub use load::{load, Loaded};
+pub use load::{load, load_sources, Loaded};
 pub use model::*;
