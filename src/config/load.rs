@@ -247,12 +247,12 @@ fn load_file(
 }
 
 fn fill_origins(file: &Path, root: &Node, config: &mut Config, index: &mut SourceIndex) {
-    let items = |n: Option<&Node>| -> Vec<Node> {
+    fn items(n: Option<&Node>) -> &[Node] {
         match n.map(|n| &n.value) {
-            Some(tree::Value::Seq(items)) => items.clone(),
-            _ => Vec::new(),
+            Some(tree::Value::Seq(items)) => items,
+            _ => &[],
         }
-    };
+    }
     let merchants = items(root.get("merchants"));
     for (i, (m, node)) in config
         .merchants
