@@ -103,9 +103,12 @@ fn load_inputs(
         }
     }
     let config = merge(parts, &mut diags);
-    if !diags.iter().any(Diagnostic::is_error) {
-        super::rules::check(&config, &index, &mut diags);
-    }
+    let partial = diags.iter().any(Diagnostic::is_error);
+    let mut found = Vec::new();
+    super::rules::check(&config, &index, &mut found);
+    // With invalid objects left out, "no check-in webhook" may only mean the webhook was invalid.
+    found.retain(|d| !(partial && d.code == "callback-without-webhook"));
+    diags.extend(found);
     diags.sort_by(|a, b| a.location.cmp(&b.location));
     if diags.iter().any(Diagnostic::is_error) {
         return Err(Diagnostics {
@@ -228,7 +231,9 @@ fn load_file(
         });
     }
     if diags[before..].iter().any(Diagnostic::is_error) {
-        return None;
+        // Keep the objects that are fine, so the cross-object rules still report their problems
+        // in the same run instead of after the first round of fixes.
+        root = valid_part(&root, checker)?;
     }
     let mut config: Config = match serde_json::from_value(root.to_json()) {
         Ok(c) => c,
@@ -244,6 +249,149 @@ fn load_file(
     index.add_file(file, &root);
     fill_origins(file, &root, &mut config, index);
     Some(config)
+}
+
+/// The part of a file whose shape is valid: merchants whose own fields are fine, with only the
+/// objects that are fine. `None` when nothing usable is left.
+fn valid_part(root: &Node, checker: &mut Checker) -> Option<Node> {
+    use tree::Value;
+    const LISTS: [(&str, &str); 4] = [
+        ("webhooks", "Webhook"),
+        ("redirectQrs", "RedirectQr"),
+        ("callbackQrs", "CallbackQr"),
+        ("agreements", "Agreement"),
+    ];
+    let Value::Seq(merchants) = &root.get("merchants")?.value else {
+        return None;
+    };
+    let fits = |checker: &mut Checker, node: &Node, def: &str| {
+        let mut issues = Vec::new();
+        checker.check_definition(node, def, &mut issues);
+        !issues
+            .iter()
+            .any(|i| i.severity == super::diagnostic::Severity::Error)
+    };
+    let mut kept = Vec::new();
+    for m in merchants {
+        let Value::Map(entries) = &m.value else {
+            continue;
+        };
+        let own: Vec<(Node, Node)> = entries
+            .iter()
+            .filter(|(k, _)| !LISTS.iter().any(|(l, _)| k.as_str() == Some(l)))
+            .cloned()
+            .collect();
+        let mut fields = own;
+        if !fits(
+            checker,
+            &Node {
+                value: Value::Map(fields.clone()),
+                ..m.clone_shallow()
+            },
+            "Merchant",
+        ) {
+            // Its lists can still be checked when only a field like `prune` or `name` is wrong.
+            fields.retain(|(k, _)| k.as_str() == Some("msn"));
+            if !fits(
+                checker,
+                &Node {
+                    value: Value::Map(fields.clone()),
+                    ..m.clone_shallow()
+                },
+                "Merchant",
+            ) {
+                continue;
+            }
+        }
+        for (list, def) in LISTS {
+            let Some(Value::Seq(items)) = m.get(list).map(|n| &n.value) else {
+                continue;
+            };
+            let good: Vec<Node> = items
+                .iter()
+                .filter_map(|i| salvage(checker, i, def))
+                .collect();
+            let key = Node {
+                value: Value::Str(list.to_string()),
+                ..m.clone_shallow()
+            };
+            fields.push((
+                key,
+                Node {
+                    value: Value::Seq(good),
+                    ..m.clone_shallow()
+                },
+            ));
+        }
+        kept.push(Node {
+            value: Value::Map(fields),
+            ..m.clone_shallow()
+        });
+    }
+    let scalar = |v: Value| Node {
+        value: v,
+        ..root.clone_shallow()
+    };
+    let mut top = vec![(scalar(Value::Str("version".into())), scalar(Value::Int(1)))];
+    if let Some(env) = root.get("environment") {
+        let mut issues = Vec::new();
+        checker.check_definition(env, "Environment", &mut issues);
+        if issues.is_empty() && !matches!(env.value, Value::Null) {
+            top.push((scalar(Value::Str("environment".into())), env.clone()));
+        }
+    }
+    top.push((
+        scalar(Value::Str("merchants".into())),
+        Node {
+            value: Value::Seq(kept),
+            ..root.clone_shallow()
+        },
+    ));
+    Some(scalar(Value::Map(top)))
+}
+
+/// An object as far as it is valid: itself when it fits its definition, else its required fields
+/// plus each optional field that fits on its own; `None` when even that does not fit.
+fn salvage(checker: &mut Checker, node: &Node, def: &str) -> Option<Node> {
+    use tree::Value;
+    let fits = |checker: &mut Checker, node: &Node| {
+        let mut issues = Vec::new();
+        checker.check_definition(node, def, &mut issues);
+        !issues
+            .iter()
+            .any(|i| i.severity == super::diagnostic::Severity::Error)
+    };
+    if fits(checker, node) {
+        return Some(node.clone());
+    }
+    let Value::Map(entries) = &node.value else {
+        return None;
+    };
+    let required = checker.required(def);
+    let base: Vec<(Node, Node)> = entries
+        .iter()
+        .filter(|(k, _)| k.as_str().is_some_and(|k| required.iter().any(|r| r == k)))
+        .cloned()
+        .collect();
+    let mut kept = base.clone();
+    for entry in entries.iter().filter(|e| !base.contains(e)) {
+        let mut trial = base.clone();
+        trial.push(entry.clone());
+        if fits(
+            checker,
+            &Node {
+                value: Value::Map(trial),
+                ..node.clone_shallow()
+            },
+        ) {
+            kept.push(entry.clone());
+        }
+    }
+    let candidate = Node {
+        value: Value::Map(kept),
+        ..node.clone_shallow()
+    };
+    fits(checker, &candidate).then_some(candidate)
 }
 
 fn fill_origins(file: &Path, root: &Node, config: &mut Config, index: &mut SourceIndex) {

@@ -60,6 +60,28 @@ impl<'s> Checker<'s> {
         self.walk(node, root, "", out);
     }
 
+    /// Check a node against one named definition (`"Webhook"`, `"Merchant"`).
+    pub fn check_definition(&mut self, node: &Node, name: &str, out: &mut Vec<Issue>) {
+        if let Some(def) = self.root.get("definitions").and_then(|d| d.get(name)) {
+            self.walk(node, def, "", out);
+        }
+    }
+
+    /// The required property names of a named definition.
+    pub fn required(&self, name: &str) -> Vec<String> {
+        self.root
+            .get("definitions")
+            .and_then(|d| d.get(name))
+            .and_then(|d| d.get("required"))
+            .and_then(J::as_array)
+            .map(|r| {
+                r.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     fn resolve(&self, schema: &'s J) -> &'s J {
         let mut s = schema;
         // A bounded loop: schemars never chains more than a couple of references.
@@ -520,6 +542,9 @@ fn type_error(node: &Node, expected: &[&str], field: &str) -> Issue {
             issue.hint("write a plain whole number without quotes or separators")
         }
         (Value::Null, _) => issue.hint("give it a value, or remove the line"),
+        (Value::Str(s), false) if expected.contains(&"array") => {
+            issue.hint(format!("write a list, even of one item: [{s}]"))
+        }
         (Value::Map(_), false) if expected.contains(&"array") => {
             issue.hint("start each item of a list with `- `")
         }

@@ -46,6 +46,17 @@ impl Node {
         }
     }
 
+    /// The same position with no value, to build derived nodes from.
+    pub fn clone_shallow(&self) -> Node {
+        Node {
+            value: Value::Null,
+            line: self.line,
+            column: self.column,
+            raw: None,
+            plain: false,
+        }
+    }
+
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
             Value::Str(s) => Some(s),
