@@ -269,3 +269,27 @@ fn shape_errors_do_not_hide_rule_errors_elsewhere() {
     // that warning could be false, so it waits for a clean run.
     assert!(!codes.contains(&"callback-without-webhook"));
 }
+
+#[test]
+fn values_from_the_environment_never_appear_in_messages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = write(
+        dir.path(),
+        "c.yaml",
+        &format!(
+            "{HEAD}    webhooks:\n      - url: http://x.example/?t=${{TOKEN}}\n        events: [epayments.payment.captured.v1]\n      - url: ${{TOKEN}}\n        events: [epayments.payment.captured.v1]\n    redirectQrs:\n      - id: \"${{TOKEN}}\"\n        redirectUrl: https://x.example/${{TOKEN}}\n"
+        ),
+    );
+    let env = |k: &str| (k == "TOKEN").then(|| "s3cret token/!".to_string());
+    for format in [Format::Text, Format::Json] {
+        let args = ValidateArgs {
+            paths: vec![f.clone()],
+            strict: false,
+            format,
+        };
+        let (text, ok) = validate(&args, &env, false);
+        assert!(!ok);
+        assert!(text.contains("${TOKEN}"), "{text}");
+        assert!(!text.contains("s3cret"), "{text}");
+    }
+}

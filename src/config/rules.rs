@@ -126,73 +126,60 @@ fn webhooks(m: &Merchant, index: &SourceIndex, out: &mut Vec<Diagnostic>) {
 }
 
 fn duplicates(m: &Merchant, out: &mut Vec<Diagnostic>) {
-    fn dup<'a>(
-        kind: &str,
-        key: String,
-        origin: &'a Origin,
-        seen: &mut BTreeMap<String, &'a Origin>,
-        out: &mut Vec<Diagnostic>,
-    ) {
-        match seen.get(&key) {
-            Some(first) => out.push(
-                Diagnostic::error(
-                    origin,
-                    format!("{kind} {key} is declared twice for merchant"),
-                )
-                .with_hint(format!("first declared at {first}"))
-                .with_code("duplicate-object"),
-            ),
-            None => {
-                seen.insert(key, origin);
+    /// `key` identifies the object; `label` names it in the message.
+    struct Seen<'a>(BTreeMap<String, &'a Origin>);
+    impl<'a> Seen<'a> {
+        fn check(
+            &mut self,
+            key: String,
+            label: String,
+            origin: &'a Origin,
+            msn: &str,
+            out: &mut Vec<Diagnostic>,
+        ) {
+            match self.0.get(&key) {
+                Some(first) => out.push(
+                    Diagnostic::error(
+                        origin,
+                        format!("{label} is declared twice for merchant {msn}"),
+                    )
+                    .with_hint(format!("first declared at {first}"))
+                    .with_code("duplicate-object"),
+                ),
+                None => {
+                    self.0.insert(key, origin);
+                }
             }
         }
     }
-    let mut seen = BTreeMap::new();
+    let mut seen = Seen(BTreeMap::new());
     for w in &m.webhooks {
         let events: BTreeSet<&str> = w.events.iter().map(String::as_str).collect();
-        let key = format!(
-            "`{}` [{}]",
-            w.url,
-            events.into_iter().collect::<Vec<_>>().join(", ")
-        );
-        dup("webhook", key, &w.origin, &mut seen, out);
+        let events = events.into_iter().collect::<Vec<_>>().join(", ");
+        // The url is on the source line shown; the message leaves it out because a url may
+        // carry a token from `${NAME}`.
+        let label = format!("webhook with this url and events [{events}]");
+        seen.check(format!("{} {events}", w.url), label, &w.origin, &m.msn, out);
     }
-    let mut seen = BTreeMap::new();
+    let mut seen = Seen(BTreeMap::new());
     for q in &m.redirect_qrs {
-        dup(
-            "redirect QR",
-            format!("`{}`", q.id),
+        seen.check(
+            q.id.clone(),
+            format!("redirect QR `{}`", q.id),
             &q.origin,
-            &mut seen,
+            &m.msn,
             out,
         );
     }
-    let mut seen = BTreeMap::new();
+    let mut seen = Seen(BTreeMap::new());
     for q in &m.callback_qrs {
-        dup(
-            "callback QR",
-            format!("`{}`", q.merchant_qr_id),
-            &q.origin,
-            &mut seen,
-            out,
-        );
+        let label = format!("callback QR `{}`", q.merchant_qr_id);
+        seen.check(q.merchant_qr_id.clone(), label, &q.origin, &m.msn, out);
     }
-    let mut seen = BTreeMap::new();
+    let mut seen = Seen(BTreeMap::new());
     for a in &m.agreements {
-        dup(
-            "agreement",
-            format!("`{}`", a.external_id),
-            &a.origin,
-            &mut seen,
-            out,
-        );
-    }
-    // Name the merchant in the message once the key is known.
-    for d in out
-        .iter_mut()
-        .filter(|d| d.code == "duplicate-object" && d.message.ends_with("for merchant"))
-    {
-        d.message = format!("{} {}", d.message, m.msn);
+        let label = format!("agreement `{}`", a.external_id);
+        seen.check(a.external_id.clone(), label, &a.origin, &m.msn, out);
     }
 }
 
@@ -242,7 +229,7 @@ fn agreements(m: &Merchant, index: &SourceIndex, out: &mut Vec<Diagnostic>) {
 fn https_url(text: &str, what: &str, at: &Origin, out: &mut Vec<Diagnostic>) {
     match url::Url::parse(text) {
         Err(e) => out.push(
-            Diagnostic::error(at, format!("{what} `{text}` is not a valid URL: {e}"))
+            Diagnostic::error(at, format!("{what} is not a valid URL: {e}"))
                 .with_hint("write an absolute URL, e.g. https://example.com/path")
                 .with_code("invalid-url"),
         ),
@@ -251,9 +238,9 @@ fn https_url(text: &str, what: &str, at: &Origin, out: &mut Vec<Diagnostic>) {
                 .with_hint("the Vipps APIs call and open HTTPS URLs only")
                 .with_code("insecure-url"),
         ),
-        Ok(u) if u.host_str().is_none_or(str::is_empty) => out.push(
-            Diagnostic::error(at, format!("{what} `{text}` has no host")).with_code("invalid-url"),
-        ),
+        Ok(u) if u.host_str().is_none_or(str::is_empty) => {
+            out.push(Diagnostic::error(at, format!("{what} has no host")).with_code("invalid-url"))
+        }
         Ok(_) => {}
     }
 }

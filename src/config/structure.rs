@@ -258,7 +258,12 @@ impl<'s> Checker<'s> {
         let mut issue = Issue::error(
             node,
             "invalid-value",
-            format!("{} `{s}` is not one of {}", name(field), allowed.join(", ")),
+            format!(
+                "{} `{}` is not one of {}",
+                name(field),
+                written(node, s),
+                allowed.join(", ")
+            ),
         );
         if field.starts_with("merchants[")
             && field.contains(".prune[")
@@ -388,10 +393,19 @@ impl<'s> Checker<'s> {
                 .or_insert_with(|| regress::Regex::with_flags(pattern, "u").ok());
             if let Some(re) = re {
                 if re.find(s).is_none() {
-                    out.push(pattern_issue(node, s, field, pattern));
+                    out.push(pattern_issue(node, &written(node, s), field, pattern));
                 }
             }
         }
+    }
+}
+
+/// A string as the user wrote it: values from `${NAME}` may be secrets, so messages show the
+/// reference, never what it expanded to.
+fn written(node: &Node, value: &str) -> String {
+    match &node.raw {
+        Some(raw) if raw.contains("${") => raw.clone(),
+        _ => value.to_string(),
     }
 }
 
@@ -512,7 +526,7 @@ fn type_error(node: &Node, expected: &[&str], field: &str) -> Issue {
         }
         Value::Bool(_) => format!("the boolean {}", node.raw.as_deref().unwrap_or("?")),
         Value::Null => "nothing".to_string(),
-        Value::Str(s) => format!("the string \"{s}\""),
+        Value::Str(s) => format!("the string \"{}\"", written(node, s)),
         _ => node.type_name().to_string(),
     };
     let issue = Issue::error(
