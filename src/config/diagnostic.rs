@@ -332,6 +332,19 @@ mod tests {
     }
 
     #[test]
+    fn colour_only_when_asked() {
+        let mut cache = SourceCache::new();
+        cache.insert("c.yaml", "version: 2\n");
+        let d = [Diagnostic::warning(&Origin::new("c.yaml", 1, 10), "w").with_hint("h")];
+        assert!(!render(&d, &cache, false).contains('\x1b'));
+        let coloured = render(&d, &cache, true);
+        assert!(
+            coloured.contains("\x1b[1;33mwarning\x1b[0m"),
+            "{coloured:?}"
+        );
+    }
+
+    #[test]
     fn phone_numbers_are_masked_on_source_lines() {
         assert_eq!(
             mask_personal_data("    phoneNumber: 4791234567"),

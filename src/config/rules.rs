@@ -64,6 +64,13 @@ fn webhooks(m: &Merchant, index: &SourceIndex, out: &mut Vec<Diagnostic>) {
         let at = index.field(&w.origin, "url");
         https_url(&w.url, "webhook `url`", &at, out);
         if let Ok(u) = url::Url::parse(&w.url) {
+            if !publicly_routable(&u) {
+                out.push(
+                    Diagnostic::warning(&at, "webhook url points at a local or private address")
+                        .with_hint("Vipps delivers only to world-reachable endpoints")
+                        .with_code("webhook-unreachable"),
+                );
+            }
             if let Some(port) = u.port() {
                 if ![80, 443, 8080].contains(&port) {
                     out.push(
@@ -223,6 +230,23 @@ fn agreements(m: &Merchant, index: &SourceIndex, out: &mut Vec<Diagnostic>) {
                     .with_code("protected-stop"),
             );
         }
+    }
+}
+
+fn publicly_routable(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.');
+            !(d == "localhost"
+                || d.ends_with(".localhost")
+                || d.ends_with(".local")
+                || d.ends_with(".internal"))
+        }
+        Some(url::Host::Ipv4(ip)) => {
+            !(ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified())
+        }
+        Some(url::Host::Ipv6(ip)) => !(ip.is_loopback() || ip.is_unspecified()),
+        None => false,
     }
 }
 

@@ -556,6 +556,9 @@ fn type_error(node: &Node, expected: &[&str], field: &str) -> Issue {
             issue.hint("write a plain whole number without quotes or separators")
         }
         (Value::Null, _) => issue.hint("give it a value, or remove the line"),
+        (Value::Float(_), false) if expected.contains(&"integer") => {
+            issue.hint("write a whole number; amounts are in minor units (29900 is 299.00)")
+        }
         (Value::Str(s), false) if expected.contains(&"array") => {
             issue.hint(format!("write a list, even of one item: [{s}]"))
         }
