@@ -4,8 +4,8 @@
 mod common;
 use common::fixtures::*;
 
-use vippsctl::api::model::*;
-use vippsctl::config::model::*;
+use vippsctl::api::model::AgreementStatus;
+use vippsctl::config::model::{CallbackQr, Currency, DeclaredStatus, Merchant, Pricing};
 use vippsctl::plan::{diff, Action, DiffOptions, LiveMerchant, Plan, Problem};
 use vippsctl::resources::{Address, Kind};
 
@@ -183,7 +183,7 @@ fn agreements_patch_in_place_and_refuse_unpatchable_changes() {
     assert!(c.idempotency_key.is_some());
 
     m.agreements[0].pricing = Pricing::Flexible {
-        currency: "NOK".into(),
+        currency: Currency::NOK,
     };
     let errs = problems(m, l);
     assert!(errs[0].message.contains("pricing.type"), "{errs:?}");

@@ -2,8 +2,8 @@
 
 mod common;
 use common::fixtures::*;
-use vippsctl::api::model::*;
-use vippsctl::config::model::*;
+use vippsctl::api::model::AgreementStatus;
+use vippsctl::config::model::{CallbackQr, Currency, DeclaredStatus, Merchant, Pricing};
 use vippsctl::plan::render::{json, markdown, text};
 use vippsctl::plan::{diff, DiffOptions, Plan};
 

@@ -1,12 +1,13 @@
 //! The command line: one file per subcommand. Each parses its arguments, calls the layers below and
 //! maps the outcome to an exit code. Data goes to stdout; logs, progress and errors to stderr.
 
-// Wired in once config, sim and the generated clients are merged.
-// mod apply;
-// mod plan;
-// mod session;
+mod apply;
+mod plan;
+mod session;
 mod report;
+pub mod schema;
 mod specs;
+pub mod validate;
 
 pub use report::{Failure, Outcome};
 
@@ -59,6 +60,14 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Print version information, including the API spec versions compiled in.
     Version,
+    /// Check config files offline and report every problem with its file, line and column.
+    Validate(validate::ValidateArgs),
+    /// Show what apply would change: read the live state and compare it with the configuration.
+    Plan(plan::PlanArgs),
+    /// Apply a saved plan, or plan and apply after confirmation.
+    Apply(apply::ApplyArgs),
+    /// Print the JSON Schema of the config files (for editors).
+    Schema,
     /// Inspect the OpenAPI specs: the surface vippsctl uses, and what an update changes.
     Specs {
         #[command(subcommand)]
@@ -141,6 +150,10 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             println!("vippsctl {}", version_string());
             Ok(Outcome::Ok)
         }
+        Command::Validate(args) => Ok(validate::run(&args, cli.global.color())),
+        Command::Plan(args) => plan::run(args, &cli.global).await,
+        Command::Apply(args) => apply::run(args, &cli.global).await,
+        Command::Schema => Ok(schema::run()),
         Command::Specs { command } => specs::run(command),
     }
 }

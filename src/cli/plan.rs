@@ -61,7 +61,7 @@ pub(crate) async fn make_plan(
         spec_versions: super::spec_versions().to_string(),
     };
     let plan = crate::plan::diff(&loaded.config, &live, &ctx, opts)
-        .map_err(|problems| session::problems_failure(&problems, global))?;
+        .map_err(|problems| session::problems_failure(&problems, &loaded, global))?;
     Ok((plan, loaded, target, apis))
 }
 

@@ -37,12 +37,15 @@ pub fn load_config(paths: &[PathBuf], global: &GlobalArgs) -> Result<crate::conf
     match crate::config::load(paths, &env) {
         Ok(loaded) => {
             if !loaded.warnings.is_empty() {
-                eprint!("{}", crate::config::render(&loaded.warnings, global.color_stderr()));
+                eprint!(
+                    "{}",
+                    crate::config::render(&loaded.warnings, &loaded.sources, global.color_stderr())
+                );
             }
             Ok(loaded)
         }
         Err(diags) => {
-            eprint!("{}", crate::config::render(&diags, global.color_stderr()));
+            eprint!("{}", diags.render(global.color_stderr()));
             Err(Failure::silent())
         }
     }
@@ -200,18 +203,28 @@ pub async fn observe_all(
 }
 
 /// Render plan-time problems as located diagnostics.
-pub fn problems_failure(problems: &[crate::plan::Problem], global: &GlobalArgs) -> Failure {
+pub fn problems_failure(
+    problems: &[crate::plan::Problem],
+    loaded: &crate::config::Loaded,
+    global: &GlobalArgs,
+) -> Failure {
     let diags: Vec<crate::config::Diagnostic> = problems
         .iter()
         .map(|p| {
-            let mut d = crate::config::Diagnostic::error(p.origin.clone(), p.message.clone());
+            let mut d = match &p.origin {
+                Some(o) => crate::config::Diagnostic::error(o, p.message.clone()),
+                None => crate::config::Diagnostic::unlocated(p.message.clone()),
+            };
             if let Some(h) = &p.hint {
                 d = d.with_hint(h.clone());
             }
             d
         })
         .collect();
-    eprint!("{}", crate::config::render(&diags, global.color_stderr()));
+    eprint!(
+        "{}",
+        crate::config::render(&diags, &loaded.sources, global.color_stderr())
+    );
     Failure::new(format!(
         "the plan cannot be made: {} {}",
         problems.len(),

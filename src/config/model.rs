@@ -1,86 +1,483 @@
-//! Contract stub of the desired-state model (replaced by the real module at merge).
-use crate::api::model::{Interval, Pricing};
+//! The desired state as the user writes it in YAML. The doc comments here are the single source of
+//! the JSON Schema descriptions (`vippsctl schema`) and of `docs/config.md`.
+
+use crate::api::Environment;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The MSN pattern of the ePayment spec (API-FACTS section 3).
+pub const MSN_PATTERN: &str = "^[0-9]{4,10}$";
+/// The QR API's `MerchantRedirectQrRequest.id` pattern.
+pub const QR_ID_PATTERN: &str = r"^[-_+%æøåÆØÅ\w\s]*$";
+/// The QR API's `redirectUrl` pattern.
+pub const REDIRECT_URL_PATTERN: &str = r"^https:\/\/[\w\.]+([\w#!:.?+=&%@\-\/]+)?$";
+/// An MSISDN: country code and number, digits only.
+pub const PHONE_PATTERN: &str = "^[0-9]{10,15}$";
+/// A portable environment variable name.
+pub const ENV_NAME_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
+
+/// A vippsctl desired-state file: the merchants (sales units) and the objects each should have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "vippsctl configuration")]
+pub struct Config {
+    /// The format version of this file. Always `1`.
+    #[schemars(range(min = 1, max = 1))]
+    pub version: u32,
+    /// The Vipps MobilePay environment these merchants live in: `test` or `production`.
+    /// The `--env` option overrides it. Default: `test`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Environment>,
+    /// The merchants (sales units) managed by this configuration. One merchant may be split
+    /// across several files of a folder; its lists are merged.
+    #[serde(default)]
+    pub merchants: Vec<Merchant>,
+}
+
+/// One sales unit, identified by its Merchant Serial Number, and the objects it should have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Merchant {
+    /// Merchant Serial Number: the sales unit's number, 4-10 digits. Quote it (`"123456"`),
+    /// so YAML keeps it a string.
+    #[schemars(pattern(MSN_PATTERN))]
+    pub msn: String,
+    /// A label for humans (shown in plans); not sent to Vipps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Names of the environment variables that hold this merchant's API keys. Never the keys
+    /// themselves. Omit it to use the `VIPPS_*` defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<CredentialVars>,
+    /// Kinds of live objects to delete when they are not declared here. Agreements are never
+    /// pruned (stop one with `status: STOPPED`).
+    #[serde(default)]
+    #[schemars(extend("uniqueItems" = true))]
+    pub prune: Vec<Kind>,
+    /// Webhook registrations (Webhooks API v1), keyed by URL and event set.
+    #[serde(default)]
+    pub webhooks: Vec<Webhook>,
+    /// Merchant-redirect QR codes (QR API v1): printed codes that open a URL, keyed by `id`.
+    #[serde(default)]
+    pub redirect_qrs: Vec<RedirectQr>,
+    /// Merchant-callback QR codes (QR API v1): one per till or location; scanning one sends a
+    /// `user.checked-in.v1` webhook. Keyed by `merchantQrId`.
+    #[serde(default)]
+    pub callback_qrs: Vec<CallbackQr>,
+    /// Recurring agreements (Recurring API v3), keyed by `externalId`.
+    #[serde(default)]
+    pub agreements: Vec<Agreement>,
+    /// Where this merchant was first declared.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: Origin,
+}
+
+/// Names of environment variables holding a merchant's API keys (never the values).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CredentialVars {
+    /// Environment variable holding the `client_id`.
+    #[schemars(pattern(ENV_NAME_PATTERN))]
+    pub client_id: String,
+    /// Environment variable holding the `client_secret`.
+    #[schemars(pattern(ENV_NAME_PATTERN))]
+    pub client_secret: String,
+    /// Environment variable holding the `Ocp-Apim-Subscription-Key`.
+    #[schemars(pattern(ENV_NAME_PATTERN))]
+    pub subscription_key: String,
+}
+
+/// A kind of object that `prune` can delete.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum Kind {
+    /// Webhook registrations.
+    Webhooks,
+    /// Merchant-redirect QR codes.
+    RedirectQrs,
+    /// Merchant-callback QR codes.
+    CallbackQrs,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Webhooks => "webhooks",
+            Kind::RedirectQrs => "redirectQrs",
+            Kind::CallbackQrs => "callbackQrs",
+        }
+    }
+}
+
+/// A webhook registration: Vipps POSTs the listed events to `url`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Webhook {
+    /// The HTTPS endpoint that receives the events (world-reachable, no redirects, port
+    /// 443, 80 or 8080).
+    #[schemars(length(min = 1))]
+    pub url: String,
+    /// Event names, e.g. `epayments.payment.captured.v1` or `user.checked-in.v1`.
+    #[schemars(length(min = 1))]
+    pub events: Vec<String>,
+    /// Where to store the one-time signing secret that Vipps returns when the webhook is
+    /// registered (it can never be read again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretSink>,
+    /// Where this webhook was declared.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: Origin,
+}
+
+/// Where a new webhook secret goes: a line `KEY=secret` in a file, or a command that reads the
+/// secret on its standard input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum SecretSink {
+    /// Write `key=secret` into `file` (created with mode 0600; other lines are kept).
+    File {
+        /// The file to write, relative to the configuration file that declares it.
+        file: PathBuf,
+        /// The variable name to set in that file.
+        #[schemars(pattern(ENV_NAME_PATTERN))]
+        key: String,
+    },
+    /// Run this program (argv, no shell) with the secret on its standard input.
+    Command {
+        /// The program and its arguments.
+        #[schemars(length(min = 1))]
+        command: Vec<String>,
+    },
+}
+
+/// A merchant-redirect QR code: a printed code that opens `redirectUrl`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RedirectQr {
+    /// The merchant-chosen id, 1-128 letters, digits, spaces, `-_+%` or `æøå`. It can never
+    /// change: a new id is a new QR code (the old print stops working when it is deleted).
+    #[schemars(length(min = 1, max = 128), pattern(QR_ID_PATTERN))]
+    pub id: String,
+    /// The HTTPS URL the code opens. The only field that can change in place.
+    #[schemars(length(min = 1), pattern(REDIRECT_URL_PATTERN))]
+    pub redirect_url: String,
+    /// Seconds until the code expires and is deleted (300-2147483647). Omit it for a code that
+    /// never expires. Changing it replaces the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 300, max = 2147483647))]
+    pub ttl: Option<u64>,
+    /// Where this QR code was declared.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: Origin,
+}
+
+/// A merchant-callback QR code ("callback settings"): scanning it sends a `user.checked-in.v1`
+/// webhook with a customer token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CallbackQr {
+    /// The merchant-chosen id of the till or location. It can never change.
+    #[schemars(length(min = 1))]
+    pub merchant_qr_id: String,
+    /// The text shown in the app after scanning, at most 36 characters. Can change in place.
+    #[schemars(length(min = 1, max = 36))]
+    pub location_description: String,
+    /// Where this QR code was declared.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: Origin,
+}
+
+/// A recurring agreement (Recurring API v3). vippsctl drafts it; the customer must accept it in
+/// the app before it becomes active.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Agreement {
+    /// The merchant's key for this agreement, 1-64 characters, unique within the merchant.
+    #[schemars(length(min = 1, max = 64))]
+    pub external_id: String,
+    /// The product name shown to the customer, at most 45 characters.
+    #[schemars(length(min = 1, max = 45))]
+    pub product_name: String,
+    /// A longer product description, at most 100 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 100))]
+    pub product_description: Option<String>,
+    /// How the customer is charged. The `type` and `currency` can never change.
+    pub pricing: Pricing,
+    /// How often the merchant may charge. Omit it for pay-per-use agreements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Interval>,
+    /// The HTTPS URL the customer returns to after accepting or rejecting (at most 2048
+    /// characters). Cannot change after the draft.
+    #[schemars(length(min = 1, max = 2048))]
+    pub merchant_redirect_url: String,
+    /// The HTTPS page where the customer manages this agreement (at most 1024 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 1024))]
+    pub merchant_agreement_url: Option<String>,
+    /// The customer's phone number (MSISDN, 10-15 digits with country code) to prefill the
+    /// landing page. Personal data: masked in every output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(PHONE_PATTERN))]
+    pub phone_number: Option<String>,
+    /// `ACTIVE` (default): the agreement should exist. `STOPPED`: stop it (irreversible).
+    #[serde(default)]
+    pub status: DeclaredStatus,
+    /// Refuse to stop this agreement, whatever the config says.
+    #[serde(default)]
+    pub protect: bool,
+    /// Where this agreement was declared.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: Origin,
+}
+
+/// The price model of an agreement, selected by `type`. Amounts are in minor units (øre, cent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields)]
+#[schemars(transform = describe_pricing_type)]
+pub enum Pricing {
+    /// A fixed price per interval.
+    Legacy {
+        /// The price in minor units (29900 = 299.00 NOK), at least 1.
+        #[schemars(range(min = 1))]
+        amount: i64,
+        /// The currency: NOK, DKK or EUR.
+        currency: Currency,
+    },
+    /// The customer chooses a maximum amount per interval; the merchant suggests one.
+    Variable {
+        /// The suggested maximum in minor units, at least 1 and at most NOK 20 000, DKK 300 000
+        /// or EUR 2 000.
+        #[serde(rename = "suggestedMaxAmount")]
+        #[schemars(range(min = 1))]
+        suggested_max_amount: i64,
+        /// The currency: NOK, DKK or EUR.
+        currency: Currency,
+    },
+    /// No amount and no ceiling.
+    Flexible {
+        /// The currency: NOK, DKK or EUR.
+        currency: Currency,
+    },
+}
+
+/// schemars gives the `type` tag of each variant no description; editors show one.
+fn describe_pricing_type(schema: &mut schemars::Schema) {
+    let Some(variants) = schema.get_mut("oneOf").and_then(|v| v.as_array_mut()) else {
+        return;
+    };
+    for v in variants {
+        if let Some(t) = v
+            .pointer_mut("/properties/type")
+            .and_then(|t| t.as_object_mut())
+        {
+            t.insert(
+                "description".into(),
+                "The price model: LEGACY (fixed price), VARIABLE (customer-chosen maximum) or \
+                 FLEXIBLE (no amount). It can never change."
+                    .into(),
+            );
+        }
+    }
+}
+
+impl Pricing {
+    pub fn currency(&self) -> Currency {
+        match self {
+            Pricing::Legacy { currency, .. }
+            | Pricing::Variable { currency, .. }
+            | Pricing::Flexible { currency } => *currency,
+        }
+    }
+}
+
+/// A currency the Recurring API accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum Currency {
+    /// Norwegian kroner.
+    NOK,
+    /// Danish kroner.
+    DKK,
+    /// Euro.
+    EUR,
+}
+
+impl Currency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Currency::NOK => "NOK",
+            Currency::DKK => "DKK",
+            Currency::EUR => "EUR",
+        }
+    }
+
+    /// The documented ceiling for a VARIABLE agreement's `suggestedMaxAmount`, in minor units.
+    pub fn variable_max(self) -> i64 {
+        match self {
+            Currency::NOK => 2_000_000,
+            Currency::DKK => 30_000_000,
+            Currency::EUR => 200_000,
+        }
+    }
+}
+
+/// How often an agreement may be charged: every `count` `unit`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Interval {
+    /// YEAR, MONTH, WEEK or DAY.
+    pub unit: IntervalUnit,
+    /// How many units between charges, 1-31.
+    #[schemars(range(min = 1, max = 31))]
+    pub count: u32,
+}
+
+/// The unit of an agreement interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum IntervalUnit {
+    /// Yearly.
+    Year,
+    /// Monthly.
+    Month,
+    /// Weekly.
+    Week,
+    /// Daily.
+    Day,
+}
+
+/// What the config asks of an agreement's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeclaredStatus {
+    /// The agreement should exist (drafted, then accepted by the customer).
+    #[default]
+    Active,
+    /// The agreement should be stopped. Irreversible.
+    Stopped,
+}
+
+/// Where an object was declared: file, 1-based line and column. Filled in by `load`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Origin {
     pub file: PathBuf,
     pub line: usize,
     pub column: usize,
 }
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub version: u32,
-    pub environment: Option<crate::api::Environment>,
-    pub merchants: Vec<Merchant>,
+
+impl Origin {
+    pub fn new(file: impl Into<PathBuf>, line: usize, column: usize) -> Self {
+        Origin {
+            file: file.into(),
+            line,
+            column,
+        }
+    }
 }
-#[derive(Debug, Clone, Default)]
-pub struct Merchant {
-    pub msn: String,
-    pub name: Option<String>,
-    pub credentials: Option<CredentialVars>,
-    pub prune: Vec<Kind>,
-    pub webhooks: Vec<Webhook>,
-    pub redirect_qrs: Vec<RedirectQr>,
-    pub callback_qrs: Vec<CallbackQr>,
-    pub agreements: Vec<Agreement>,
-    pub origin: Origin,
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
 }
-#[derive(Debug, Clone)]
-pub struct CredentialVars {
-    pub client_id: String,
-    pub client_secret: String,
-    pub subscription_key: String,
+
+impl Merchant {
+    /// How many declared objects this merchant has (webhooks, QR codes, agreements).
+    pub fn object_count(&self) -> usize {
+        self.webhooks.len()
+            + self.redirect_qrs.len()
+            + self.callback_qrs.len()
+            + self.agreements.len()
+    }
 }
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Webhooks,
-    RedirectQrs,
-    CallbackQrs,
+
+/// By hand, so that the phone number (personal data) is masked in logs and errors too.
+impl std::fmt::Debug for Agreement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agreement")
+            .field("external_id", &self.external_id)
+            .field("product_name", &self.product_name)
+            .field("product_description", &self.product_description)
+            .field("pricing", &self.pricing)
+            .field("interval", &self.interval)
+            .field("merchant_redirect_url", &self.merchant_redirect_url)
+            .field("merchant_agreement_url", &self.merchant_agreement_url)
+            .field(
+                "phone_number",
+                &self
+                    .phone_number
+                    .as_deref()
+                    .map(super::diagnostic::mask_phone),
+            )
+            .field("status", &self.status)
+            .field("protect", &self.protect)
+            .field("origin", &self.origin)
+            .finish()
+    }
 }
-#[derive(Debug, Clone)]
-pub struct Webhook {
-    pub url: String,
-    pub events: Vec<String>,
-    pub secret: Option<SecretSink>,
-    pub origin: Origin,
+
+impl From<IntervalUnit> for crate::api::model::IntervalUnit {
+    fn from(u: IntervalUnit) -> Self {
+        match u {
+            IntervalUnit::Year => Self::Year,
+            IntervalUnit::Month => Self::Month,
+            IntervalUnit::Week => Self::Week,
+            IntervalUnit::Day => Self::Day,
+        }
+    }
 }
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
-pub enum SecretSink {
-    File { file: PathBuf, key: String },
-    Command { command: Vec<String> },
+
+impl From<&Interval> for crate::api::model::Interval {
+    fn from(i: &Interval) -> Self {
+        crate::api::model::Interval {
+            unit: i.unit.into(),
+            count: i.count,
+        }
+    }
 }
-#[derive(Debug, Clone)]
-pub struct RedirectQr {
-    pub id: String,
-    pub redirect_url: String,
-    pub ttl: Option<u64>,
-    pub origin: Origin,
+
+impl From<&Pricing> for crate::api::model::Pricing {
+    fn from(p: &Pricing) -> Self {
+        use crate::api::model::Pricing as P;
+        match p {
+            Pricing::Legacy { amount, currency } => P::Legacy {
+                amount: *amount,
+                currency: currency.as_str().to_string(),
+            },
+            Pricing::Variable {
+                suggested_max_amount,
+                currency,
+            } => P::Variable {
+                suggested_max_amount: *suggested_max_amount,
+                currency: currency.as_str().to_string(),
+                max_amount: None,
+            },
+            Pricing::Flexible { currency } => P::Flexible {
+                currency: currency.as_str().to_string(),
+            },
+        }
+    }
 }
-#[derive(Debug, Clone)]
-pub struct CallbackQr {
-    pub merchant_qr_id: String,
-    pub location_description: String,
-    pub origin: Origin,
-}
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DeclaredStatus {
-    #[default]
-    Active,
-    Stopped,
-}
-#[derive(Debug, Clone)]
-pub struct Agreement {
-    pub external_id: String,
-    pub product_name: String,
-    pub product_description: Option<String>,
-    pub pricing: Pricing,
-    pub interval: Option<Interval>,
-    pub merchant_redirect_url: String,
-    pub merchant_agreement_url: Option<String>,
-    pub phone_number: Option<String>,
-    pub status: DeclaredStatus,
-    pub protect: bool,
-    pub origin: Origin,
+
+impl From<&Agreement> for crate::api::model::DraftAgreement {
+    fn from(a: &Agreement) -> Self {
+        crate::api::model::DraftAgreement {
+            external_id: a.external_id.clone(),
+            product_name: a.product_name.clone(),
+            product_description: a.product_description.clone(),
+            pricing: (&a.pricing).into(),
+            interval: a.interval.as_ref().map(Into::into),
+            merchant_redirect_url: a.merchant_redirect_url.clone(),
+            merchant_agreement_url: a.merchant_agreement_url.clone(),
+            phone_number: a.phone_number.clone(),
+        }
+    }
 }

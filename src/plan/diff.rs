@@ -774,21 +774,7 @@ fn diff_agreements(
                     FieldDiff::new(
                         "pricing",
                         None,
-                        Some(match &d.pricing {
-                            crate::api::model::Pricing::Legacy { amount, currency } => {
-                                format!("LEGACY {amount} {currency}")
-                            }
-                            crate::api::model::Pricing::Variable {
-                                suggested_max_amount,
-                                currency,
-                                ..
-                            } => format!(
-                                "VARIABLE suggestedMaxAmount {suggested_max_amount} {currency}"
-                            ),
-                            crate::api::model::Pricing::Flexible { currency } => {
-                                format!("FLEXIBLE {currency}")
-                            }
-                        }),
+                        Some(agreement::show_pricing(&crate::api::model::Pricing::from(&d.pricing))),
                         Effect::InPlace,
                     ),
                 ];
@@ -796,7 +782,7 @@ fn diff_agreements(
                     fields.push(FieldDiff::new(
                         "interval",
                         None,
-                        Some(format!("{} {:?}", i.count, i.unit).to_uppercase()),
+                        Some(agreement::show_interval(&i.into())),
                         Effect::InPlace,
                     ));
                 }

@@ -4,7 +4,7 @@
 //! Agreements are never pruned.
 
 use super::{Effect, FieldDiff};
-use crate::api::model::{AgreementPatch, DraftAgreement, LiveAgreement, Pricing};
+use crate::api::model::{AgreementPatch, DraftAgreement, Interval, LiveAgreement, Pricing};
 use crate::config::model::Agreement;
 
 pub const NOTE_STOP: &str =
@@ -23,9 +23,29 @@ fn amount(p: &Pricing) -> Option<(&'static str, i64)> {
     }
 }
 
+/// `1 MONTH`, as plans show an interval.
+pub fn show_interval(i: &Interval) -> String {
+    format!("{} {:?}", i.count, i.unit).to_uppercase()
+}
+
+/// The pricing as plans show it on create.
+pub fn show_pricing(p: &Pricing) -> String {
+    match p {
+        Pricing::Legacy { amount, currency } => format!("LEGACY {amount} {currency}"),
+        Pricing::Variable {
+            suggested_max_amount,
+            currency,
+            ..
+        } => format!("VARIABLE suggestedMaxAmount {suggested_max_amount} {currency}"),
+        Pricing::Flexible { currency } => format!("FLEXIBLE {currency}"),
+    }
+}
+
 /// Differences between a declared agreement and a live one, each marked with what can be done.
 pub fn fields(desired: &Agreement, live: &LiveAgreement) -> Vec<FieldDiff> {
     let mut out = Vec::new();
+    let want_pricing = Pricing::from(&desired.pricing);
+    let want_interval = desired.interval.as_ref().map(Interval::from);
     let s = super::show_str;
     if desired.product_name != live.product_name {
         out.push(FieldDiff::new(
@@ -55,24 +75,24 @@ pub fn fields(desired: &Agreement, live: &LiveAgreement) -> Vec<FieldDiff> {
             Effect::InPlace,
         ));
     }
-    if desired.pricing.type_name() != live.pricing.type_name() {
+    if want_pricing.type_name() != live.pricing.type_name() {
         out.push(FieldDiff::new(
             "pricing.type",
             Some(live.pricing.type_name().into()),
-            Some(desired.pricing.type_name().into()),
+            Some(want_pricing.type_name().into()),
             Effect::Unchangeable,
         ));
     } else {
-        if desired.pricing.currency() != live.pricing.currency() {
+        if want_pricing.currency() != live.pricing.currency() {
             out.push(FieldDiff::new(
                 "pricing.currency",
                 Some(live.pricing.currency().into()),
-                Some(desired.pricing.currency().into()),
+                Some(want_pricing.currency().into()),
                 Effect::Unchangeable,
             ));
         }
         if let (Some((name, want)), Some((_, have))) =
-            (amount(&desired.pricing), amount(&live.pricing))
+            (amount(&want_pricing), amount(&live.pricing))
         {
             if want != have {
                 out.push(FieldDiff::new(
@@ -84,13 +104,11 @@ pub fn fields(desired: &Agreement, live: &LiveAgreement) -> Vec<FieldDiff> {
             }
         }
     }
-    if desired.interval.is_some() && desired.interval != live.interval {
-        let show =
-            |i: &crate::api::model::Interval| format!("{} {:?}", i.count, i.unit).to_uppercase();
+    if want_interval.is_some() && want_interval != live.interval {
         out.push(FieldDiff::new(
             "interval",
-            live.interval.as_ref().map(show),
-            desired.interval.as_ref().map(show),
+            live.interval.as_ref().map(show_interval),
+            want_interval.as_ref().map(show_interval),
             Effect::InPlace,
         ));
     }
@@ -118,11 +136,14 @@ pub fn patch(desired: &Agreement, diffs: &[FieldDiff]) -> AgreementPatch {
             "merchantAgreementUrl" => {
                 p.merchant_agreement_url = desired.merchant_agreement_url.clone()
             }
-            "pricing.amount" => p.pricing_amount = amount(&desired.pricing).map(|a| a.1),
-            "pricing.suggestedMaxAmount" => {
-                p.pricing_suggested_max_amount = amount(&desired.pricing).map(|a| a.1)
+            "pricing.amount" => {
+                p.pricing_amount = amount(&Pricing::from(&desired.pricing)).map(|a| a.1)
             }
-            "interval" => p.interval = desired.interval,
+            "pricing.suggestedMaxAmount" => {
+                p.pricing_suggested_max_amount =
+                    amount(&Pricing::from(&desired.pricing)).map(|a| a.1)
+            }
+            "interval" => p.interval = desired.interval.as_ref().map(Interval::from),
             _ => {}
         }
     }
@@ -130,14 +151,5 @@ pub fn patch(desired: &Agreement, diffs: &[FieldDiff]) -> AgreementPatch {
 }
 
 pub fn draft(desired: &Agreement) -> DraftAgreement {
-    DraftAgreement {
-        external_id: desired.external_id.clone(),
-        product_name: desired.product_name.clone(),
-        product_description: desired.product_description.clone(),
-        pricing: desired.pricing.clone(),
-        interval: desired.interval,
-        merchant_redirect_url: desired.merchant_redirect_url.clone(),
-        merchant_agreement_url: desired.merchant_agreement_url.clone(),
-        phone_number: desired.phone_number.clone(),
-    }
+    DraftAgreement::from(desired)
 }

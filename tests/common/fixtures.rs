@@ -1,8 +1,11 @@
 //! Hand-built desired and live states for the plan tests.
 #![allow(dead_code)]
 
-use vippsctl::api::model::*;
-use vippsctl::config::model::*;
+use vippsctl::api::model::{AgreementStatus, LiveAgreement, LiveRedirectQr, LiveWebhook};
+use vippsctl::config::model::{
+    Agreement, Config, Currency, DeclaredStatus, Interval, IntervalUnit, Merchant, Origin,
+    Pricing, RedirectQr, Webhook,
+};
 use vippsctl::plan::{LiveMerchant, PlanContext};
 
 pub const MSN: &str = "123456";
@@ -89,7 +92,7 @@ pub fn ag(ext: &str, amount: i64) -> Agreement {
         product_description: None,
         pricing: Pricing::Legacy {
             amount,
-            currency: "NOK".into(),
+            currency: Currency::NOK,
         },
         interval: Some(Interval {
             unit: IntervalUnit::Month,
@@ -111,12 +114,12 @@ pub fn live_ag(id: &str, ext: &str, status: AgreementStatus, amount: i64) -> Liv
         external_id: Some(ext.into()),
         product_name: "Kaffe".into(),
         product_description: None,
-        pricing: Pricing::Legacy {
+        pricing: vippsctl::api::model::Pricing::Legacy {
             amount,
             currency: "NOK".into(),
         },
-        interval: Some(Interval {
-            unit: IntervalUnit::Month,
+        interval: Some(vippsctl::api::model::Interval {
+            unit: vippsctl::api::model::IntervalUnit::Month,
             count: 1,
         }),
         merchant_redirect_url: None,

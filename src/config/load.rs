@@ -1,0 +1,523 @@
+//! Loading: paths -> files -> YAML trees -> structural checks -> typed config -> merge -> rules.
+
+use super::diagnostic::{Diagnostic, Diagnostics, SourceCache};
+use super::index::SourceIndex;
+use super::model::{Config, Merchant, Origin};
+use super::structure::Checker;
+use super::tree::{self, Node};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// A valid configuration and what it was read from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// The files read, sorted.
+    pub files: Vec<PathBuf>,
+    /// sha256 (hex) of the files' bytes, in path order; a saved plan records it.
+    pub digest: String,
+    /// Problems that do not make the config invalid (`--strict` makes them errors).
+    pub warnings: Vec<Diagnostic>,
+    /// The text of every file, for rendering diagnostics.
+    pub sources: SourceCache,
+    /// Value paths to places, for diagnostics that point at a field.
+    pub index: SourceIndex,
+}
+
+impl Loaded {
+    pub fn object_count(&self) -> usize {
+        self.config
+            .merchants
+            .iter()
+            .map(Merchant::object_count)
+            .sum()
+    }
+}
+
+/// Read, check and merge the config files at `paths` (files, or folders of `*.yaml`/`*.yml`).
+/// `env` resolves `${NAME}`. Every problem found is returned, not only the first.
+pub fn load(
+    paths: &[PathBuf],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Loaded, Diagnostics> {
+    let mut diags = Vec::new();
+    let files = expand(paths, &mut diags);
+    let mut inputs = Vec::new();
+    for file in files {
+        match std::fs::read(&file) {
+            Ok(bytes) => inputs.push((file, bytes)),
+            Err(e) => diags.push(
+                Diagnostic::unlocated(format!("cannot read {}: {e}", file.display()))
+                    .with_code("io"),
+            ),
+        }
+    }
+    load_inputs(inputs, diags, env)
+}
+
+/// `load` for texts already in memory (tests, benchmarks, editors), named by the paths that
+/// diagnostics will show. Sorted by path like files of a folder.
+pub fn load_sources(
+    sources: &[(PathBuf, String)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Loaded, Diagnostics> {
+    let mut inputs: Vec<(PathBuf, Vec<u8>)> = sources
+        .iter()
+        .map(|(p, t)| (p.clone(), t.clone().into_bytes()))
+        .collect();
+    inputs.sort_by(|a, b| a.0.cmp(&b.0));
+    load_inputs(inputs, Vec::new(), env)
+}
+
+fn load_inputs(
+    inputs: Vec<(PathBuf, Vec<u8>)>,
+    mut diags: Vec<Diagnostic>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Loaded, Diagnostics> {
+    let mut sources = SourceCache::new();
+    let mut index = SourceIndex::default();
+    let mut hasher = Sha256::new();
+    let schema = super::schema::json_schema();
+    let mut checker = Checker::new(&schema);
+    let mut parts: Vec<(PathBuf, Config)> = Vec::new();
+    let files: Vec<PathBuf> = inputs.iter().map(|(p, _)| p.clone()).collect();
+    for (file, bytes) in inputs {
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+                diags.push(
+                    Diagnostic::error(&Origin::new(&file, line, 1), "the file is not UTF-8 text")
+                        .with_code("encoding"),
+                );
+                continue;
+            }
+        };
+        let parsed = load_file(&file, &text, env, &mut checker, &mut index, &mut diags);
+        sources.insert(file.clone(), text);
+        if let Some(config) = parsed {
+            parts.push((file, config));
+        }
+    }
+    let config = merge(parts, &mut diags);
+    let partial = diags.iter().any(Diagnostic::is_error);
+    let mut found = Vec::new();
+    super::rules::check(&config, &index, &mut found);
+    // With invalid objects left out, "no check-in webhook" may only mean the webhook was invalid.
+    found.retain(|d| !(partial && d.code == "callback-without-webhook"));
+    diags.extend(found);
+    diags.sort_by(|a, b| a.location.cmp(&b.location));
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(Diagnostics {
+            items: diags,
+            sources,
+        });
+    }
+    Ok(Loaded {
+        config,
+        files,
+        digest: hex::encode(hasher.finalize()),
+        warnings: diags,
+        sources,
+        index,
+    })
+}
+
+fn expand(paths: &[PathBuf], diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let entries = match std::fs::read_dir(p) {
+                Ok(e) => e,
+                Err(e) => {
+                    diags.push(
+                        Diagnostic::unlocated(format!("cannot read folder {}: {e}", p.display()))
+                            .with_code("io"),
+                    );
+                    continue;
+                }
+            };
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|f| {
+                    f.is_file()
+                        && matches!(f.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"))
+                })
+                .collect();
+            if found.is_empty() {
+                diags.push(
+                    Diagnostic::unlocated(format!(
+                        "{} holds no *.yaml or *.yml files",
+                        p.display()
+                    ))
+                    .with_code("no-files"),
+                );
+            }
+            files.append(&mut found);
+        } else if p.is_file() {
+            files.push(p.clone());
+        } else {
+            diags.push(
+                Diagnostic::unlocated(format!("{}: no such file or folder", p.display()))
+                    .with_code("io"),
+            );
+        }
+    }
+    files.sort();
+    files.dedup();
+    files
+}
+
+fn load_file(
+    file: &Path,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    checker: &mut Checker,
+    index: &mut SourceIndex,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Config> {
+    let at = |line, column| Origin::new(file, line, column);
+    let mut root = match tree::parse(text) {
+        Ok(Some(n)) => n,
+        Ok(None) => {
+            diags.push(
+                Diagnostic::error(&at(1, 1), "the file is empty")
+                    .with_hint("a config file starts with `version: 1`")
+                    .with_code("empty-file"),
+            );
+            return None;
+        }
+        Err(e) => {
+            let mut d = Diagnostic::error(&at(e.line, e.column), e.message).with_code(e.code);
+            d.hint = e.hint;
+            diags.push(d);
+            return None;
+        }
+    };
+    let mut unset = Vec::new();
+    tree::interpolate(&mut root, env, &mut unset);
+    let before = diags.len();
+    for u in unset {
+        let d = if u.unterminated {
+            Diagnostic::error(&at(u.line, u.column), "`${` without a closing `}`")
+                .with_hint("write `$${` for a literal `${`")
+                .with_code("interpolation")
+        } else {
+            Diagnostic::error(
+                &at(u.line, u.column),
+                format!("environment variable `{}` is not set", u.name),
+            )
+            .with_hint(format!(
+                "set {} before running vippsctl, or write `$${{` for a literal `${{`",
+                u.name
+            ))
+            .with_code("unset-variable")
+        };
+        diags.push(d);
+    }
+    let mut issues = Vec::new();
+    checker.check(&root, &mut issues);
+    for i in issues {
+        diags.push(Diagnostic {
+            severity: i.severity,
+            location: Some(at(i.line, i.column)),
+            message: i.message,
+            hint: i.hint,
+            code: i.code,
+        });
+    }
+    if diags[before..].iter().any(Diagnostic::is_error) {
+        // Keep the objects that are fine, so the cross-object rules still report their problems
+        // in the same run instead of after the first round of fixes.
+        root = valid_part(&root, checker)?;
+    }
+    let mut config: Config = match serde_json::from_value(root.to_json()) {
+        Ok(c) => c,
+        Err(e) => {
+            // The structural checks mirror the serde shapes; this is a gap in them, not user error alone.
+            diags.push(
+                Diagnostic::error(&at(root.line, root.column), format!("invalid config: {e}"))
+                    .with_code("invalid"),
+            );
+            return None;
+        }
+    };
+    index.add_file(file, &root);
+    fill_origins(file, &root, &mut config, index);
+    Some(config)
+}
+
+/// The part of a file whose shape is valid: merchants whose own fields are fine, with only the
+/// objects that are fine. `None` when nothing usable is left.
+fn valid_part(root: &Node, checker: &mut Checker) -> Option<Node> {
+    use tree::Value;
+    const LISTS: [(&str, &str); 4] = [
+        ("webhooks", "Webhook"),
+        ("redirectQrs", "RedirectQr"),
+        ("callbackQrs", "CallbackQr"),
+        ("agreements", "Agreement"),
+    ];
+    let Value::Seq(merchants) = &root.get("merchants")?.value else {
+        return None;
+    };
+    let fits = |checker: &mut Checker, node: &Node, def: &str| {
+        let mut issues = Vec::new();
+        checker.check_definition(node, def, &mut issues);
+        !issues
+            .iter()
+            .any(|i| i.severity == super::diagnostic::Severity::Error)
+    };
+    let mut kept = Vec::new();
+    for m in merchants {
+        let Value::Map(entries) = &m.value else {
+            continue;
+        };
+        let own: Vec<(Node, Node)> = entries
+            .iter()
+            .filter(|(k, _)| !LISTS.iter().any(|(l, _)| k.as_str() == Some(l)))
+            .cloned()
+            .collect();
+        let mut fields = own;
+        if !fits(
+            checker,
+            &Node {
+                value: Value::Map(fields.clone()),
+                ..m.clone_shallow()
+            },
+            "Merchant",
+        ) {
+            // Its lists can still be checked when only a field like `prune` or `name` is wrong.
+            fields.retain(|(k, _)| k.as_str() == Some("msn"));
+            if !fits(
+                checker,
+                &Node {
+                    value: Value::Map(fields.clone()),
+                    ..m.clone_shallow()
+                },
+                "Merchant",
+            ) {
+                continue;
+            }
+        }
+        for (list, def) in LISTS {
+            let Some(Value::Seq(items)) = m.get(list).map(|n| &n.value) else {
+                continue;
+            };
+            let good: Vec<Node> = items
+                .iter()
+                .filter_map(|i| salvage(checker, i, def))
+                .collect();
+            let key = Node {
+                value: Value::Str(list.to_string()),
+                ..m.clone_shallow()
+            };
+            fields.push((
+                key,
+                Node {
+                    value: Value::Seq(good),
+                    ..m.clone_shallow()
+                },
+            ));
+        }
+        kept.push(Node {
+            value: Value::Map(fields),
+            ..m.clone_shallow()
+        });
+    }
+    let scalar = |v: Value| Node {
+        value: v,
+        ..root.clone_shallow()
+    };
+    let mut top = vec![(scalar(Value::Str("version".into())), scalar(Value::Int(1)))];
+    if let Some(env) = root.get("environment") {
+        let mut issues = Vec::new();
+        checker.check_definition(env, "Environment", &mut issues);
+        if issues.is_empty() && !matches!(env.value, Value::Null) {
+            top.push((scalar(Value::Str("environment".into())), env.clone()));
+        }
+    }
+    top.push((
+        scalar(Value::Str("merchants".into())),
+        Node {
+            value: Value::Seq(kept),
+            ..root.clone_shallow()
+        },
+    ));
+    Some(scalar(Value::Map(top)))
+}
+
+/// An object as far as it is valid: itself when it fits its definition, else its required fields
+/// plus each optional field that fits on its own; `None` when even that does not fit.
+fn salvage(checker: &mut Checker, node: &Node, def: &str) -> Option<Node> {
+    use tree::Value;
+    let fits = |checker: &mut Checker, node: &Node| {
+        let mut issues = Vec::new();
+        checker.check_definition(node, def, &mut issues);
+        !issues
+            .iter()
+            .any(|i| i.severity == super::diagnostic::Severity::Error)
+    };
+    if fits(checker, node) {
+        return Some(node.clone());
+    }
+    let Value::Map(entries) = &node.value else {
+        return None;
+    };
+    let required = checker.required(def);
+    let base: Vec<(Node, Node)> = entries
+        .iter()
+        .filter(|(k, _)| k.as_str().is_some_and(|k| required.iter().any(|r| r == k)))
+        .cloned()
+        .collect();
+    let mut kept = base.clone();
+    for entry in entries.iter().filter(|e| !base.contains(e)) {
+        let mut trial = base.clone();
+        trial.push(entry.clone());
+        if fits(
+            checker,
+            &Node {
+                value: Value::Map(trial),
+                ..node.clone_shallow()
+            },
+        ) {
+            kept.push(entry.clone());
+        }
+    }
+    let candidate = Node {
+        value: Value::Map(kept),
+        ..node.clone_shallow()
+    };
+    fits(checker, &candidate).then_some(candidate)
+}
+
+fn fill_origins(file: &Path, root: &Node, config: &mut Config, index: &mut SourceIndex) {
+    fn items(n: Option<&Node>) -> &[Node] {
+        match n.map(|n| &n.value) {
+            Some(tree::Value::Seq(items)) => items,
+            _ => &[],
+        }
+    }
+    let merchants = items(root.get("merchants"));
+    for (i, (m, node)) in config
+        .merchants
+        .iter_mut()
+        .zip(merchants.iter())
+        .enumerate()
+    {
+        let mut set = |origin: &mut Origin, n: &Node, path: String| {
+            *origin = Origin::new(file, n.line, n.column);
+            index.add_object(origin, path);
+        };
+        set(&mut m.origin, node, format!("merchants[{i}]"));
+        for (j, (w, n)) in m
+            .webhooks
+            .iter_mut()
+            .zip(items(node.get("webhooks")).iter())
+            .enumerate()
+        {
+            set(&mut w.origin, n, format!("merchants[{i}].webhooks[{j}]"));
+        }
+        for (j, (q, n)) in m
+            .redirect_qrs
+            .iter_mut()
+            .zip(items(node.get("redirectQrs")).iter())
+            .enumerate()
+        {
+            set(&mut q.origin, n, format!("merchants[{i}].redirectQrs[{j}]"));
+        }
+        for (j, (q, n)) in m
+            .callback_qrs
+            .iter_mut()
+            .zip(items(node.get("callbackQrs")).iter())
+            .enumerate()
+        {
+            set(&mut q.origin, n, format!("merchants[{i}].callbackQrs[{j}]"));
+        }
+        for (j, (a, n)) in m
+            .agreements
+            .iter_mut()
+            .zip(items(node.get("agreements")).iter())
+            .enumerate()
+        {
+            set(&mut a.origin, n, format!("merchants[{i}].agreements[{j}]"));
+        }
+    }
+}
+
+/// One config from many files: merchants with the same MSN are one merchant.
+fn merge(parts: Vec<(PathBuf, Config)>, diags: &mut Vec<Diagnostic>) -> Config {
+    let mut out = Config {
+        version: 1,
+        environment: None,
+        merchants: Vec::new(),
+    };
+    let mut env_from: Option<PathBuf> = None;
+    for (file, config) in parts {
+        if let Some(e) = config.environment {
+            match (out.environment, &env_from) {
+                (Some(prev), Some(prev_file)) if prev != e => diags.push(
+                    Diagnostic::error(
+                        &Origin::new(&file, 1, 1),
+                        format!(
+                            "`environment: {e}` differs from `environment: {prev}` in {}",
+                            prev_file.display()
+                        ),
+                    )
+                    .with_hint(
+                        "one run talks to one environment; split the configs or make them agree",
+                    )
+                    .with_code("environment-conflict"),
+                ),
+                _ => {
+                    out.environment = Some(e);
+                    env_from = Some(file.clone());
+                }
+            }
+        }
+        for m in config.merchants {
+            match out.merchants.iter_mut().find(|x| x.msn == m.msn) {
+                None => out.merchants.push(m),
+                Some(existing) => merge_merchant(existing, m, diags),
+            }
+        }
+    }
+    out
+}
+
+fn merge_merchant(into: &mut Merchant, m: Merchant, diags: &mut Vec<Diagnostic>) {
+    let conflict = |what: &str, diags: &mut Vec<Diagnostic>, first: &Origin| {
+        diags.push(
+            Diagnostic::error(
+                &m.origin,
+                format!("merchant {} sets `{what}` again, differently", m.msn),
+            )
+            .with_hint(format!(
+                "it is already set for this merchant at {first}; set it in one place"
+            ))
+            .with_code("merchant-conflict"),
+        );
+    };
+    match (&into.name, &m.name) {
+        (Some(a), Some(b)) if a != b => conflict("name", diags, &into.origin),
+        (None, Some(_)) => into.name = m.name.clone(),
+        _ => {}
+    }
+    match (&into.credentials, &m.credentials) {
+        (Some(a), Some(b)) if a != b => conflict("credentials", diags, &into.origin),
+        (None, Some(_)) => into.credentials = m.credentials.clone(),
+        _ => {}
+    }
+    for k in m.prune {
+        if !into.prune.contains(&k) {
+            into.prune.push(k);
+        }
+    }
+    into.webhooks.extend(m.webhooks);
+    into.redirect_qrs.extend(m.redirect_qrs);
+    into.callback_qrs.extend(m.callback_qrs);
+    into.agreements.extend(m.agreements);
+}
