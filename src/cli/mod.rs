@@ -2,6 +2,7 @@
 //! maps the outcome to an exit code. Data goes to stdout; logs, progress and errors to stderr.
 
 mod report;
+mod sim;
 
 pub use report::{Failure, Outcome};
 
@@ -54,6 +55,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Print version information, including the API spec versions compiled in.
     Version,
+    /// Run the local Vipps simulator (`sim serve`).
+    Sim(sim::SimArgs),
 }
 
 /// `vippsctl --version`: the crate version (spec versions are added once the clients exist).
@@ -113,5 +116,6 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             println!("vippsctl {}", version_string());
             Ok(Outcome::Ok)
         }
+        Command::Sim(args) => sim::run(args).await,
     }
 }

@@ -407,8 +407,7 @@ fn authenticate(inner: &Inner, op: &Operation, req: &Req) -> Result<String, Repl
             )],
         ));
     }
-    let allowed =
-        inner.config.open_merchants || credential.is_none_or(|c| c.msns.contains(&msn));
+    let allowed = inner.config.open_merchants || credential.is_none_or(|c| c.msns.contains(&msn));
     if !allowed {
         return Err(api_error(
             op.api,

@@ -407,16 +407,18 @@ fn put_callback(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
     };
     let location = match body.get("locationDescription") {
         Some(Value::String(s)) if s.chars().count() <= LOCATION_MAX_LEN => s.clone(),
-        Some(Value::String(_)) => return ctx.error(
-            400,
-            "One or more validation errors occurred.",
-            &[invalid(
-                "LocationDescription",
-                format!(
+        Some(Value::String(_)) => {
+            return ctx.error(
+                400,
+                "One or more validation errors occurred.",
+                &[invalid(
+                    "LocationDescription",
+                    format!(
                     "The field LocationDescription must be at most {LOCATION_MAX_LEN} characters."
                 ),
-            )],
-        ),
+                )],
+            )
+        }
         _ => {
             return ctx.error(
                 400,
