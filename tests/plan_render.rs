@@ -3,7 +3,7 @@
 mod common;
 use common::fixtures::*;
 use vippsctl::api::model::AgreementStatus;
-use vippsctl::config::model::{CallbackQr, Currency, DeclaredStatus, Merchant, Pricing};
+use vippsctl::config::model::{CallbackQr, DeclaredStatus};
 use vippsctl::plan::render::{json, markdown, text};
 use vippsctl::plan::{diff, DiffOptions, Plan};
 

@@ -71,7 +71,8 @@ fn required_str(op: &str, v: &Value, key: &str) -> Result<String, ApiError> {
 
 fn array(op: &str, v: Value, key: Option<&str>) -> Result<Vec<Value>, ApiError> {
     let v = match key {
-        Some(k) => v.get(k).cloned().unwrap_or(Value::Null),
+        // Generated types skip empty lists when serialised, so an absent list is an empty one.
+        Some(k) => v.get(k).cloned().unwrap_or(Value::Array(Vec::new())),
         None => v,
     };
     match v {

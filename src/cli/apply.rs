@@ -52,7 +52,15 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     let (plan, loaded, _target, apis) =
         make_plan(&args.paths, global, args.sandbox, &diff_opts).await?;
     // The plan is data on stdout; the question and progress go to stderr.
-    print!("{}", text::render(&plan, text::Style { color: global.color() }));
+    print!(
+        "{}",
+        text::render(
+            &plan,
+            text::Style {
+                color: global.color()
+            }
+        )
+    );
     if !plan.has_changes() {
         return Ok(Outcome::Ok);
     }
@@ -64,8 +72,10 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
 
 fn confirm() -> Result<(), Failure> {
     if !std::io::stdin().is_terminal() {
-        return Err(Failure::new("refusing to apply without confirmation: standard input is not a terminal")
-            .hint("pass --auto-approve (CI), or apply a reviewed plan saved with `plan --out FILE`"));
+        return Err(Failure::new(
+            "refusing to apply without confirmation: standard input is not a terminal",
+        )
+        .hint("pass --auto-approve (CI), or apply a reviewed plan saved with `plan --out FILE`"));
     }
     eprint!("\nApply these changes? Only 'yes' is accepted: ");
     let mut answer = String::new();
@@ -86,13 +96,15 @@ async fn apply_saved(
 ) -> Result<Outcome, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::new(format!("could not read {}", path.display())).caused_by(e))?;
-    let saved = json::read(&path.display().to_string(), &text).map_err(|e| Failure::from_error(&e))?;
+    let saved =
+        json::read(&path.display().to_string(), &text).map_err(|e| Failure::from_error(&e))?;
     let config_paths: Vec<PathBuf> = saved.config_files.iter().map(PathBuf::from).collect();
     let sandbox = args.sandbox || saved.base_url == "sandbox";
     let diff_opts = DiffOptions {
         replace: parse_addresses(&args.replace)?,
     };
-    let (fresh, loaded, target, apis) = make_plan(&config_paths, global, sandbox, &diff_opts).await?;
+    let (fresh, loaded, target, apis) =
+        make_plan(&config_paths, global, sandbox, &diff_opts).await?;
     if saved.environment != target.environment || saved.base_url != target.label {
         return Err(Failure::new(format!(
             "{} was made for {} ({}), not for {} ({})",
@@ -142,7 +154,10 @@ pub(crate) fn stale_differences(saved: &Plan, fresh: &Plan) -> Vec<String> {
     let mut out = Vec::new();
     for (addr, c) in &a {
         match b.get(addr) {
-            None => out.push(format!("{addr}: planned to {}, now nothing to do", c.action.verb())),
+            None => out.push(format!(
+                "{addr}: planned to {}, now nothing to do",
+                c.action.verb()
+            )),
             Some(n) if n.action != c.action => out.push(format!(
                 "{addr}: planned to {}, now it would {}",
                 c.action.verb(),
@@ -156,7 +171,10 @@ pub(crate) fn stale_differences(saved: &Plan, fresh: &Plan) -> Vec<String> {
     }
     for (addr, n) in &b {
         if !a.contains_key(addr) {
-            out.push(format!("{addr}: not in the saved plan, now it would {}", n.action.verb()));
+            out.push(format!(
+                "{addr}: not in the saved plan, now it would {}",
+                n.action.verb()
+            ));
         }
     }
     out

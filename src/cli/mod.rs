@@ -3,9 +3,10 @@
 
 mod apply;
 mod plan;
-mod session;
 mod report;
 pub mod schema;
+mod session;
+mod sim;
 mod specs;
 pub mod validate;
 
@@ -73,6 +74,8 @@ pub enum Command {
         #[command(subcommand)]
         command: specs::SpecsCommand,
     },
+    /// Run the local Vipps simulator (`sim serve`).
+    Sim(sim::SimArgs),
 }
 
 /// `vippsctl --version`: the crate version and the API spec versions compiled in.
@@ -155,5 +158,6 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Apply(args) => apply::run(args, &cli.global).await,
         Command::Schema => Ok(schema::run()),
         Command::Specs { command } => specs::run(command),
+        Command::Sim(args) => sim::run(args).await,
     }
 }

@@ -56,7 +56,11 @@ pub(crate) async fn make_plan(
     let ctx = PlanContext {
         environment: target.environment,
         base_url: target.label.clone(),
-        config_files: loaded.files.iter().map(|p| p.display().to_string()).collect(),
+        config_files: loaded
+            .files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
         config_digest: loaded.digest.clone(),
         spec_versions: super::spec_versions().to_string(),
     };
@@ -69,15 +73,28 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> Result<Outcome, Failure
     let opts = DiffOptions {
         replace: parse_addresses(&args.replace)?,
     };
-    let (plan, _loaded, _target, _apis) = make_plan(&args.paths, global, args.sandbox, &opts).await?;
+    let (plan, _loaded, _target, _apis) =
+        make_plan(&args.paths, global, args.sandbox, &opts).await?;
     if args.json {
         print!("{}", json::render(&plan));
     } else {
-        print!("{}", text::render(&plan, text::Style { color: global.color() }));
+        print!(
+            "{}",
+            text::render(
+                &plan,
+                text::Style {
+                    color: global.color()
+                }
+            )
+        );
     }
     if let Some(out) = &args.out {
         write_file(out, &json::render(&plan))?;
-        eprintln!("Saved the plan to {}; apply it with: vippsctl apply {}", out.display(), out.display());
+        eprintln!(
+            "Saved the plan to {}; apply it with: vippsctl apply {}",
+            out.display(),
+            out.display()
+        );
     }
     if let Some(md) = &args.markdown {
         write_file(md, &markdown::render(&plan))?;
@@ -98,7 +115,8 @@ pub(crate) fn write_file(path: &std::path::Path, content: &str) -> Result<(), Fa
             Ok(f)
         })
         .map_err(|e| Failure::new(format!("could not write {}", path.display())).caused_by(e))?;
-    tmp.persist(path)
-        .map_err(|e| Failure::new(format!("could not write {}", path.display())).caused_by(e.error))?;
+    tmp.persist(path).map_err(|e| {
+        Failure::new(format!("could not write {}", path.display())).caused_by(e.error)
+    })?;
     Ok(())
 }

@@ -23,16 +23,18 @@ pub const SANDBOX_STATE: &str = ".vippsctl/sandbox.json";
 /// The API endpoint a run talks to.
 pub struct Target {
     pub environment: Environment,
-    /// The base URL requests go to.
-    pub base_url: String,
     /// What a saved plan records: the base URL, or `sandbox` (whose port changes every run).
     pub label: String,
-    /// Keeps the in-process sandbox alive for the run.
+    /// Held, never read: keeps the in-process sandbox running for as long as the target lives.
+    #[allow(dead_code)]
     pub sandbox: Option<crate::sim::SimHandle>,
 }
 
 /// Load the configuration, printing its warnings; errors end the command with their diagnostics.
-pub fn load_config(paths: &[PathBuf], global: &GlobalArgs) -> Result<crate::config::Loaded, Failure> {
+pub fn load_config(
+    paths: &[PathBuf],
+    global: &GlobalArgs,
+) -> Result<crate::config::Loaded, Failure> {
     let env = |name: &str| std::env::var(name).ok();
     match crate::config::load(paths, &env) {
         Ok(loaded) => {
@@ -97,8 +99,7 @@ pub async fn connect(
     Ok((
         Target {
             environment,
-            label: base_url.clone(),
-            base_url,
+            label: base_url,
             sandbox: None,
         },
         apis,
@@ -133,7 +134,11 @@ async fn connect_sandbox(
     sim_config.state_file = Some(state.to_path_buf());
     let handle = crate::sim::start(sim_config, ([127, 0, 0, 1], 0).into())
         .await
-        .map_err(|e| Failure::from_error(&e).hint(format!("delete {SANDBOX_STATE} to start the sandbox afresh")))?;
+        .map_err(|e| {
+            Failure::from_error(&e).hint(format!(
+                "delete {SANDBOX_STATE} to start the sandbox afresh"
+            ))
+        })?;
     let base_url = handle.base_url();
     let creds = Credentials::new(
         crate::sim::SANDBOX_CLIENT_ID,
@@ -154,7 +159,6 @@ async fn connect_sandbox(
     Ok((
         Target {
             environment: Environment::Test,
-            base_url,
             label: "sandbox".into(),
             sandbox: Some(handle),
         },
@@ -187,7 +191,11 @@ pub async fn observe_all(
     let mut f = Failure::new(format!(
         "could not read the live state of {} {}; no plan was made",
         failures.len(),
-        if failures.len() == 1 { "merchant" } else { "merchants" }
+        if failures.len() == 1 {
+            "merchant"
+        } else {
+            "merchants"
+        }
     ));
     for e in &failures {
         let mut line = e.to_string();
@@ -228,6 +236,10 @@ pub fn problems_failure(
     Failure::new(format!(
         "the plan cannot be made: {} {}",
         problems.len(),
-        if problems.len() == 1 { "problem" } else { "problems" }
+        if problems.len() == 1 {
+            "problem"
+        } else {
+            "problems"
+        }
     ))
 }

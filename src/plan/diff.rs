@@ -774,7 +774,9 @@ fn diff_agreements(
                     FieldDiff::new(
                         "pricing",
                         None,
-                        Some(agreement::show_pricing(&crate::api::model::Pricing::from(&d.pricing))),
+                        Some(agreement::show_pricing(&crate::api::model::Pricing::from(
+                            &d.pricing,
+                        ))),
                         Effect::InPlace,
                     ),
                 ];

@@ -1,1 +1,31 @@
-//! sim
+//! A stateful local stand-in for the Vipps MobilePay APIs vippsctl uses (access token, webhooks,
+//! QR, recurring agreements): for tests, benchmarks and `--sandbox`. It answers on the paths the
+//! clients send (see `specs::ops`), in the published specs' shapes, and can be made slow,
+//! rate-limited and faulty on purpose. Its own control surface lives under `/_sim/`.
+//!
+//! Where the simulator and the published spec (or API-FACTS) disagree, the simulator is wrong.
+
+mod config;
+mod control;
+mod core;
+mod image;
+mod qr;
+mod recurring;
+mod server;
+mod state;
+mod token;
+mod webhooks;
+mod wire;
+
+pub use config::{
+    FaultConfig, FaultKind, RateLimits, SimConfig, SimCredentials, SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET, SANDBOX_MSN, SANDBOX_SUBSCRIPTION_KEY,
+};
+pub use control::{ControlError, Drift, ObjectKind};
+pub use core::CallRecord;
+pub use server::{start, SimError, SimHandle};
+pub use state::{
+    Agreement, AgreementStatus, CallbackQr, Interval, MerchantState, Pricing, PricingType,
+    RedirectQr, SimState, StateFileError, Webhook,
+};
+pub use wire::percent_encode;

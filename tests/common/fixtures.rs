@@ -3,8 +3,8 @@
 
 use vippsctl::api::model::{AgreementStatus, LiveAgreement, LiveRedirectQr, LiveWebhook};
 use vippsctl::config::model::{
-    Agreement, Config, Currency, DeclaredStatus, Interval, IntervalUnit, Merchant, Origin,
-    Pricing, RedirectQr, Webhook,
+    Agreement, Config, Currency, DeclaredStatus, Interval, IntervalUnit, Merchant, Origin, Pricing,
+    RedirectQr, Webhook,
 };
 use vippsctl::plan::{LiveMerchant, PlanContext};
 

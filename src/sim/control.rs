@@ -1,0 +1,454 @@
+//! Everything under `/_sim/`, kept apart from the Vipps paths: the control API (state, seed,
+//! drift, agreement accept/reject/stop, clock, faults, call log, reset), the QR images and
+//! short links, and the consent page behind `vippsConfirmationUrl`. Not logged as API calls.
+
+use super::config::FaultConfig;
+use super::core::Inner;
+use super::state::{AgreementStatus, SimState};
+use super::wire::{percent_decode, Reply, Req};
+use super::{image, qr, recurring};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Which kind of object a drift changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    Webhook,
+    RedirectQr,
+    CallbackQr,
+    Agreement,
+}
+
+/// A change made behind vippsctl's back: merge `set` into the object (field names as in
+/// [`SimState`]'s JSON), or delete it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    pub msn: String,
+    pub kind: ObjectKind,
+    pub id: String,
+    #[serde(default)]
+    pub set: Option<Value>,
+    #[serde(default)]
+    pub delete: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ControlError {
+    #[error("no {kind:?} with id {id} for merchant {msn}")]
+    NotFound {
+        msn: String,
+        kind: ObjectKind,
+        id: String,
+    },
+    #[error("the change does not make a valid object: {0}")]
+    Invalid(String),
+    #[error("agreement {id} is {status} and cannot be {action}")]
+    WrongStatus {
+        id: String,
+        status: &'static str,
+        action: &'static str,
+    },
+}
+
+/// Add (or replace by id) every object in `extra`.
+pub(crate) fn seed(inner: &mut Inner, extra: SimState) {
+    for (msn, m) in extra.merchants {
+        let target = inner.state.merchants.entry(msn).or_default();
+        for w in m.webhooks {
+            target.webhooks.retain(|x| x.id != w.id);
+            target.webhooks.push(w);
+        }
+        target.redirect_qrs.extend(m.redirect_qrs);
+        target.callback_qrs.extend(m.callback_qrs);
+        target.agreements.extend(m.agreements);
+    }
+    inner.dirty = true;
+}
+
+fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                merge(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+fn patched<T: Serialize + for<'de> Deserialize<'de>>(
+    obj: &T,
+    set: &Value,
+) -> Result<T, ControlError> {
+    let mut v = serde_json::to_value(obj).map_err(|e| ControlError::Invalid(e.to_string()))?;
+    merge(&mut v, set);
+    serde_json::from_value(v).map_err(|e| ControlError::Invalid(e.to_string()))
+}
+
+pub(crate) fn drift(inner: &mut Inner, d: &Drift) -> Result<(), ControlError> {
+    let not_found = || ControlError::NotFound {
+        msn: d.msn.clone(),
+        kind: d.kind,
+        id: d.id.clone(),
+    };
+    let m = inner
+        .state
+        .merchants
+        .get_mut(&d.msn)
+        .ok_or_else(not_found)?;
+    let set = d.set.clone().unwrap_or(Value::Null);
+    match d.kind {
+        ObjectKind::Webhook => {
+            let pos = m
+                .webhooks
+                .iter()
+                .position(|w| w.id.to_string() == d.id)
+                .ok_or_else(not_found)?;
+            if d.delete {
+                m.webhooks.remove(pos);
+            } else {
+                m.webhooks[pos] = patched(&m.webhooks[pos], &set)?;
+            }
+        }
+        ObjectKind::RedirectQr => {
+            let q = m.redirect_qrs.get(&d.id).ok_or_else(not_found)?;
+            if d.delete {
+                m.redirect_qrs.remove(&d.id);
+            } else {
+                let q = patched(q, &set)?;
+                m.redirect_qrs.insert(d.id.clone(), q);
+            }
+        }
+        ObjectKind::CallbackQr => {
+            let q = m.callback_qrs.get(&d.id).ok_or_else(not_found)?;
+            if d.delete {
+                m.callback_qrs.remove(&d.id);
+            } else {
+                let q = patched(q, &set)?;
+                m.callback_qrs.insert(d.id.clone(), q);
+            }
+        }
+        ObjectKind::Agreement => {
+            let a = m.agreements.get(&d.id).ok_or_else(not_found)?;
+            if d.delete {
+                m.agreements.remove(&d.id);
+            } else {
+                let a = patched(a, &set)?;
+                m.agreements.insert(d.id.clone(), a);
+            }
+        }
+    }
+    inner.dirty = true;
+    Ok(())
+}
+
+/// What a customer does with an agreement in the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerAction {
+    Accept,
+    /// Reject a pending agreement, or stop an active one.
+    Stop,
+}
+
+pub(crate) fn customer(
+    inner: &mut Inner,
+    id: &str,
+    action: CustomerAction,
+) -> Result<(), ControlError> {
+    inner.sweep();
+    let now = inner.now();
+    let (_, a) = inner
+        .state
+        .find_agreement_mut(id)
+        .ok_or_else(|| ControlError::NotFound {
+            msn: "*".into(),
+            kind: ObjectKind::Agreement,
+            id: id.to_string(),
+        })?;
+    let result = match action {
+        CustomerAction::Accept => recurring::activate(a, now).map_err(|s| (s, "accepted")),
+        CustomerAction::Stop => recurring::customer_stop(a, now).map_err(|s| (s, "stopped")),
+    };
+    result.map_err(|(s, action)| ControlError::WrongStatus {
+        id: id.to_string(),
+        status: s.as_str(),
+        action,
+    })?;
+    inner.dirty = true;
+    Ok(())
+}
+
+pub(crate) fn advance_clock(inner: &mut Inner, by: std::time::Duration) {
+    inner.clock_offset += chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
+    inner.sweep();
+}
+
+pub(crate) fn reset(inner: &mut Inner) {
+    inner.state = SimState::default();
+    inner.calls.clear();
+    inner.windows.clear();
+    inner.idempotency.clear();
+    inner.clock_offset = chrono::Duration::zero();
+    inner.dirty = true;
+}
+
+fn bad_request(msg: &str) -> Reply {
+    Reply::json(400, &json!({"error": msg}))
+}
+
+fn control_error(e: &ControlError) -> Reply {
+    let status = match e {
+        ControlError::NotFound { .. } => 404,
+        _ => 400,
+    };
+    Reply::json(status, &json!({"error": e.to_string()}))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(req: &Req) -> Result<T, Reply> {
+    serde_json::from_slice(&req.body).map_err(|e| bad_request(&format!("invalid body: {e}")))
+}
+
+pub(crate) fn handle(inner: &mut Inner, req: &Req) -> Reply {
+    let rest = req.path.trim_start_matches("/_sim");
+    let segs: Vec<String> = rest
+        .trim_matches('/')
+        .split('/')
+        .map(percent_decode)
+        .collect();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let ok = || Reply::json(200, &json!({"ok": true}));
+    match (req.method.as_str(), segs.as_slice()) {
+        ("GET", ["state"]) => {
+            inner.sweep();
+            Reply::json(
+                200,
+                &serde_json::to_value(&inner.state).unwrap_or(Value::Null),
+            )
+        }
+        ("PUT", ["state"]) => match parse::<SimState>(req) {
+            Ok(s) => {
+                inner.state = s;
+                inner.dirty = true;
+                ok()
+            }
+            Err(r) => r,
+        },
+        ("POST", ["seed"]) => match parse::<SimState>(req) {
+            Ok(s) => {
+                seed(inner, s);
+                ok()
+            }
+            Err(r) => r,
+        },
+        ("POST", ["drift"]) => match parse::<Drift>(req) {
+            Ok(d) => match drift(inner, &d) {
+                Ok(()) => ok(),
+                Err(e) => control_error(&e),
+            },
+            Err(r) => r,
+        },
+        ("POST", ["agreements", id, action]) => {
+            let action = match *action {
+                "accept" => CustomerAction::Accept,
+                "reject" | "stop" => CustomerAction::Stop,
+                _ => return bad_request("action must be accept, reject or stop"),
+            };
+            match customer(inner, id, action) {
+                Ok(()) => ok(),
+                Err(e) => control_error(&e),
+            }
+        }
+        ("GET", ["clock"]) => Reply::json(200, &json!({"now": inner.now().to_rfc3339()})),
+        ("POST", ["clock", "advance"]) => {
+            #[derive(Deserialize)]
+            struct Advance {
+                seconds: u64,
+            }
+            match parse::<Advance>(req) {
+                Ok(a) => {
+                    advance_clock(inner, std::time::Duration::from_secs(a.seconds));
+                    Reply::json(200, &json!({"now": inner.now().to_rfc3339()}))
+                }
+                Err(r) => r,
+            }
+        }
+        ("GET", ["faults"]) => Reply::json(
+            200,
+            &serde_json::to_value(&inner.config.faults).unwrap_or(Value::Null),
+        ),
+        ("PUT", ["faults"]) => match parse::<FaultConfig>(req) {
+            Ok(f) if (0.0..=1.0).contains(&f.rate) => {
+                inner.set_faults(f);
+                ok()
+            }
+            Ok(_) => bad_request("rate must be between 0 and 1"),
+            Err(r) => r,
+        },
+        ("GET", ["calls"]) => Reply::json(
+            200,
+            &serde_json::to_value(&inner.calls).unwrap_or(Value::Null),
+        ),
+        ("DELETE", ["calls"]) => {
+            inner.calls.clear();
+            ok()
+        }
+        ("POST", ["reset"]) => {
+            reset(inner);
+            ok()
+        }
+        ("GET", ["qr", msn, kind, file]) => qr_image(inner, req, msn, kind, file),
+        ("GET", ["r", msn, id]) => {
+            inner.sweep();
+            match inner
+                .state
+                .merchants
+                .get(*msn)
+                .and_then(|m| m.redirect_qrs.get(*id))
+            {
+                Some(q) => Reply::empty(302).with_header("Location", q.redirect_url.clone()),
+                None => Reply::raw(
+                    404,
+                    "text/plain",
+                    b"This QR code no longer exists.\n".to_vec(),
+                ),
+            }
+        }
+        ("GET", ["m", msn, id]) => match inner
+            .state
+            .merchants
+            .get(*msn)
+            .and_then(|m| m.callback_qrs.get(*id))
+        {
+            Some(q) => Reply::raw(
+                200,
+                "text/plain; charset=utf-8",
+                format!(
+                    "Checked in at {} (merchant {msn}).\n",
+                    q.location_description
+                )
+                .into_bytes(),
+            ),
+            None => Reply::raw(
+                404,
+                "text/plain",
+                b"This QR code no longer exists.\n".to_vec(),
+            ),
+        },
+        ("GET", ["consent", id]) => consent_page(inner, id),
+        ("POST", ["consent", id, action]) => {
+            let act = match *action {
+                "accept" => CustomerAction::Accept,
+                "reject" => CustomerAction::Stop,
+                _ => return Reply::raw(404, "text/plain", b"not found\n".to_vec()),
+            };
+            let (status, message) = match customer(inner, id, act) {
+                Ok(()) if act == CustomerAction::Accept => {
+                    (200, "You accepted the agreement.".to_string())
+                }
+                Ok(()) => (200, "You rejected the agreement.".to_string()),
+                Err(e) => (
+                    if matches!(e, ControlError::NotFound { .. }) {
+                        404
+                    } else {
+                        409
+                    },
+                    e.to_string(),
+                ),
+            };
+            Reply::raw(
+                status,
+                "text/html; charset=utf-8",
+                page(
+                    "Vipps MobilePay (simulator)",
+                    &format!("<p>{}</p>", escape(&message)),
+                )
+                .into_bytes(),
+            )
+        }
+        _ => Reply::json(
+            404,
+            &json!({"error": format!("no simulator control endpoint {} {}", req.method, req.path)}),
+        ),
+    }
+}
+
+fn qr_image(inner: &mut Inner, req: &Req, msn: &str, kind: &str, file: &str) -> Reply {
+    inner.sweep();
+    let (id, ext) = match file.rsplit_once('.') {
+        Some((id, ext)) if ext == "png" || ext == "svg" => (id, ext),
+        _ => return Reply::raw(404, "text/plain", b"not found\n".to_vec()),
+    };
+    let exists = inner.state.merchants.get(msn).is_some_and(|m| match kind {
+        "redirect" => m.redirect_qrs.contains_key(id),
+        "callback" => m.callback_qrs.contains_key(id),
+        _ => false,
+    });
+    if !exists {
+        return Reply::raw(404, "text/plain", b"no such QR code\n".to_vec());
+    }
+    let size = req
+        .query_param("size")
+        .and_then(|s| s.parse::<u32>().ok())
+        .filter(|s| (qr::SIZE_MIN..=qr::SIZE_MAX).contains(s))
+        .unwrap_or(image::DEFAULT_SIZE);
+    let content = qr::content_url(&inner.base_url, msn, kind, id);
+    let rendered = if ext == "png" {
+        image::png(&content, size).map(|b| Reply::raw(200, "image/png", b))
+    } else {
+        image::svg(&content, size).map(|s| Reply::raw(200, "image/svg+xml", s.into_bytes()))
+    };
+    rendered.unwrap_or_else(|e| Reply::raw(500, "text/plain", format!("{e}\n").into_bytes()))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{t}</title>\
+         <style>body{{font-family:sans-serif;max-width:32em;margin:3em auto}}button{{font-size:1.2em;margin:.5em}}</style>\
+         </head><body><h1>{t}</h1>{body}</body></html>\n",
+        t = escape(title)
+    )
+}
+
+fn consent_page(inner: &mut Inner, id: &str) -> Reply {
+    inner.sweep();
+    let Some((msn, a)) = inner.state.find_agreement_mut(id) else {
+        return Reply::raw(
+            404,
+            "text/html; charset=utf-8",
+            page("Agreement not found", "<p>There is no such agreement.</p>").into_bytes(),
+        );
+    };
+    let price = match (a.pricing.amount, a.pricing.suggested_max_amount) {
+        (Some(amount), _) => format!("{} {}", amount as f64 / 100.0, a.pricing.currency),
+        (None, Some(max)) => format!("up to {} {}", max as f64 / 100.0, a.pricing.currency),
+        _ => format!("billed per use ({})", a.pricing.currency),
+    };
+    let enc = super::wire::percent_encode(id);
+    let actions = if a.status == AgreementStatus::Pending {
+        format!(
+            "<form method=\"post\" action=\"/_sim/consent/{enc}/accept\"><button type=\"submit\">Accept</button></form>\
+             <form method=\"post\" action=\"/_sim/consent/{enc}/reject\"><button type=\"submit\">Reject</button></form>"
+        )
+    } else {
+        format!("<p>This agreement is {}.</p>", a.status.as_str())
+    };
+    let body = format!(
+        "<p>Merchant {msn} asks you to accept an agreement.</p><dl><dt>Product</dt><dd>{}</dd><dt>Price</dt><dd>{}</dd></dl>{actions}",
+        escape(&a.product_name),
+        escape(&price),
+    );
+    Reply::raw(
+        200,
+        "text/html; charset=utf-8",
+        page("Vipps MobilePay (simulator)", &body).into_bytes(),
+    )
+}

@@ -1,0 +1,452 @@
+//! The simulator's shared state and the one request pipeline every Vipps API call goes through:
+//! route -> latency -> fault draw -> auth -> expiry sweep -> rate limit -> handler -> persist ->
+//! after-write fault -> call log.
+
+use super::config::{CountedPer, FaultConfig, FaultKind, SimConfig};
+use super::state::{AgreementStatus, SimState};
+use super::wire::{api_error, gateway_error, percent_decode, Reply, Req};
+use super::{control, qr, recurring, token, webhooks};
+use crate::specs::ops::{self, Api, Operation};
+use chrono::{DateTime, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+
+/// One Vipps API request as the simulator saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRecord {
+    /// The stable operation name from `specs::ops` (`unknown` for paths no operation has).
+    pub operation: String,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub status: u16,
+    pub msn: Option<String>,
+    /// The request body, when it was JSON.
+    pub body: Option<serde_json::Value>,
+    /// The injected fault's name, if one was.
+    pub faulted: Option<String>,
+}
+
+pub(crate) struct TokenInfo {
+    pub credential: usize,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub(crate) struct IdempotentAnswer {
+    pub fingerprint: String,
+    pub reply: Reply,
+}
+
+pub(crate) struct Inner {
+    pub config: SimConfig,
+    pub state: SimState,
+    pub clock_offset: chrono::Duration,
+    pub calls: Vec<CallRecord>,
+    pub tokens: HashMap<String, TokenInfo>,
+    /// Request times per (operation, counting key), for the per-minute limits.
+    pub windows: HashMap<(String, String), VecDeque<DateTime<Utc>>>,
+    /// Keyed by (MSN, Idempotency-Key).
+    pub idempotency: HashMap<(String, String), IdempotentAnswer>,
+    pub fault_rng: StdRng,
+    pub jitter_rng: StdRng,
+    pub base_url: String,
+    /// Set by anything that changes `state`, so it is persisted.
+    pub dirty: bool,
+}
+
+impl Inner {
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.clock_offset
+    }
+
+    pub fn set_faults(&mut self, f: FaultConfig) {
+        self.config.faults = f;
+    }
+
+    /// Expire what the simulated clock says is gone: drafts not accepted within 10 minutes,
+    /// redirect QRs past their ttl.
+    pub fn sweep(&mut self) {
+        let now = self.now();
+        let mut changed = false;
+        for m in self.state.merchants.values_mut() {
+            for a in m.agreements.values_mut() {
+                if a.status == AgreementStatus::Pending
+                    && now >= a.created + chrono::Duration::minutes(recurring::DRAFT_WINDOW_MINUTES)
+                {
+                    a.status = AgreementStatus::Expired;
+                    a.stop = Some(
+                        a.created + chrono::Duration::minutes(recurring::DRAFT_WINDOW_MINUTES),
+                    );
+                    changed = true;
+                }
+            }
+            let before = m.redirect_qrs.len();
+            m.redirect_qrs
+                .retain(|_, q| q.expires_at().is_none_or(|t| now < t));
+            changed |= m.redirect_qrs.len() != before;
+        }
+        self.dirty |= changed;
+    }
+
+    pub fn persist(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        if let Some(path) = &self.config.state_file {
+            if let Err(e) = self.state.save(path) {
+                tracing::error!("{e}");
+            }
+        }
+    }
+}
+
+pub(crate) struct Sim {
+    inner: Mutex<Inner>,
+}
+
+/// What an API handler gets besides the request.
+pub(crate) struct Ctx<'a> {
+    pub op: &'static Operation,
+    /// Path parameters, percent-decoded, in template order.
+    pub params: Vec<String>,
+    pub msn: String,
+    pub req: &'a Req,
+}
+
+impl<'a> Ctx<'a> {
+    /// The request path without the query, for `instance` fields.
+    pub fn instance(&self) -> &str {
+        &self.req.path
+    }
+
+    pub fn error(&self, status: u16, detail: &str, problems: &[super::wire::Invalid]) -> Reply {
+        api_error(self.op.api, status, detail, self.instance(), problems)
+    }
+}
+
+/// Match a request against the operations' path templates.
+pub(crate) fn route(method: &str, path: &str) -> Option<(&'static Operation, Vec<String>)> {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    ops::OPERATIONS.iter().find_map(|op| {
+        if op.method != method {
+            return None;
+        }
+        let tmpl: Vec<&str> = op.path.split('/').collect();
+        if tmpl.len() != segs.len() {
+            return None;
+        }
+        let mut params = Vec::new();
+        for (t, s) in tmpl.iter().zip(&segs) {
+            if t.starts_with('{') {
+                if s.is_empty() {
+                    return None;
+                }
+                params.push(percent_decode(s));
+            } else if t != s {
+                return None;
+            }
+        }
+        Some((op, params))
+    })
+}
+
+impl Sim {
+    pub fn new(config: SimConfig, state: SimState, base_url: String) -> Self {
+        let seed = config.seed;
+        Sim {
+            inner: Mutex::new(Inner {
+                config,
+                state,
+                clock_offset: chrono::Duration::zero(),
+                calls: Vec::new(),
+                tokens: HashMap::new(),
+                windows: HashMap::new(),
+                idempotency: HashMap::new(),
+                fault_rng: StdRng::seed_from_u64(seed),
+                jitter_rng: StdRng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15),
+                base_url,
+                dirty: false,
+            }),
+        }
+    }
+
+    /// A poisoned lock only means a handler panicked mid-request; the state is still usable.
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub async fn handle(&self, req: Req) -> Reply {
+        if req.path.starts_with("/_sim/") || req.path == "/_sim" {
+            let mut inner = self.lock();
+            let reply = control::handle(&mut inner, &req);
+            inner.persist();
+            return reply;
+        }
+        let Some((op, params)) = route(&req.method, &req.path) else {
+            let reply = Reply::json(
+                404,
+                &serde_json::json!({"statusCode": 404, "message": "Resource not found"}),
+            );
+            self.lock().calls.push(CallRecord {
+                operation: "unknown".into(),
+                method: req.method.clone(),
+                path: req.path.clone(),
+                query: req.query.clone(),
+                status: 404,
+                msn: req.header("Merchant-Serial-Number").map(str::to_string),
+                body: req.json().ok().flatten(),
+                faulted: None,
+            });
+            return reply;
+        };
+
+        let delay = {
+            let mut inner = self.lock();
+            let jitter = inner.config.jitter;
+            let extra = if jitter.is_zero() {
+                std::time::Duration::ZERO
+            } else {
+                let nanos = u64::try_from(jitter.as_nanos()).unwrap_or(u64::MAX);
+                std::time::Duration::from_nanos(inner.jitter_rng.random_range(0..=nanos))
+            };
+            inner.config.latency + extra
+        };
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+
+        let mut inner = self.lock();
+        let fault = draw_fault(&mut inner);
+        let mut record = CallRecord {
+            operation: op.name.to_string(),
+            method: req.method.clone(),
+            path: req.path.clone(),
+            query: req.query.clone(),
+            status: 0,
+            msn: req.header("Merchant-Serial-Number").map(str::to_string),
+            body: req.json().ok().flatten(),
+            faulted: fault.map(|f| f.name().to_string()),
+        };
+        let is_write = op.method != "GET";
+        let mut reply = match fault {
+            Some(f) if !(f.after_write() && is_write) => fault_reply(f, &inner.config.faults),
+            _ => {
+                let reply = process(&mut inner, op, params, &req, &mut record);
+                inner.persist();
+                match fault {
+                    Some(f) if reply.is_success() => fault_reply(f, &inner.config.faults),
+                    // The write failed anyway; the client sees that failure, not the fault.
+                    Some(_) => {
+                        record.faulted = None;
+                        reply
+                    }
+                    None => reply,
+                }
+            }
+        };
+        if reply.drop_connection {
+            reply.status = 0;
+        }
+        record.status = reply.status;
+        inner.calls.push(record);
+        reply
+    }
+}
+
+fn draw_fault(inner: &mut Inner) -> Option<FaultKind> {
+    let f = &inner.config.faults;
+    if f.rate <= 0.0 || f.mix.is_empty() {
+        return None;
+    }
+    let roll: f64 = inner.fault_rng.random();
+    let pick = inner.fault_rng.random_range(0..f.mix.len());
+    (roll < f.rate).then(|| f.mix[pick])
+}
+
+fn fault_reply(f: FaultKind, cfg: &FaultConfig) -> Reply {
+    match f {
+        FaultKind::Status500 | FaultKind::AfterWrite500 => {
+            gateway_error(500, "Internal server error (injected by the simulator)")
+        }
+        FaultKind::Status502 => gateway_error(502, "Bad gateway (injected by the simulator)"),
+        FaultKind::Status503 => {
+            gateway_error(503, "Service unavailable (injected by the simulator)")
+        }
+        FaultKind::Status429 => {
+            gateway_error(429, "Rate limit is exceeded. Try again in 1 seconds.")
+                .with_header("Retry-After", "1")
+        }
+        FaultKind::Drop | FaultKind::AfterWriteDrop => Reply {
+            drop_connection: true,
+            ..Reply::empty(0)
+        },
+        FaultKind::Timeout => Reply {
+            hang: Some(cfg.hang),
+            ..gateway_error(504, "Gateway timeout (injected by the simulator)")
+        },
+    }
+}
+
+/// Auth, expiry, rate limit, then the operation's handler.
+fn process(
+    inner: &mut Inner,
+    op: &'static Operation,
+    params: Vec<String>,
+    req: &Req,
+    record: &mut CallRecord,
+) -> Reply {
+    if op.api == Api::AccessToken {
+        return token::fetch(inner, req);
+    }
+    let msn = match authenticate(inner, op, req) {
+        Ok(msn) => msn,
+        Err(reply) => return reply,
+    };
+    record.msn = Some(msn.clone());
+    inner.sweep();
+    let ctx = Ctx {
+        op,
+        params,
+        msn,
+        req,
+    };
+    if let Some(reply) = rate_limit(inner, &ctx) {
+        return reply;
+    }
+    match op.api {
+        Api::Webhooks => webhooks::handle(inner, &ctx),
+        Api::Qr => qr::handle(inner, &ctx),
+        Api::Recurring => recurring::handle(inner, &ctx),
+        Api::AccessToken => token::fetch(inner, req),
+    }
+}
+
+/// Check the subscription key, the bearer token and the MSN; answer with the MSN the call acts for.
+fn authenticate(inner: &Inner, op: &Operation, req: &Req) -> Result<String, Reply> {
+    let msn_header = req
+        .header("Merchant-Serial-Number")
+        .map(str::trim)
+        .filter(|m| !m.is_empty());
+    let msn_required = op.path.starts_with("/qr/v1/merchant-callback");
+    let credential = if inner.config.require_auth {
+        let Some(key) = req.header("Ocp-Apim-Subscription-Key") else {
+            return Err(gateway_error(
+                401,
+                "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
+            ));
+        };
+        let Some(auth) = req.header("Authorization") else {
+            return Err(gateway_error(
+                401,
+                "Access denied due to missing access token.",
+            ));
+        };
+        let Some(token) = auth.strip_prefix("Bearer ") else {
+            return Err(gateway_error(
+                401,
+                "Access denied: the Authorization header must be 'Bearer <access token>'.",
+            ));
+        };
+        let now = inner.now();
+        let Some(info) = inner.tokens.get(token.trim()) else {
+            return Err(gateway_error(
+                401,
+                "Access denied due to invalid access token.",
+            ));
+        };
+        if now >= info.expires_at {
+            return Err(gateway_error(
+                401,
+                "Access denied: the access token has expired.",
+            ));
+        }
+        let cred = inner.config.credentials.get(info.credential);
+        if cred.is_none_or(|c| c.subscription_key.expose() != key) {
+            return Err(gateway_error(
+                401,
+                "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
+            ));
+        }
+        cred
+    } else {
+        inner.config.credentials.first()
+    };
+    let msn = match (msn_header, credential) {
+        (Some(m), _) => m.to_string(),
+        (None, _) if msn_required => {
+            return Err(api_error(
+                op.api,
+                400,
+                "The Merchant-Serial-Number header is required.",
+                &req.path,
+                &[super::wire::invalid(
+                    "Merchant-Serial-Number",
+                    "The Merchant-Serial-Number header is required.",
+                )],
+            ))
+        }
+        (None, Some(c)) => match c.msns.first() {
+            Some(m) => m.clone(),
+            None => super::config::SANDBOX_MSN.to_string(),
+        },
+        (None, None) => super::config::SANDBOX_MSN.to_string(),
+    };
+    if !msn.bytes().all(|b| b.is_ascii_digit()) || msn.len() < 4 || msn.len() > 10 {
+        return Err(api_error(
+            op.api,
+            400,
+            "Merchant-Serial-Number must be 4 to 10 digits.",
+            &req.path,
+            &[super::wire::invalid(
+                "Merchant-Serial-Number",
+                "must be 4 to 10 digits",
+            )],
+        ));
+    }
+    let allowed = inner.config.open_merchants || credential.is_none_or(|c| c.msns.contains(&msn));
+    if !allowed {
+        return Err(api_error(
+            op.api,
+            403,
+            "These API keys may not act for this Merchant-Serial-Number.",
+            &req.path,
+            &[],
+        ));
+    }
+    Ok(msn)
+}
+
+fn rate_limit(inner: &mut Inner, ctx: &Ctx<'_>) -> Option<Reply> {
+    let (limit, per) = inner.config.rate_limits.for_operation(ctx.op.name)?;
+    let key = match per {
+        CountedPer::Merchant => ctx.msn.clone(),
+        CountedPer::Agreement => format!("{}/{}", ctx.msn, ctx.params.first()?),
+    };
+    let now = inner.now();
+    let window = chrono::Duration::minutes(1);
+    let times = inner
+        .windows
+        .entry((ctx.op.name.to_string(), key))
+        .or_default();
+    while times.front().is_some_and(|t| *t + window <= now) {
+        times.pop_front();
+    }
+    if times.len() >= limit as usize {
+        let oldest = times.front().copied().unwrap_or(now);
+        let wait = (oldest + window - now).num_milliseconds().max(0);
+        let secs = (wait + 999) / 1000;
+        return Some(
+            gateway_error(
+                429,
+                &format!("Rate limit is exceeded. Try again in {secs} seconds."),
+            )
+            .with_header("Retry-After", secs.max(1).to_string()),
+        );
+    }
+    times.push_back(now);
+    None
+}

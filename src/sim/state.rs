@@ -1,0 +1,244 @@
+//! The simulator's objects, per merchant (MSN), and their persistence. This is a serde snapshot:
+//! what `SimHandle::state` returns, what `/_sim/state` serves and what `--state FILE` holds.
+
+use crate::api::Secret;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SimState {
+    /// Keyed by MSN.
+    #[serde(default)]
+    pub merchants: BTreeMap<String, MerchantState>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MerchantState {
+    #[serde(default)]
+    pub webhooks: Vec<Webhook>,
+    /// Keyed by the merchant-chosen id.
+    #[serde(default)]
+    pub redirect_qrs: BTreeMap<String, RedirectQr>,
+    /// Keyed by merchantQrId.
+    #[serde(default)]
+    pub callback_qrs: BTreeMap<String, CallbackQr>,
+    /// Keyed by agreementId.
+    #[serde(default)]
+    pub agreements: BTreeMap<String, Agreement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Webhook {
+    pub id: uuid::Uuid,
+    pub url: String,
+    pub events: Vec<String>,
+    /// Kept so tests can verify what vippsctl stored; never served by the Vipps API paths after
+    /// registration.
+    #[serde(with = "secret_string")]
+    pub secret: Secret,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RedirectQr {
+    pub id: String,
+    pub redirect_url: String,
+    /// Seconds, as created; `None` for a QR that never expires.
+    #[serde(default)]
+    pub ttl: Option<i64>,
+    pub created: DateTime<Utc>,
+}
+
+impl RedirectQr {
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.ttl
+            .map(|t| self.created + chrono::Duration::seconds(t))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallbackQr {
+    pub merchant_qr_id: String,
+    pub location_description: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AgreementStatus {
+    Pending,
+    Active,
+    Stopped,
+    Expired,
+}
+
+impl AgreementStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgreementStatus::Pending => "PENDING",
+            AgreementStatus::Active => "ACTIVE",
+            AgreementStatus::Stopped => "STOPPED",
+            AgreementStatus::Expired => "EXPIRED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "PENDING" => Some(AgreementStatus::Pending),
+            "ACTIVE" => Some(AgreementStatus::Active),
+            "STOPPED" => Some(AgreementStatus::Stopped),
+            "EXPIRED" => Some(AgreementStatus::Expired),
+            _ => None,
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, AgreementStatus::Stopped | AgreementStatus::Expired)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PricingType {
+    Legacy,
+    Variable,
+    Flexible,
+}
+
+impl PricingType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PricingType::Legacy => "LEGACY",
+            PricingType::Variable => "VARIABLE",
+            PricingType::Flexible => "FLEXIBLE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pricing {
+    #[serde(rename = "type")]
+    pub kind: PricingType,
+    pub currency: String,
+    /// LEGACY only, in minor units.
+    #[serde(default)]
+    pub amount: Option<i64>,
+    /// VARIABLE only.
+    #[serde(default)]
+    pub suggested_max_amount: Option<i64>,
+    /// VARIABLE only: what the customer chose when accepting.
+    #[serde(default)]
+    pub max_amount: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interval {
+    /// YEAR, MONTH, WEEK or DAY.
+    pub unit: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agreement {
+    pub id: String,
+    pub uuid: uuid::Uuid,
+    pub status: AgreementStatus,
+    pub product_name: String,
+    #[serde(default)]
+    pub product_description: Option<String>,
+    pub pricing: Pricing,
+    /// `None`: no fixed interval (pay-per-use / FLEXIBLE).
+    #[serde(default)]
+    pub interval: Option<Interval>,
+    #[serde(default)]
+    pub merchant_agreement_url: Option<String>,
+    pub merchant_redirect_url: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// The draft's campaign object as sent, echoed back (LEGACY only).
+    #[serde(default)]
+    pub campaign: Option<serde_json::Value>,
+    #[serde(default)]
+    pub phone_number: Option<String>,
+    pub created: DateTime<Utc>,
+    #[serde(default)]
+    pub start: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub stop: Option<DateTime<Utc>>,
+}
+
+impl SimState {
+    /// Find an agreement by id across merchants (ids are globally unique); for the consent page.
+    pub fn find_agreement_mut(&mut self, id: &str) -> Option<(&str, &mut Agreement)> {
+        self.merchants
+            .iter_mut()
+            .find_map(|(msn, m)| m.agreements.get_mut(id).map(|a| (msn.as_str(), a)))
+    }
+
+    pub fn load(path: &Path) -> Result<Option<SimState>, StateFileError> {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|source| StateFileError::Parse {
+                        path: path.display().to_string(),
+                        source,
+                    })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StateFileError::Io {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// Write to a temporary file beside `path`, then rename over it, so a crash never leaves a
+    /// half-written state file.
+    pub fn save(&self, path: &Path) -> Result<(), StateFileError> {
+        let io = |source| StateFileError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let json = serde_json::to_vec_pretty(self).map_err(|e| io(std::io::Error::other(e)))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
+        std::io::Write::write_all(&mut tmp, &json).map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(path).map_err(|e| io(e.error))?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateFileError {
+    #[error("could not read or write the simulator state file {path}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the simulator state file {path} is not valid simulator state")]
+    Parse {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+mod secret_string {
+    use crate::api::Secret;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(s: &Secret, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_str(s.expose())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        String::deserialize(d).map(Secret::new)
+    }
+}
