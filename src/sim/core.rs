@@ -59,7 +59,8 @@ pub(crate) struct Inner {
 
 impl Inner {
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + self.clock_offset
+        let now = Utc::now();
+        now.checked_add_signed(self.clock_offset).unwrap_or(now)
     }
 
     pub fn set_faults(&mut self, f: FaultConfig) {
@@ -73,14 +74,15 @@ impl Inner {
         let mut changed = false;
         for m in self.state.merchants.values_mut() {
             for a in m.agreements.values_mut() {
-                if a.status == AgreementStatus::Pending
-                    && now >= a.created + chrono::Duration::minutes(recurring::DRAFT_WINDOW_MINUTES)
-                {
-                    a.status = AgreementStatus::Expired;
-                    a.stop = Some(
-                        a.created + chrono::Duration::minutes(recurring::DRAFT_WINDOW_MINUTES),
-                    );
-                    changed = true;
+                let deadline = a
+                    .created
+                    .checked_add_signed(chrono::Duration::minutes(recurring::DRAFT_WINDOW_MINUTES));
+                if let Some(deadline) = deadline {
+                    if a.status == AgreementStatus::Pending && now >= deadline {
+                        a.status = AgreementStatus::Expired;
+                        a.stop = Some(deadline);
+                        changed = true;
+                    }
                 }
             }
             let before = m.redirect_qrs.len();

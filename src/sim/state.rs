@@ -52,8 +52,10 @@ pub struct RedirectQr {
 
 impl RedirectQr {
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        // A ttl too large for the calendar never expires (seeded state may hold anything).
         self.ttl
-            .map(|t| self.created + chrono::Duration::seconds(t))
+            .and_then(chrono::Duration::try_seconds)
+            .and_then(|d| self.created.checked_add_signed(d))
     }
 }
 
