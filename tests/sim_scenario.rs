@@ -659,11 +659,9 @@ async fn tokens_expire_on_the_simulated_clock() {
 #[tokio::test]
 async fn state_survives_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("sandbox.json");
-    let config = || SimConfig {
-        state_file: Some(file.clone()),
-        ..SimConfig::test()
-    };
+    // The --sandbox layout: state in .vippsctl/sandbox.json under the working directory.
+    let file = dir.path().join(".vippsctl").join("sandbox.json");
+    let config = || SimConfig::sandbox_in(dir.path());
     let sim = common::start(config()).await;
     let c = Client::new(&sim).await;
     send(
@@ -694,7 +692,7 @@ async fn state_survives_a_restart() {
     let on_disk: SimState =
         serde_json::from_slice(&std::fs::read(&file).expect("state file")).expect("valid json");
     assert_eq!(on_disk, before);
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join(".vippsctl"))
         .expect("dir")
         .flatten()
         .map(|e| e.file_name())
@@ -729,4 +727,42 @@ async fn state_survives_a_restart() {
         on_disk.merchants[MSN].callback_qrs.is_empty(),
         "every change is written"
     );
+}
+
+#[tokio::test]
+async fn phone_numbers_are_masked_in_the_call_log_and_debug() {
+    let sim = common::start(SimConfig::test()).await;
+    let c = Client::new(&sim).await;
+    let ag = "/recurring/v3/agreements";
+    let r = send(
+        c.req("POST", ag)
+            .header("Idempotency-Key", "d")
+            .json(&common::legacy_draft("x")),
+    )
+    .await;
+    let id = r.json()["agreementId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let r = send(
+        c.req("PATCH", &format!("{ag}/{id}/accept"))
+            .header("Idempotency-Key", "a")
+            .json(&json!({"phoneNumber": "4712345678"})),
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    let calls = sim.calls();
+    let logged = calls
+        .last()
+        .and_then(|c| c.body.clone())
+        .unwrap_or_default();
+    assert_eq!(logged["phoneNumber"], "********78");
+    let st = sim.state();
+    let a = &st.merchants[MSN].agreements[&id];
+    assert_eq!(
+        a.phone_number.as_ref().map(|p| p.0.as_str()),
+        Some("4712345678")
+    );
+    assert!(!format!("{st:?} {calls:?}").contains("4712345678"));
+    sim.shutdown().await;
 }

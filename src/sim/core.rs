@@ -200,7 +200,7 @@ impl Sim {
                 query: req.query.clone(),
                 status: 404,
                 msn: req.header("Merchant-Serial-Number").map(str::to_string),
-                body: req.json().ok().flatten(),
+                body: req.json().ok().flatten().map(masked),
                 faulted: None,
             });
             return reply;
@@ -230,7 +230,7 @@ impl Sim {
             query: req.query.clone(),
             status: 0,
             msn: req.header("Merchant-Serial-Number").map(str::to_string),
-            body: req.json().ok().flatten(),
+            body: req.json().ok().flatten().map(masked),
             faulted: fault.map(|f| f.name().to_string()),
         };
         let is_write = op.method != "GET";
@@ -257,6 +257,28 @@ impl Sim {
         inner.calls.push(record);
         reply
     }
+}
+
+/// Phone numbers never reach the call log (it is printed by tests and served by `/_sim/calls`).
+fn masked(mut v: serde_json::Value) -> serde_json::Value {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    match x {
+                        serde_json::Value::String(s) if k == "phoneNumber" => {
+                            *s = super::state::mask_phone(s)
+                        }
+                        _ => walk(x),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v
 }
 
 fn draw_fault(inner: &mut Inner) -> Option<FaultKind> {
