@@ -228,6 +228,56 @@ impl Conformance {
         validate(spec, &media["schema"], &instance).map_err(|e| format!("{op} {status}: {e}"))
     }
 
+    /// Check a request's header and query parameters: every required one present, every
+    /// declared one that is present valid against its schema (header names case-insensitive).
+    pub fn request_params(
+        &self,
+        op: &str,
+        headers: &[(String, String)],
+        query: &[(String, String)],
+    ) -> Result<(), String> {
+        let (spec, o) = self.operation(op)?;
+        let mut problems = Vec::new();
+        for p in o["parameters"].as_array().into_iter().flatten() {
+            let p = match p.get("$ref").and_then(Value::as_str) {
+                Some(r) => resolve(spec, r).ok_or_else(|| format!("{op}: unresolved {r}"))?,
+                None => p,
+            };
+            let name = p["name"].as_str().unwrap_or_default();
+            let place = p["in"].as_str().unwrap_or_default();
+            let found = match place {
+                "header" => headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v),
+                "query" => query.iter().find(|(k, _)| k == name).map(|(_, v)| v),
+                _ => continue,
+            };
+            let Some(value) = found else {
+                if p["required"].as_bool() == Some(true) {
+                    problems.push(format!("required {place} parameter {name} missing"));
+                }
+                continue;
+            };
+            let schema = &p["schema"];
+            let kind = schema["type"].as_str().unwrap_or("string");
+            let instance = match kind {
+                "integer" | "number" | "boolean" => {
+                    serde_json::from_str(value).unwrap_or(Value::String(value.clone()))
+                }
+                _ => Value::String(value.clone()),
+            };
+            if let Err(e) = validate(spec, schema, &instance) {
+                problems.push(format!("{place} parameter {name}: {e}"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{op} request: {}", problems.join("; ")))
+        }
+    }
+
     /// Check a request body against the operation's published request schema.
     pub fn request_body(&self, op: &str, body: &Value) -> Result<(), String> {
         let (spec, o) = self.operation(op)?;

@@ -113,6 +113,23 @@ pub async fn send(rb: reqwest::RequestBuilder) -> Resp {
     }
 }
 
+pub async fn send_request(http: &reqwest::Client, req: reqwest::Request) -> Resp {
+    let r = http.execute(req).await.expect("request answered");
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = r.bytes().await.expect("body").to_vec();
+    Resp {
+        status,
+        content_type,
+        headers,
+        body,
+    }
+}
+
 /// Send and return the transport error, for fault tests.
 pub async fn send_raw(rb: reqwest::RequestBuilder) -> Result<Resp, reqwest::Error> {
     let r = rb.send().await?;
