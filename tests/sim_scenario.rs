@@ -766,3 +766,33 @@ async fn phone_numbers_are_masked_in_the_call_log_and_debug() {
     assert!(!format!("{st:?} {calls:?}").contains("4712345678"));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn webhook_limits_per_event_and_msn() {
+    let sim = common::start(SimConfig::test()).await;
+    let mut c = Client::new(&sim).await;
+    let wh = "/webhooks/v1/webhooks";
+    let reg = |c: &Client, event: &str| {
+        c.req("POST", wh)
+            .json(&json!({"url": "https://example.com/h", "events": [event]}))
+    };
+    for _ in 0..25 {
+        assert_eq!(send(reg(&c, "a.v1")).await.status, 201);
+    }
+    let r = send(reg(&c, "a.v1")).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.content_type.as_deref(), Some("application/problem+json"));
+    assert_eq!(
+        send(reg(&c, "b.v1")).await.status,
+        201,
+        "other events are unaffected"
+    );
+    c.msn = Some("222222".into());
+    assert_eq!(
+        send(reg(&c, "a.v1")).await.status,
+        201,
+        "the limit is per MSN"
+    );
+    assert_eq!(sim.state().merchants[MSN].webhooks.len(), 26);
+    sim.shutdown().await;
+}
