@@ -120,3 +120,22 @@ fn a_bad_fault_rate_is_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("between 0.0 and 1.0"));
 }
+
+#[test]
+fn a_corrupt_state_file_is_reported_not_overwritten() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("sandbox.json");
+    std::fs::write(&state, "{not json").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_vippsctl"))
+        .args(["sim", "serve", "--state"])
+        .arg(&state)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("error: the simulator state file") && err.contains("hint:"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&state).expect("read"), "{not json");
+}
