@@ -1000,4 +1000,12 @@ fn the_validator_rejects_what_the_spec_forbids() {
         conf.response("get_callback_qr", 404, None, b"{}").is_err(),
         "404 there has no body"
     );
+    let mut bad_date = fixed.clone();
+    bad_date[0]["created"] = json!("yesterday");
+    let body = serde_json::to_vec(&bad_date).unwrap_or_default();
+    assert!(
+        conf.response("list_agreements", 200, Some("application/json"), &body)
+            .is_err(),
+        "formats (date-time) are checked"
+    );
 }
