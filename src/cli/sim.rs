@@ -69,9 +69,15 @@ async fn serve(a: ServeArgs) -> Result<Outcome, Failure> {
     config.seed = a.seed;
     config.state_file = a.state.clone();
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, a.port));
-    let handle = sim::start(config, addr)
-        .await
-        .map_err(|e| Failure::from_error(&e).hint("pick another --port, or 0 for a free one"))?;
+    let handle = sim::start(config, addr).await.map_err(|e| {
+        let hint = match &e {
+            sim::SimError::Bind { .. } => "pick another --port, or 0 for a free one",
+            sim::SimError::StateFile(_) => {
+                "fix or remove the --state file (it is rewritten after every change)"
+            }
+        };
+        Failure::from_error(&e).hint(hint)
+    })?;
     // The credentials are the simulator's well-known sandbox values, not secrets.
     println!("base_url: {}", handle.base_url());
     println!("client_id: {}", sim::SANDBOX_CLIENT_ID);

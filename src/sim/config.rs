@@ -216,6 +216,15 @@ impl SimConfig {
         }
     }
 
+    /// What `--sandbox` runs: the sandbox, with its state in `.vippsctl/sandbox.json` under
+    /// `workdir`.
+    pub fn sandbox_in(workdir: &std::path::Path) -> Self {
+        SimConfig {
+            state_file: Some(workdir.join(".vippsctl").join("sandbox.json")),
+            ..SimConfig::sandbox()
+        }
+    }
+
     /// The sandbox without rate limits, so tests can call as often as they like.
     pub fn test() -> Self {
         SimConfig {

@@ -179,9 +179,24 @@ pub(crate) fn customer(
     Ok(())
 }
 
-pub(crate) fn advance_clock(inner: &mut Inner, by: std::time::Duration) {
-    inner.clock_offset += chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
+/// Moves the simulated clock forward; refuses a jump past what the calendar can represent.
+pub(crate) fn advance_clock(
+    inner: &mut Inner,
+    by: std::time::Duration,
+) -> Result<(), ControlError> {
+    let too_far = || ControlError::Invalid(format!("cannot advance the clock by {by:?}"));
+    let offset = chrono::Duration::from_std(by)
+        .ok()
+        .and_then(|d| inner.clock_offset.checked_add(&d))
+        .ok_or_else(too_far)?;
+    // Leave a century of headroom so later arithmetic on "now" cannot overflow either.
+    chrono::Utc::now()
+        .checked_add_signed(offset)
+        .and_then(|t| t.checked_add_signed(chrono::Duration::days(36_500)))
+        .ok_or_else(too_far)?;
+    inner.clock_offset = offset;
     inner.sweep();
+    Ok(())
 }
 
 pub(crate) fn reset(inner: &mut Inner) {
@@ -266,10 +281,10 @@ pub(crate) fn handle(inner: &mut Inner, req: &Req) -> Reply {
                 seconds: u64,
             }
             match parse::<Advance>(req) {
-                Ok(a) => {
-                    advance_clock(inner, std::time::Duration::from_secs(a.seconds));
-                    Reply::json(200, &json!({"now": inner.now().to_rfc3339()}))
-                }
+                Ok(a) => match advance_clock(inner, std::time::Duration::from_secs(a.seconds)) {
+                    Ok(()) => Reply::json(200, &json!({"now": inner.now().to_rfc3339()})),
+                    Err(e) => control_error(&e),
+                },
                 Err(r) => r,
             }
         }

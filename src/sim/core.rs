@@ -59,7 +59,8 @@ pub(crate) struct Inner {
 
 impl Inner {
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + self.clock_offset
+        let now = Utc::now();
+        now.checked_add_signed(self.clock_offset).unwrap_or(now)
     }
 
     pub fn set_faults(&mut self, f: FaultConfig) {
@@ -73,14 +74,15 @@ impl Inner {
         let mut changed = false;
         for m in self.state.merchants.values_mut() {
             for a in m.agreements.values_mut() {
-                if a.status == AgreementStatus::Pending
-                    && now >= a.created + chrono::Duration::minutes(recurring::DRAFT_WINDOW_MINUTES)
-                {
-                    a.status = AgreementStatus::Expired;
-                    a.stop = Some(
-                        a.created + chrono::Duration::minutes(recurring::DRAFT_WINDOW_MINUTES),
-                    );
-                    changed = true;
+                let deadline = a
+                    .created
+                    .checked_add_signed(chrono::Duration::minutes(recurring::DRAFT_WINDOW_MINUTES));
+                if let Some(deadline) = deadline {
+                    if a.status == AgreementStatus::Pending && now >= deadline {
+                        a.status = AgreementStatus::Expired;
+                        a.stop = Some(deadline);
+                        changed = true;
+                    }
                 }
             }
             let before = m.redirect_qrs.len();
@@ -198,7 +200,7 @@ impl Sim {
                 query: req.query.clone(),
                 status: 404,
                 msn: req.header("Merchant-Serial-Number").map(str::to_string),
-                body: req.json().ok().flatten(),
+                body: req.json().ok().flatten().map(masked),
                 faulted: None,
             });
             return reply;
@@ -228,7 +230,7 @@ impl Sim {
             query: req.query.clone(),
             status: 0,
             msn: req.header("Merchant-Serial-Number").map(str::to_string),
-            body: req.json().ok().flatten(),
+            body: req.json().ok().flatten().map(masked),
             faulted: fault.map(|f| f.name().to_string()),
         };
         let is_write = op.method != "GET";
@@ -255,6 +257,28 @@ impl Sim {
         inner.calls.push(record);
         reply
     }
+}
+
+/// Phone numbers never reach the call log (it is printed by tests and served by `/_sim/calls`).
+fn masked(mut v: serde_json::Value) -> serde_json::Value {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    match x {
+                        serde_json::Value::String(s) if k == "phoneNumber" => {
+                            *s = super::state::mask_phone(s)
+                        }
+                        _ => walk(x),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v
 }
 
 fn draw_fault(inner: &mut Inner) -> Option<FaultKind> {

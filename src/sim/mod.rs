@@ -25,7 +25,7 @@ pub use control::{ControlError, Drift, ObjectKind};
 pub use core::CallRecord;
 pub use server::{start, SimError, SimHandle};
 pub use state::{
-    Agreement, AgreementStatus, CallbackQr, Interval, MerchantState, Pricing, PricingType,
+    Agreement, AgreementStatus, CallbackQr, Interval, MerchantState, Msisdn, Pricing, PricingType,
     RedirectQr, SimState, StateFileError, Webhook,
 };
 pub use wire::percent_encode;

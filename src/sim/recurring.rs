@@ -2,7 +2,7 @@
 //! PATCH (only what `PatchAgreementV3` allows), the test-only accept. Errors are `ErrorV3`.
 
 use super::core::{Ctx, IdempotentAnswer, Inner};
-use super::state::{Agreement, AgreementStatus, Interval, Pricing, PricingType};
+use super::state::{Agreement, AgreementStatus, Interval, Msisdn, Pricing, PricingType};
 use super::wire::{invalid, percent_encode, Invalid, Reply};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -379,7 +379,7 @@ fn draft(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
         merchant_redirect_url: redirect,
         external_id,
         campaign,
-        phone_number: phone,
+        phone_number: phone.map(Msisdn),
         created: now,
         start: None,
         stop: None,
@@ -715,7 +715,7 @@ fn accept(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
             &[invalid("status", "not PENDING")],
         );
     }
-    a.phone_number = Some(phone);
+    a.phone_number = Some(Msisdn(phone));
     inner.dirty = true;
     Reply::empty(204)
 }

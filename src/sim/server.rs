@@ -208,10 +208,19 @@ impl SimHandle {
         r
     }
 
+    /// Moves the simulated clock forward. A jump beyond the calendar (thousands of millennia)
+    /// is ignored with a warning; use [`SimHandle::try_advance_clock`] to see the refusal.
     pub fn advance_clock(&self, by: Duration) {
+        if let Err(e) = self.try_advance_clock(by) {
+            tracing::warn!("{e}");
+        }
+    }
+
+    pub fn try_advance_clock(&self, by: Duration) -> Result<(), ControlError> {
         let mut inner = self.sim.lock();
-        control::advance_clock(&mut inner, by);
+        let r = control::advance_clock(&mut inner, by);
         inner.persist();
+        r
     }
 
     /// The simulated time.

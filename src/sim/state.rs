@@ -52,8 +52,10 @@ pub struct RedirectQr {
 
 impl RedirectQr {
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        // A ttl too large for the calendar never expires (seeded state may hold anything).
         self.ttl
-            .map(|t| self.created + chrono::Duration::seconds(t))
+            .and_then(chrono::Duration::try_seconds)
+            .and_then(|d| self.created.checked_add_signed(d))
     }
 }
 
@@ -159,12 +161,32 @@ pub struct Agreement {
     #[serde(default)]
     pub campaign: Option<serde_json::Value>,
     #[serde(default)]
-    pub phone_number: Option<String>,
+    pub phone_number: Option<Msisdn>,
     pub created: DateTime<Utc>,
     #[serde(default)]
     pub start: Option<DateTime<Utc>>,
     #[serde(default)]
     pub stop: Option<DateTime<Utc>>,
+}
+
+/// A customer's phone number. Debug shows only its last two digits.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Msisdn(pub String);
+
+impl std::fmt::Debug for Msisdn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&mask_phone(&self.0))
+    }
+}
+
+/// `4712345678` -> `********78`.
+pub fn mask_phone(p: &str) -> String {
+    let n = p.chars().count();
+    p.chars()
+        .enumerate()
+        .map(|(i, c)| if i + 2 < n { '*' } else { c })
+        .collect()
 }
 
 impl SimState {

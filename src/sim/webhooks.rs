@@ -121,8 +121,12 @@ fn register(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
             );
         }
     }
-    let mut unique = events.clone();
-    unique.dedup();
+    let mut unique: Vec<String> = Vec::with_capacity(events.len());
+    for e in &events {
+        if !unique.contains(e) {
+            unique.push(e.clone());
+        }
+    }
     let id = uuid::Uuid::new_v4();
     let secret = format!(
         "{}{}",

@@ -1,0 +1,450 @@
+//! Validate HTTP traffic against the **published** Vipps OpenAPI specs in `shared/upstream-openapi/`:
+//! status code, content type and body schema of a response; the body schema of a request.
+//!
+//! OpenAPI 3.0 schemas are turned into JSON Schema 2020-12 first: local `$ref`s inlined,
+//! `nullable` as a null alternative, the boolean `exclusiveMinimum/Maximum` dropped, and a
+//! `oneOf` whose variants all carry a `type` property selected by that `type` (the discriminator's
+//! intent; see `select_by_type`). Reusable: the lead can run the generated clients' requests
+//! through `Conformance::request_body`.
+
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use vippsctl::specs::ops::{self, Api};
+
+/// What kind of disagreement with the published spec an allow-list entry covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviationKind {
+    /// The spec does not list this status for the operation.
+    UndeclaredStatus,
+    /// The spec lists the status without content, but the API sends a body.
+    UndocumentedBody,
+    /// The spec lists content for the status, but no body is sent.
+    MissingBody,
+}
+
+#[derive(Debug)]
+pub struct Deviation {
+    /// Stable operation names (`specs::ops`).
+    pub ops: &'static [&'static str],
+    pub status: u16,
+    pub kind: DeviationKind,
+    pub why: &'static str,
+}
+
+const WEBHOOK_OPS: &[&str] = &["list_webhooks", "register_webhook", "delete_webhook"];
+const QR_OPS: &[&str] = &[
+    "list_redirect_qrs",
+    "create_redirect_qr",
+    "get_redirect_qr",
+    "update_redirect_qr",
+    "delete_redirect_qr",
+    "list_callback_qrs",
+    "get_callback_qr",
+    "put_callback_qr",
+    "delete_callback_qr",
+];
+const RECURRING_OPS: &[&str] = &[
+    "list_agreements",
+    "draft_agreement",
+    "fetch_agreement",
+    "update_agreement",
+    "accept_agreement",
+];
+
+/// THE allow-list: every place where we (and the simulator) knowingly disagree with a published
+/// spec, because the spec is wrong or silent about what the real API does. Nothing else is
+/// tolerated.
+pub const DEVIATIONS: &[Deviation] = &[
+    // Authentication failures come from the API gateway (Azure APIM) in front of every API, in its
+    // own JSON shape (documented only as Recurring's `ErrorFromAzure`).
+    Deviation {
+        ops: WEBHOOK_OPS,
+        status: 401,
+        kind: DeviationKind::UndeclaredStatus,
+        why: "the webhooks spec documents no 401 (API-FACTS, validator notes)",
+    },
+    Deviation {
+        ops: RECURRING_OPS,
+        status: 401,
+        kind: DeviationKind::UndeclaredStatus,
+        why: "recurring defines ErrorFromAzure but attaches no 401 to the agreement operations",
+    },
+    Deviation {
+        ops: QR_OPS,
+        status: 401,
+        kind: DeviationKind::UndocumentedBody,
+        why: "QR declares 401 description-only; the gateway still sends its JSON error",
+    },
+    Deviation {
+        ops: &["fetch_access_token"],
+        status: 401,
+        kind: DeviationKind::UndocumentedBody,
+        why: "the token spec declares 401 without content; Azure AD answers with an OAuth error body",
+    },
+    // Documented rate limits (RECG "Rate limiting") answer 429, which the spec does not list.
+    Deviation {
+        ops: &["list_agreements", "update_agreement", "fetch_agreement", "draft_agreement"],
+        status: 429,
+        kind: DeviationKind::UndeclaredStatus,
+        why: "the recurring guide documents 429 + Retry-After; the spec lists no 429",
+    },
+    Deviation {
+        ops: &["list_agreements"],
+        status: 400,
+        kind: DeviationKind::UndeclaredStatus,
+        why: "ListAgreementsV3 declares only 200, yet its status/pageSize parameters have constraints",
+    },
+    Deviation {
+        ops: &["delete_webhook"],
+        status: 404,
+        kind: DeviationKind::UndeclaredStatus,
+        why: "deleting an unknown webhook id; the spec lists only 204 and 400",
+    },
+    Deviation {
+        ops: &["accept_agreement"],
+        status: 204,
+        kind: DeviationKind::MissingBody,
+        why: "the spec gives 204 an application/json body; a 204 cannot carry one",
+    },
+];
+
+fn allowed(op: &str, status: u16, kind: DeviationKind) -> bool {
+    DEVIATIONS
+        .iter()
+        .any(|d| d.status == status && d.kind == kind && d.ops.contains(&op))
+}
+
+/// `$VIPPSCTL_SHARED_DIR`, else `$CARGO_MANIFEST_DIR/../shared`.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("VIPPSCTL_SHARED_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"),
+    };
+    dir.join("upstream-openapi").is_dir().then_some(dir)
+}
+
+pub struct Conformance {
+    specs: HashMap<Api, Value>,
+}
+
+impl Conformance {
+    /// `None` (after saying so) when the shared folder is absent.
+    pub fn load() -> Option<Self> {
+        let Some(dir) = shared_dir() else {
+            eprintln!("shared/ not found, skipping (set VIPPSCTL_SHARED_DIR)");
+            return None;
+        };
+        let mut specs = HashMap::new();
+        for api in Api::ALL {
+            let path = dir
+                .join("upstream-openapi")
+                .join(api.file_stem())
+                .join("latest.yaml");
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+            let yaml: serde_yaml::Value = serde_yaml::from_str(&text)
+                .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
+            let json = serde_json::to_value(yaml)
+                .unwrap_or_else(|e| panic!("converting {}: {e}", path.display()));
+            specs.insert(api, json);
+        }
+        Some(Conformance { specs })
+    }
+
+    /// The published operation object for a stable operation name.
+    fn operation(&self, name: &str) -> Result<(&Value, &Value), String> {
+        let op = ops::by_name(name).ok_or_else(|| format!("unknown operation {name}"))?;
+        let spec = &self.specs[&op.api];
+        let server = spec["servers"][0]["url"].as_str().unwrap_or("");
+        let prefix = server
+            .split_once("://")
+            .map(|(_, rest)| rest.find('/').map_or("", |i| &rest[i..]))
+            .unwrap_or("");
+        let path = op.path.strip_prefix(prefix).unwrap_or(op.path);
+        let o = &spec["paths"][path][op.method.to_lowercase()];
+        if o.is_null() {
+            return Err(format!(
+                "{name}: {} {path} is not in the published spec",
+                op.method
+            ));
+        }
+        Ok((spec, o))
+    }
+
+    /// Check one response. `content_type` as sent; `body` raw.
+    pub fn response(
+        &self,
+        op: &str,
+        status: u16,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), String> {
+        let (spec, o) = self.operation(op)?;
+        let mut resp = &o["responses"][status.to_string()];
+        if resp.is_null() {
+            return if allowed(op, status, DeviationKind::UndeclaredStatus) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{op}: status {status} is not declared by the published spec"
+                ))
+            };
+        }
+        if let Some(r) = resp.get("$ref").and_then(Value::as_str) {
+            resp = resolve(spec, r).ok_or_else(|| format!("{op}: unresolved {r}"))?;
+        }
+        let content = resp.get("content").and_then(Value::as_object);
+        let content = content.filter(|c| !c.is_empty());
+        let Some(content) = content else {
+            return if body.is_empty() || allowed(op, status, DeviationKind::UndocumentedBody) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{op} {status}: the spec declares no body, but one was sent: {}",
+                    String::from_utf8_lossy(body)
+                ))
+            };
+        };
+        if body.is_empty() {
+            return if allowed(op, status, DeviationKind::MissingBody) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{op} {status}: the spec declares a body, none was sent"
+                ))
+            };
+        }
+        let ct = content_type.ok_or_else(|| format!("{op} {status}: no Content-Type"))?;
+        let norm = |s: &str| s.replace(' ', "").to_ascii_lowercase();
+        let Some((_, media)) = content.iter().find(|(k, _)| norm(k) == norm(ct)) else {
+            return Err(format!(
+                "{op} {status}: Content-Type {ct} is not one of {:?}",
+                content.keys().collect::<Vec<_>>()
+            ));
+        };
+        let instance: Value = serde_json::from_slice(body)
+            .map_err(|e| format!("{op} {status}: body is not JSON: {e}"))?;
+        validate(spec, &media["schema"], &instance).map_err(|e| format!("{op} {status}: {e}"))
+    }
+
+    /// Check a request's header and query parameters: every required one present, every
+    /// declared one that is present valid against its schema (header names case-insensitive).
+    pub fn request_params(
+        &self,
+        op: &str,
+        headers: &[(String, String)],
+        query: &[(String, String)],
+    ) -> Result<(), String> {
+        let (spec, o) = self.operation(op)?;
+        let mut problems = Vec::new();
+        for p in o["parameters"].as_array().into_iter().flatten() {
+            let p = match p.get("$ref").and_then(Value::as_str) {
+                Some(r) => resolve(spec, r).ok_or_else(|| format!("{op}: unresolved {r}"))?,
+                None => p,
+            };
+            let name = p["name"].as_str().unwrap_or_default();
+            let place = p["in"].as_str().unwrap_or_default();
+            let found = match place {
+                "header" => headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v),
+                "query" => query.iter().find(|(k, _)| k == name).map(|(_, v)| v),
+                _ => continue,
+            };
+            let Some(value) = found else {
+                if p["required"].as_bool() == Some(true) {
+                    problems.push(format!("required {place} parameter {name} missing"));
+                }
+                continue;
+            };
+            let schema = &p["schema"];
+            let kind = schema["type"].as_str().unwrap_or("string");
+            let instance = match kind {
+                "integer" | "number" | "boolean" => {
+                    serde_json::from_str(value).unwrap_or(Value::String(value.clone()))
+                }
+                _ => Value::String(value.clone()),
+            };
+            if let Err(e) = validate(spec, schema, &instance) {
+                problems.push(format!("{place} parameter {name}: {e}"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{op} request: {}", problems.join("; ")))
+        }
+    }
+
+    /// Check a request body against the operation's published request schema.
+    pub fn request_body(&self, op: &str, body: &Value) -> Result<(), String> {
+        let (spec, o) = self.operation(op)?;
+        let content = o["requestBody"]["content"]
+            .as_object()
+            .ok_or_else(|| format!("{op}: the spec declares no request body"))?;
+        let media = content
+            .iter()
+            .find(|(k, _)| k.starts_with("application/json"))
+            .map(|(_, m)| m)
+            .ok_or_else(|| format!("{op}: no application/json request body"))?;
+        validate(spec, &media["schema"], body).map_err(|e| format!("{op} request: {e}"))
+    }
+}
+
+fn resolve<'a>(spec: &'a Value, r: &str) -> Option<&'a Value> {
+    let pointer = r.strip_prefix('#')?;
+    spec.pointer(pointer)
+}
+
+fn validate(spec: &Value, schema: &Value, instance: &Value) -> Result<(), String> {
+    let converted = convert(spec, schema, 0);
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&converted)
+        .map_err(|e| format!("schema does not compile: {e}"))?;
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("at '{}': {e}", e.instance_path()))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} in {instance}", errors.join("; ")))
+    }
+}
+
+const DROPPED: &[&str] = &[
+    "nullable",
+    "discriminator",
+    "example",
+    "examples",
+    "xml",
+    "externalDocs",
+    "deprecated",
+];
+
+/// OpenAPI 3.0 schema -> JSON Schema 2020-12, with every local `$ref` inlined.
+pub fn convert(spec: &Value, schema: &Value, depth: usize) -> Value {
+    assert!(depth < 64, "schema nesting too deep (a cycle?)");
+    let Some(obj) = schema.as_object() else {
+        return schema.clone();
+    };
+    let nullable = obj.get("nullable").and_then(Value::as_bool) == Some(true);
+    if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+        let target = resolve(spec, r).unwrap_or_else(|| panic!("unresolved $ref {r}"));
+        let inner = convert(spec, target, depth + 1);
+        // A `nullable` beside `$ref` is meant as "the referenced schema, or null" (validator notes).
+        return if nullable {
+            json!({"anyOf": [inner, {"type": "null"}]})
+        } else {
+            inner
+        };
+    }
+    if let Some(selected) = select_by_type(spec, obj, depth) {
+        return if nullable {
+            json!({"anyOf": [selected, {"type": "null"}]})
+        } else {
+            selected
+        };
+    }
+    let mut out = Map::new();
+    for (k, v) in obj {
+        if DROPPED.contains(&k.as_str()) || k.starts_with("x-") {
+            continue;
+        }
+        let v = match k.as_str() {
+            "exclusiveMinimum" | "exclusiveMaximum" => {
+                // 3.0's boolean form: true means the bound in minimum/maximum is exclusive.
+                if v.as_bool() == Some(true) {
+                    let bound = if k == "exclusiveMinimum" {
+                        "minimum"
+                    } else {
+                        "maximum"
+                    };
+                    if let Some(b) = obj.get(bound) {
+                        out.insert(k.clone(), b.clone());
+                    }
+                }
+                continue;
+            }
+            "properties" => Value::Object(
+                v.as_object()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(p, s)| (p.clone(), convert(spec, s, depth + 1)))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            ),
+            "items" | "not" => convert(spec, v, depth + 1),
+            "additionalProperties" if v.is_object() => convert(spec, v, depth + 1),
+            "allOf" | "anyOf" | "oneOf" => Value::Array(
+                v.as_array()
+                    .map(|a| a.iter().map(|s| convert(spec, s, depth + 1)).collect())
+                    .unwrap_or_default(),
+            ),
+            _ => v.clone(),
+        };
+        out.insert(k.clone(), v);
+    }
+    let mut out = Value::Object(out);
+    if nullable {
+        if let Some(t) = out.get("type").cloned() {
+            out["type"] = json!([t, "null"]);
+            if let Some(Value::Array(e)) = out.get_mut("enum") {
+                e.push(Value::Null);
+            }
+        } else {
+            out = json!({"anyOf": [out, {"type": "null"}]});
+        }
+    }
+    out
+}
+
+/// A `oneOf` of `$ref`ed variants that each have a `type` property: recurring's pricing (with a
+/// mapping-less discriminator) and campaigns (no discriminator, overlapping `type` enums). A
+/// strict `oneOf` rejects valid objects there because several variants match, so pick the variant
+/// by `type`: the value `LEGACY` selects `LegacyPricing...`, `PRICE_CAMPAIGN` selects
+/// `priceCampaign...` (the variant's name starts with the value's first word).
+fn select_by_type(spec: &Value, obj: &Map<String, Value>, depth: usize) -> Option<Value> {
+    let variants = obj.get("oneOf")?.as_array()?;
+    let mut names = Vec::new();
+    let mut values: Vec<String> = Vec::new();
+    for v in variants {
+        let r = v.get("$ref")?.as_str()?;
+        let target = resolve(spec, r)?;
+        let mut prop = target.get("properties")?.get("type")?;
+        if let Some(pr) = prop.get("$ref").and_then(Value::as_str) {
+            prop = resolve(spec, pr)?;
+        }
+        for e in prop.get("enum")?.as_array()? {
+            let e = e.as_str()?.to_string();
+            if !values.contains(&e) {
+                values.push(e);
+            }
+        }
+        names.push((r.rsplit('/').next()?.to_lowercase(), r));
+    }
+    let mut branches =
+        vec![json!({"required": ["type"], "properties": {"type": {"enum": values}}})];
+    for value in &values {
+        let word = value.split('_').next().unwrap_or(value).to_lowercase();
+        let matching: Vec<&&str> = names
+            .iter()
+            .filter(|(n, _)| n.starts_with(&word))
+            .map(|(_, r)| r)
+            .collect();
+        let [r] = matching.as_slice() else {
+            panic!("oneOf: no single variant for type {value}");
+        };
+        let variant = convert(spec, &json!({"$ref": r}), depth + 1);
+        branches.push(json!({
+            "if": {"properties": {"type": {"const": value}}, "required": ["type"]},
+            "then": variant,
+        }));
+    }
+    Some(json!({"allOf": branches}))
+}
