@@ -1,0 +1,175 @@
+//! The real binary against an in-process simulator: plans of every action kind in text, markdown
+//! and JSON; what plan and apply read and write; convergence; saved plans and their refusals.
+
+mod common;
+use common::cli::{assert_run, operations, Sim, MSN};
+use common::seed;
+use vippsctl::sim::AgreementStatus;
+
+const CHECK_IN: &str = "user.checked-in.v1";
+const CAPTURED: &str = "epayments.payment.captured.v1";
+const AUTHORIZED: &str = "epayments.payment.authorized.v1";
+
+/// A merchant with one object per action kind, against live state seeded to differ from it.
+fn every_action_kind(sim: &Sim) -> std::path::PathBuf {
+    let h = &sim.handle;
+    seed::webhook(h, MSN, "https://shop.example/pay", &[CAPTURED]);
+    seed::webhook(h, MSN, "https://shop.example/checkin", &[CHECK_IN]);
+    seed::redirect_qr(h, MSN, "table-2", "https://shop.example/old-menu", None);
+    seed::redirect_qr(h, MSN, "table-3", "https://shop.example/3", None);
+    seed::redirect_qr(h, MSN, "old-poster", "https://shop.example/poster", None);
+    seed::callback_qr(h, MSN, "till-1", "By the door");
+    seed::callback_qr(h, MSN, "till-9", "Storage room");
+    seed::agreement(
+        h,
+        MSN,
+        "agr_Pendin1",
+        "member-pending",
+        AgreementStatus::Pending,
+        100,
+    );
+    seed::agreement(
+        h,
+        MSN,
+        "agr_Price01",
+        "member-price",
+        AgreementStatus::Active,
+        100,
+    );
+    seed::agreement(
+        h,
+        MSN,
+        "agr_Stop001",
+        "member-stop",
+        AgreementStatus::Active,
+        100,
+    );
+    seed::agreement(
+        h,
+        MSN,
+        "agr_Other01",
+        "not-in-config",
+        AgreementStatus::Active,
+        100,
+    );
+    let agreements = [
+        seed::agreement_yaml("member-new", 100, ""),
+        seed::agreement_yaml("member-pending", 100, ""),
+        seed::agreement_yaml("member-price", 200, ""),
+        seed::agreement_yaml("member-stop", 100, "        status: STOPPED\n"),
+    ]
+    .concat();
+    sim.write(
+        "setup.yaml",
+        &format!(
+            r#"version: 1
+environment: test
+merchants:
+  - msn: "{MSN}"
+    name: Test shop
+    prune: [redirectQrs]
+    webhooks:
+      - url: https://shop.example/new
+        events: [{CAPTURED}]
+        secret: {{ file: secrets.env, key: NEW_SECRET }}
+      - url: https://shop.example/pay
+        events: [{CAPTURED}, {AUTHORIZED}]
+        secret: {{ file: secrets.env, key: PAY_SECRET }}
+      - url: https://shop.example/checkin
+        events: [{CHECK_IN}, epayments.payment.cancelled.v1]
+        secret: {{ file: secrets.env, key: CHECKIN_SECRET }}
+    redirectQrs:
+      - id: table-1
+        redirectUrl: https://shop.example/1
+      - id: table-2
+        redirectUrl: https://shop.example/menu
+      - id: table-3
+        redirectUrl: https://shop.example/3
+        ttl: 600
+    callbackQrs:
+      - merchantQrId: till-1
+        locationDescription: By the window
+    agreements:
+{agreements}"#
+        ),
+    )
+}
+
+#[test]
+fn plan_shows_every_action_kind_in_text_markdown_and_json() {
+    let sim = Sim::start();
+    every_action_kind(&sim);
+    let text = sim.run(&["plan", "setup.yaml", "--markdown", "plan.md"]);
+    assert_run!(sim, "every_action_text", text);
+    sim.settings()
+        .bind(|| insta::assert_snapshot!("every_action_markdown", sim.read("plan.md")));
+    let json = sim.run(&["plan", "setup.yaml", "--json"]);
+    assert_eq!(json.code, Some(0), "{json}");
+    sim.settings()
+        .bind(|| insta::assert_snapshot!("every_action_json", json.stdout));
+    let parsed: serde_json::Value = serde_json::from_str(&json.stdout).expect("valid JSON");
+    assert_eq!(parsed["format_version"], 1);
+
+    // Planning reads, never writes: two plans, one list call per kind each.
+    assert_eq!(sim.writes(), vec![], "a plan must not write");
+    let one_plan = [
+        "list_agreements",
+        "list_callback_qrs",
+        "list_redirect_qrs",
+        "list_webhooks",
+    ];
+    let two_plans: Vec<String> = one_plan
+        .iter()
+        .chain(one_plan.iter())
+        .map(|s| s.to_string())
+        .collect();
+    let mut expected = two_plans;
+    expected.sort();
+    assert_eq!(operations(&sim.calls()), expected);
+}
+
+#[test]
+fn apply_then_plan_has_no_changes_and_exit_codes_say_so() {
+    let sim = Sim::start();
+    every_action_kind(&sim);
+    let before = sim.run(&["plan", "setup.yaml", "--detailed-exitcode"]);
+    assert_eq!(before.code, Some(2), "changes pending: {before}");
+
+    sim.clear_calls();
+    // One write at a time, so the progress lines come in a stable order.
+    let apply = sim.run(&[
+        "apply",
+        "setup.yaml",
+        "--auto-approve",
+        "--parallelism",
+        "1",
+    ]);
+    assert_run!(sim, "every_action_apply", apply);
+    let mut writes = operations(&common::cli::writes(&sim.calls()));
+    writes.dedup();
+    assert_eq!(
+        writes,
+        [
+            "create_redirect_qr",
+            "delete_redirect_qr",
+            "delete_webhook",
+            "draft_agreement",
+            "put_callback_qr",
+            "register_webhook",
+            // price change and stop: both PATCH the agreement
+            "update_agreement",
+            "update_redirect_qr",
+        ]
+    );
+
+    let after = sim.run(&["plan", "setup.yaml", "--detailed-exitcode"]);
+    assert_run!(sim, "every_action_after_apply", after);
+    assert_eq!(after.code, Some(0));
+
+    // Applying when nothing differs writes nothing.
+    sim.clear_calls();
+    let again = sim.run(&["apply", "setup.yaml", "--auto-approve"]);
+    assert!(again.success(), "{again}");
+    assert!(again.stdout.contains("No changes."), "{again}");
+    assert_eq!(sim.writes(), vec![]);
+}
