@@ -173,3 +173,133 @@ fn apply_then_plan_has_no_changes_and_exit_codes_say_so() {
     assert!(again.stdout.contains("No changes."), "{again}");
     assert_eq!(sim.writes(), vec![]);
 }
+
+/// Two redirect QRs to create and one to update: a small plan for the saved-plan tests.
+fn small_setup(sim: &Sim) {
+    seed::redirect_qr(&sim.handle, MSN, "menu", "https://shop.example/old", None);
+    sim.write(
+        "setup.yaml",
+        &format!(
+            r#"version: 1
+merchants:
+  - msn: "{MSN}"
+    redirectQrs:
+      - id: menu
+        redirectUrl: https://shop.example/menu
+      - id: table-1
+        redirectUrl: https://shop.example/1
+"#
+        ),
+    );
+}
+
+#[test]
+fn a_saved_plan_applies_exactly() {
+    let sim = Sim::start();
+    small_setup(&sim);
+    let plan = sim.run(&["plan", "setup.yaml", "--out", "p.json"]);
+    assert!(plan.success(), "{plan}");
+    assert!(plan.stderr.contains("Saved the plan to p.json"), "{plan}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&sim.read("p.json")).expect("the saved plan is JSON");
+    for field in [
+        "format_version",
+        "vippsctl_version",
+        "spec_versions",
+        "environment",
+        "base_url",
+        "config_files",
+        "config_digest",
+    ] {
+        assert!(saved.get(field).is_some(), "saved plan lacks {field}");
+    }
+    assert_eq!(saved["base_url"], sim.base_url());
+    assert_eq!(saved["merchants"][0]["msn"], MSN);
+    assert_eq!(sim.writes(), vec![]);
+
+    let apply = sim.run(&["apply", "p.json"]);
+    assert!(apply.success(), "{apply}");
+    let state = sim.state();
+    let qrs = &state.merchants[MSN].redirect_qrs;
+    assert_eq!(qrs["menu"].redirect_url, "https://shop.example/menu");
+    assert_eq!(qrs["table-1"].redirect_url, "https://shop.example/1");
+    assert_eq!(
+        operations(&sim.writes()),
+        ["create_redirect_qr", "update_redirect_qr"]
+    );
+
+    let after = sim.run(&["plan", "setup.yaml", "--detailed-exitcode"]);
+    assert_eq!(after.code, Some(0), "{after}");
+    assert!(after.stdout.contains("No changes."), "{after}");
+}
+
+#[test]
+fn a_saved_plan_is_refused_after_live_drift_and_names_the_object() {
+    let sim = Sim::start();
+    small_setup(&sim);
+    assert!(sim
+        .run(&["plan", "setup.yaml", "--out", "p.json"])
+        .success());
+    sim.handle.update(|s| {
+        if let Some(q) = s
+            .merchants
+            .get_mut(MSN)
+            .and_then(|m| m.redirect_qrs.get_mut("menu"))
+        {
+            q.redirect_url = "https://shop.example/changed-in-the-portal".into();
+        }
+    });
+    sim.clear_calls();
+    let apply = sim.run(&["apply", "p.json"]);
+    assert_run!(sim, "saved_plan_drift", apply);
+    assert_eq!(apply.code, Some(1));
+    assert!(apply.stderr.contains("redirectQrs[menu]"), "{apply}");
+    assert_eq!(sim.writes(), vec![], "a stale plan must write nothing");
+}
+
+#[test]
+fn a_saved_plan_is_refused_after_the_config_changed() {
+    let sim = Sim::start();
+    small_setup(&sim);
+    assert!(sim
+        .run(&["plan", "setup.yaml", "--out", "p.json"])
+        .success());
+    let mut text = sim.read("setup.yaml");
+    text.push_str("      - id: table-2\n        redirectUrl: https://shop.example/2\n");
+    sim.write("setup.yaml", &text);
+    sim.clear_calls();
+    let apply = sim.run(&["apply", "p.json"]);
+    assert_run!(sim, "saved_plan_config_changed", apply);
+    assert_eq!(apply.code, Some(1));
+    assert_eq!(sim.writes(), vec![]);
+}
+
+#[test]
+fn a_saved_plan_is_refused_for_another_base_url() {
+    let sim = Sim::start();
+    let other = Sim::start();
+    small_setup(&sim);
+    seed::redirect_qr(&other.handle, MSN, "menu", "https://shop.example/old", None);
+    assert!(sim
+        .run(&["plan", "setup.yaml", "--out", "p.json"])
+        .success());
+    let apply = sim.run_at(&other.base_url(), &["apply", "p.json"]);
+    assert_eq!(apply.code, Some(1), "{apply}");
+    assert!(apply.stderr.contains("was made for"), "{apply}");
+    assert!(apply.stderr.contains(&sim.base_url()), "{apply}");
+    assert_eq!(other.writes(), vec![]);
+    assert_eq!(sim.writes(), vec![]);
+}
+
+#[test]
+fn apply_without_a_terminal_or_auto_approve_refuses_and_writes_nothing() {
+    let sim = Sim::start();
+    small_setup(&sim);
+    let apply = sim.run(&["apply", "setup.yaml"]);
+    assert_run!(sim, "apply_not_a_terminal", apply);
+    assert_eq!(apply.code, Some(1));
+    assert_eq!(sim.writes(), vec![]);
+    assert!(!sim.state().merchants[MSN]
+        .redirect_qrs
+        .contains_key("table-1"));
+}
