@@ -391,12 +391,15 @@ impl Ctx<'_> {
             Ok(_) => Ok(None),
             Err(e) if e.is_conflict() || e.outcome_unknown() => {
                 match self.api.get_redirect_qr(&d.id).await {
-                    Ok(live) if live.redirect_url == d.redirect_url => {
+                    // Equal as the plan judges it: the url and whether it expires.
+                    Ok(live) if crate::resources::redirect_qr::fields(d, &live).is_empty() => {
                         Ok(Some("already existed with these fields".into()))
                     }
                     Ok(live) => Err(StepError::Refused(format!(
-                        "QR code {} already exists with redirectUrl {} (run plan again)",
-                        d.id, live.redirect_url
+                        "QR code {} already exists with other fields (redirectUrl {}, expiresIn {}) (run plan again)",
+                        d.id,
+                        live.redirect_url,
+                        live.expires_in.map_or("none".to_string(), |s| s.to_string())
                     ))),
                     Err(ge) if ge.is_not_found() && e.outcome_unknown() => {
                         self.api

@@ -3,8 +3,16 @@
 //! durations filtered out).
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use vippsctl::api::vipps::MerchantApi;
+use vippsctl::apply::{ApplyOptions, ApplyReport};
+use vippsctl::config::model::Config;
+use vippsctl::plan::diff::kinds_to_observe;
+use vippsctl::plan::{DiffOptions, Plan, PlanContext};
+use vippsctl::resources::observe::observe;
 use vippsctl::sim::{CallRecord, SimConfig, SimHandle, SimState};
 
 pub const MSN: &str = vippsctl::sim::SANDBOX_MSN;
@@ -140,6 +148,69 @@ impl Sim {
         self.rt.block_on(f)
     }
 
+    /// A client of the simulator for one merchant, with the sandbox credentials.
+    pub fn api(&self, msn: &str) -> Arc<MerchantApi> {
+        let creds = vippsctl::api::credentials::Credentials::new(
+            vippsctl::sim::SANDBOX_CLIENT_ID,
+            vippsctl::sim::SANDBOX_CLIENT_SECRET,
+            vippsctl::sim::SANDBOX_SUBSCRIPTION_KEY,
+        );
+        let t = vippsctl::api::transport::Transport::builder(self.base_url())
+            .credentials(creds)
+            .build()
+            .and_then(|t| t.for_merchant(msn))
+            .expect("transport");
+        Arc::new(MerchantApi::new(t))
+    }
+
+    /// Observe every merchant of `config` and diff: what `vippsctl plan` does, in-process.
+    pub fn plan(&self, config: &Config) -> Result<Plan, Vec<vippsctl::plan::Problem>> {
+        let apis = self.apis(config);
+        let live = self.block_on(async {
+            let mut live = Vec::new();
+            for m in &config.merchants {
+                live.push(
+                    observe(&apis[&m.msn], &m.msn, &kinds_to_observe(m))
+                        .await
+                        .expect("observe"),
+                );
+            }
+            live
+        });
+        let ctx = PlanContext {
+            environment: vippsctl::api::Environment::Test,
+            base_url: self.base_url(),
+            config_files: vec!["setup.yaml".into()],
+            config_digest: "test".into(),
+            spec_versions: "test".into(),
+        };
+        vippsctl::plan::diff(config, &live, &ctx, &DiffOptions::default())
+    }
+
+    /// Apply `plan` in-process, one write at a time.
+    pub fn apply(&self, plan: &Plan, config: &Config) -> ApplyReport {
+        let apis = self.apis(config);
+        let opts = ApplyOptions {
+            parallelism: 1,
+            secrets_out: Some(self.path("secrets.env")),
+        };
+        self.block_on(vippsctl::apply::apply(
+            plan,
+            config,
+            &apis,
+            &opts,
+            &vippsctl::apply::Silent,
+        ))
+    }
+
+    fn apis(&self, config: &Config) -> HashMap<String, Arc<MerchantApi>> {
+        config
+            .merchants
+            .iter()
+            .map(|m| (m.msn.clone(), self.api(&m.msn)))
+            .collect()
+    }
+
     /// insta settings with this run's variable parts filtered out.
     pub fn settings(&self) -> insta::Settings {
         let mut s = insta::Settings::clone_current();
@@ -171,6 +242,16 @@ impl Sim {
         );
         s.set_prepend_module_to_snapshot(true);
         s
+    }
+}
+
+/// Parse a config from YAML text (as `setup.yaml` in `dir`).
+pub fn load_yaml(dir: &Path, yaml: &str) -> Config {
+    let path = dir.join("setup.yaml");
+    std::fs::write(&path, yaml).expect("write config");
+    match vippsctl::config::load(&[path], &|_| None) {
+        Ok(l) => l.config,
+        Err(d) => panic!("config does not load:\n{}", d.render(false)),
     }
 }
 
@@ -212,10 +293,12 @@ pub fn file_mode(p: &Path) -> u32 {
 }
 
 /// Snapshot a run (exit code, stdout, stderr) with the simulator's filters.
+#[allow(unused_macros)]
 macro_rules! assert_run {
     ($sim:expr, $name:expr, $run:expr) => {
         $sim.settings()
             .bind(|| insta::assert_snapshot!($name, $run.to_string()))
     };
 }
+#[allow(unused_imports)]
 pub(crate) use assert_run;
