@@ -303,3 +303,123 @@ fn apply_without_a_terminal_or_auto_approve_refuses_and_writes_nothing() {
         .redirect_qrs
         .contains_key("table-1"));
 }
+
+#[test]
+fn plan_time_errors_point_at_the_config_and_write_nothing() {
+    let sim = Sim::start();
+    // The live check-in webhook is not declared, and the merchant does not prune webhooks: the
+    // declared one would be a second registration of an event that allows one.
+    seed::webhook(
+        &sim.handle,
+        MSN,
+        "https://elsewhere.example/checkin",
+        &[CHECK_IN],
+    );
+    sim.write(
+        "setup.yaml",
+        &format!(
+            r#"version: 1
+merchants:
+  - msn: "{MSN}"
+    webhooks:
+      - url: https://shop.example/checkin
+        events: [{CHECK_IN}]
+"#
+        ),
+    );
+    let limit = sim.run(&["plan", "setup.yaml"]);
+    assert_run!(sim, "error_per_event_limit", limit);
+    assert_eq!(limit.code, Some(1));
+
+    // Callback QRs without any check-in webhook, declared or live.
+    let sim = Sim::start();
+    sim.write(
+        "setup.yaml",
+        &format!(
+            r#"version: 1
+merchants:
+  - msn: "{MSN}"
+    callbackQrs:
+      - merchantQrId: till-1
+        locationDescription: By the door
+"#
+        ),
+    );
+    let check_in = sim.run(&["plan", "setup.yaml"]);
+    assert_run!(sim, "error_no_check_in_webhook", check_in);
+    assert_eq!(check_in.code, Some(1));
+    let apply = sim.run(&["apply", "setup.yaml", "--auto-approve"]);
+    assert_eq!(apply.code, Some(1));
+    assert_eq!(sim.writes(), vec![]);
+
+    // A live check-in webhook that is not declared satisfies it.
+    seed::webhook(
+        &sim.handle,
+        MSN,
+        "https://elsewhere.example/checkin",
+        &[CHECK_IN],
+    );
+    let ok = sim.run(&["plan", "setup.yaml", "--detailed-exitcode"]);
+    assert_eq!(ok.code, Some(2), "{ok}");
+}
+
+#[test]
+fn a_plan_reads_agreements_in_pages() {
+    let sim = Sim::start();
+    // One more than a page: the plan needs exactly two list calls for agreements.
+    let page = vippsctl::resources::observe::AGREEMENT_PAGE_SIZE as usize;
+    assert_eq!(page, 2000);
+    sim.handle.update(|s| {
+        let m = s.merchants.entry(MSN.into()).or_default();
+        for i in 0..=page {
+            let id = format!("agr_{i:07}");
+            m.agreements.insert(
+                id.clone(),
+                vippsctl::sim::Agreement {
+                    id,
+                    uuid: uuid::Uuid::new_v4(),
+                    status: AgreementStatus::Active,
+                    product_name: "Coffee club".into(),
+                    product_description: None,
+                    pricing: vippsctl::sim::Pricing {
+                        kind: vippsctl::sim::PricingType::Legacy,
+                        currency: "NOK".into(),
+                        amount: Some(100),
+                        suggested_max_amount: None,
+                        max_amount: None,
+                    },
+                    interval: None,
+                    merchant_agreement_url: None,
+                    merchant_redirect_url: "https://shop.example/thanks".into(),
+                    external_id: Some(format!("customer-{i}")),
+                    campaign: None,
+                    phone_number: None,
+                    created: chrono::Utc::now(),
+                    start: None,
+                    stop: None,
+                },
+            );
+        }
+    });
+    sim.write(
+        "setup.yaml",
+        &format!(
+            "version: 1\nmerchants:\n  - msn: \"{MSN}\"\n    agreements:\n{}",
+            seed::agreement_yaml("member-1", 100, "")
+        ),
+    );
+    let plan = sim.run(&["plan", "setup.yaml"]);
+    assert!(plan.success(), "{plan}");
+    assert!(
+        plan.stdout
+            .contains("2,001 agreements not in the configuration"),
+        "{plan}"
+    );
+    let lists: Vec<_> = sim
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "list_agreements")
+        .collect();
+    assert_eq!(lists.len(), 2, "{lists:?}");
+    assert_eq!(sim.writes(), vec![]);
+}
