@@ -101,6 +101,13 @@ fn plan_shows_every_action_kind_in_text_markdown_and_json() {
     every_action_kind(&sim);
     let text = sim.run(&["plan", "setup.yaml", "--markdown", "plan.md"]);
     assert_run!(sim, "every_action_text", text);
+    // Event lists differ by whole events (a regression: the character diff cut names apart).
+    assert!(
+        text.stdout.contains(&format!(
+            "{{+{AUTHORIZED}, +}}{CAPTURED}  # forces replacement"
+        )),
+        "{text}"
+    );
     sim.settings()
         .bind(|| insta::assert_snapshot!("every_action_markdown", sim.read("plan.md")));
     let json = sim.run(&["plan", "setup.yaml", "--json"]);

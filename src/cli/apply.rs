@@ -226,7 +226,10 @@ impl Progress for StderrProgress {
     fn start(&self, total: usize) {
         match &self.bar {
             Some(b) => b.set_length(total as u64),
-            None => eprintln!("Applying {total} changes"),
+            None => eprintln!(
+                "Applying {total} {}",
+                if total == 1 { "change" } else { "changes" }
+            ),
         }
     }
 
