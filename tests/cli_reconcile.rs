@@ -430,3 +430,48 @@ fn a_plan_reads_agreements_in_pages() {
     assert_eq!(lists.len(), 2, "{lists:?}");
     assert_eq!(sim.writes(), vec![]);
 }
+
+#[test]
+fn exit_codes_of_plan_and_apply() {
+    let sim = Sim::start();
+    small_setup(&sim);
+    // A usage error is an error (1), never "changes present" (2) (a regression: clap exits 2).
+    let usage = sim.run(&[
+        "plan",
+        "setup.yaml",
+        "--detailed-exitcode",
+        "--no-such-flag",
+    ]);
+    assert_eq!(usage.code, Some(1), "{usage}");
+    let help = sim.run(&["plan", "--help"]);
+    assert_eq!(help.code, Some(0), "{help}");
+    // Without --detailed-exitcode a plan with changes exits 0.
+    assert_eq!(sim.run(&["plan", "setup.yaml"]).code, Some(0));
+    assert_eq!(
+        sim.run(&["plan", "setup.yaml", "--detailed-exitcode"]).code,
+        Some(2)
+    );
+    // Live state that cannot be read (here: rejected credentials) is an error, never "changes".
+    let denied = sim.run_env(
+        &sim.base_url(),
+        &[("VIPPS_CLIENT_SECRET", "wrong")],
+        &["plan", "setup.yaml", "--detailed-exitcode"],
+    );
+    assert_eq!(denied.code, Some(1), "{denied}");
+    assert!(!denied.stderr.contains("wrong"), "{denied}");
+    // apply exits 1 when an action fails.
+    sim.handle.set_faults(vippsctl::sim::FaultConfig::once_on(
+        "create_redirect_qr",
+        vippsctl::sim::FaultKind::Status500,
+        // The first 500 leaves the outcome unknown: apply looks, finds nothing, creates again.
+        2,
+    ));
+    let failed = sim.run(&["apply", "setup.yaml", "--auto-approve"]);
+    assert_eq!(failed.code, Some(1), "{failed}");
+    let converged = sim.run(&["apply", "setup.yaml", "--auto-approve"]);
+    assert_eq!(converged.code, Some(0), "{converged}");
+    assert_eq!(
+        sim.run(&["plan", "setup.yaml", "--detailed-exitcode"]).code,
+        Some(0)
+    );
+}

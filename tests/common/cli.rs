@@ -101,6 +101,11 @@ impl Sim {
     }
 
     pub fn run_at(&self, base_url: &str, args: &[&str]) -> Run {
+        self.run_env(base_url, &[], args)
+    }
+
+    /// Like [`Sim::run_at`], with extra environment variables (set after the defaults).
+    pub fn run_env(&self, base_url: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_vippsctl"));
         cmd.args(args)
             .arg("--base-url")
@@ -118,6 +123,9 @@ impl Sim {
             .env_remove("VIPPSCTL_LOG")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let out = cmd.output().expect("run vippsctl");
         Run {
             code: out.status.code(),
