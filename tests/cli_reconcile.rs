@@ -475,3 +475,57 @@ fn exit_codes_of_plan_and_apply() {
         Some(0)
     );
 }
+
+fn json_keys(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                out.insert(k.clone());
+                json_keys(x, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| json_keys(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn docs_plan_format_describes_every_field_and_its_example_is_a_valid_plan() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/plan-format.md"),
+    )
+    .expect("docs/plan-format.md");
+    let sim = Sim::start();
+    every_action_kind(&sim);
+    let json = sim.run(&["plan", "setup.yaml", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    let mut keys = std::collections::BTreeSet::new();
+    json_keys(&v, &mut keys);
+    for action in v["merchants"][0]["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["action"].as_str())
+    {
+        keys.insert(action.to_string());
+    }
+    let missing: Vec<_> = keys
+        .iter()
+        .filter(|k| !doc.contains(&format!("`{k}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in docs/plan-format.md: {missing:?}"
+    );
+
+    let example = doc
+        .split("```json\n")
+        .nth(1)
+        .and_then(|s| s.split("\n```").next())
+        .expect("an example");
+    let plan = vippsctl::plan::render::json::read("docs/plan-format.md", example)
+        .expect("the example reads as a plan");
+    assert_eq!(plan.summary().add, 1);
+    assert_eq!(plan.summary().change, 1);
+    assert_eq!(plan.summary().replace, 1);
+}
