@@ -529,3 +529,36 @@ fn docs_plan_format_describes_every_field_and_its_example_is_a_valid_plan() {
     assert_eq!(plan.summary().change, 1);
     assert_eq!(plan.summary().replace, 1);
 }
+
+#[test]
+fn the_sandbox_applies_and_then_plans_no_changes() {
+    let sim = Sim::start();
+    sim.write(
+        "setup.yaml",
+        &format!(
+            r#"version: 1
+merchants:
+  - msn: "{MSN}"
+    webhooks:
+      - url: https://shop.example/checkin
+        events: [{CHECK_IN}]
+        secret: {{ file: secrets.env, key: CHECKIN }}
+    callbackQrs:
+      - merchantQrId: till-1
+        locationDescription: By the door
+    redirectQrs:
+      - id: menu
+        redirectUrl: https://shop.example/menu
+"#
+        ),
+    );
+    let apply = sim.run(&["apply", "--sandbox", "--auto-approve", "setup.yaml"]);
+    assert!(apply.success(), "{apply}");
+    assert!(sim.path(".vippsctl/sandbox.json").exists());
+    assert!(sim.read("secrets.env").starts_with("CHECKIN="));
+    let plan = sim.run(&["plan", "--sandbox", "--detailed-exitcode", "setup.yaml"]);
+    assert_eq!(plan.code, Some(0), "{plan}");
+    assert!(plan.stdout.contains("No changes."), "{plan}");
+    // The test's own simulator was never used.
+    assert_eq!(sim.calls(), vec![]);
+}

@@ -196,3 +196,42 @@ fn recurring_changes_carry_a_stable_idempotency_key_in_the_plan() {
     assert!(key(&a).is_string(), "{a}");
     assert_eq!(key(&a), key(&b));
 }
+
+#[test]
+fn agreement_patches_whose_answer_is_dropped_are_retried_with_their_key() {
+    // PATCH is not idempotent by method: the transport sends it again only because it carries an
+    // Idempotency-Key. Without one, the dropped answer would fail the action.
+    for (extra, amount) in [("", 250), ("        status: STOPPED\n", 100)] {
+        let sim = Sim::start();
+        common::seed::agreement(
+            &sim.handle,
+            MSN,
+            "agr_Member1",
+            "member-1",
+            vippsctl::sim::AgreementStatus::Active,
+            100,
+        );
+        sim.write(
+            "setup.yaml",
+            &format!(
+                "version: 1\nmerchants:\n  - msn: \"{MSN}\"\n    agreements:\n{}",
+                common::seed::agreement_yaml("member-1", amount, extra)
+            ),
+        );
+        sim.handle.set_faults(FaultConfig::once_on(
+            "update_agreement",
+            FaultKind::AfterWriteDrop,
+            1,
+        ));
+        let run = sim.run(&["apply", "setup.yaml", "--auto-approve"]);
+        assert!(run.success(), "{extra}: {run}");
+        let patches: Vec<_> = sim
+            .calls()
+            .into_iter()
+            .filter(|c| c.operation == "update_agreement")
+            .collect();
+        assert_eq!(patches.len(), 2, "{extra}: {patches:?}");
+        assert!(patches[0].faulted.is_some() && patches[1].faulted.is_none());
+        no_changes(&sim);
+    }
+}
