@@ -562,3 +562,117 @@ merchants:
     // The test's own simulator was never used.
     assert_eq!(sim.calls(), vec![]);
 }
+
+#[test]
+fn a_phone_number_is_masked_in_every_format_and_sent_to_the_api() {
+    let sim = Sim::start();
+    let phone = "4791234567";
+    sim.write(
+        "setup.yaml",
+        &format!(
+            "version: 1\nmerchants:\n  - msn: \"{MSN}\"\n    agreements:\n{}",
+            seed::agreement_yaml(
+                "member-1",
+                100,
+                &format!("        phoneNumber: \"{phone}\"\n")
+            )
+        ),
+    );
+    let text = sim.run(&[
+        "plan",
+        "setup.yaml",
+        "--markdown",
+        "plan.md",
+        "--out",
+        "p.json",
+    ]);
+    let json = sim.run(&["plan", "setup.yaml", "--json"]);
+    assert!(text.success() && json.success(), "{text}\n{json}");
+    for (what, out) in [
+        ("text", text.stdout.as_str()),
+        ("stderr", text.stderr.as_str()),
+        ("json", json.stdout.as_str()),
+        ("markdown", &sim.read("plan.md")),
+        ("saved plan", &sim.read("p.json")),
+    ] {
+        assert!(!out.contains(phone), "{what} shows the phone number: {out}");
+    }
+    assert!(text.stdout.contains("47******67"), "{text}");
+    let apply = sim.run(&["apply", "p.json"]);
+    assert!(apply.success(), "{apply}");
+    assert!(
+        !apply.stdout.contains(phone) && !apply.stderr.contains(phone),
+        "{apply}"
+    );
+    let state = sim.state();
+    let drafted: Vec<_> = state.merchants[MSN].agreements.values().collect();
+    assert_eq!(drafted[0].phone_number.as_deref(), Some(phone));
+}
+
+#[test]
+fn callback_qrs_are_skipped_when_their_check_in_webhook_fails() {
+    let sim = Sim::start();
+    sim.write(
+        "setup.yaml",
+        &format!(
+            r#"version: 1
+merchants:
+  - msn: "{MSN}"
+    webhooks:
+      - url: https://shop.example/checkin
+        events: [{CHECK_IN}]
+        secret: {{ command: [sh, -c, "exit 1"] }}
+    callbackQrs:
+      - merchantQrId: till-1
+        locationDescription: By the door
+"#
+        ),
+    );
+    let run = sim.run(&["apply", "setup.yaml", "--auto-approve"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(run.stdout.contains("skipped"), "{run}");
+    let state = sim.state();
+    let m = state.merchants.get(MSN).cloned().unwrap_or_default();
+    assert!(m.webhooks.is_empty(), "the webhook was taken back");
+    assert!(
+        m.callback_qrs.is_empty(),
+        "no callback QR without its webhook"
+    );
+    assert!(!operations(&sim.writes()).contains(&"put_callback_qr".to_string()));
+}
+
+#[test]
+fn a_markdown_plan_of_thousands_of_changes_fits_a_pull_request_comment() {
+    let sim = Sim::start();
+    let mut yaml = format!("version: 1\nmerchants:\n  - msn: \"{MSN}\"\n    redirectQrs:\n");
+    for i in 0..3000 {
+        yaml.push_str(&format!(
+            "      - id: table-{i}\n        redirectUrl: https://shop.example/menu?table={i}\n"
+        ));
+    }
+    sim.write("setup.yaml", &yaml);
+    let run = sim.run(&["plan", "setup.yaml", "--markdown", "plan.md"]);
+    assert!(run.success(), "{run}");
+    let md = sim.read("plan.md");
+    assert!(md.len() <= 65_536, "{} characters", md.len());
+    assert!(
+        md.starts_with("### vippsctl: Plan: 3000 to add"),
+        "the summary survives truncation: {}",
+        &md[..200.min(md.len())]
+    );
+}
+
+#[test]
+fn a_sandbox_plan_saved_to_a_file_applies_in_the_sandbox() {
+    let sim = Sim::start();
+    small_setup(&sim);
+    let plan = sim.run(&["plan", "--sandbox", "setup.yaml", "--out", "p.json"]);
+    assert!(plan.success(), "{plan}");
+    let saved: serde_json::Value = serde_json::from_str(&sim.read("p.json")).expect("json");
+    assert_eq!(saved["base_url"], "sandbox");
+    let apply = sim.run(&["apply", "p.json"]);
+    assert!(apply.success(), "{apply}");
+    let after = sim.run(&["plan", "--sandbox", "--detailed-exitcode", "setup.yaml"]);
+    assert_eq!(after.code, Some(0), "{after}");
+    assert_eq!(sim.calls(), vec![], "the sandbox, not the test's simulator");
+}
