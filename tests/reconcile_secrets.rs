@@ -147,3 +147,34 @@ fn replacing_a_webhook_rotates_the_secret_in_the_sink() {
         Some(second)
     );
 }
+
+#[test]
+fn a_saved_plan_with_replace_rotates_the_secret_when_applied() {
+    let sim = Sim::start();
+    config(
+        &sim,
+        "        secret: { file: hook.env, key: HOOK_SECRET }\n",
+    );
+    assert!(sim
+        .run(&["apply", "setup.yaml", "--auto-approve"])
+        .success());
+    let first = live_secret(&sim);
+    let address = format!("{MSN}.webhooks[{HOOK}]");
+    let plan = sim.run(&[
+        "plan",
+        "setup.yaml",
+        "--replace",
+        &address,
+        "--out",
+        "p.json",
+    ]);
+    assert!(plan.success(), "{plan}");
+    let apply = sim.run(&["apply", "p.json"]);
+    assert!(apply.success(), "{apply}");
+    let second = live_secret(&sim);
+    assert_ne!(first, second);
+    assert_eq!(
+        dotenv_value(&sim.read("hook.env"), "HOOK_SECRET"),
+        Some(second)
+    );
+}

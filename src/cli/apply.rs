@@ -100,9 +100,9 @@ async fn apply_saved(
         json::read(&path.display().to_string(), &text).map_err(|e| Failure::from_error(&e))?;
     let config_paths: Vec<PathBuf> = saved.config_files.iter().map(PathBuf::from).collect();
     let sandbox = args.sandbox || saved.base_url == "sandbox";
-    let diff_opts = DiffOptions {
-        replace: parse_addresses(&args.replace)?,
-    };
+    let mut replace = saved.replace.clone();
+    replace.extend(parse_addresses(&args.replace)?);
+    let diff_opts = DiffOptions { replace };
     let (fresh, loaded, target, apis) =
         make_plan(&config_paths, global, sandbox, &diff_opts).await?;
     if saved.environment != target.environment || saved.base_url != target.label {
