@@ -676,3 +676,49 @@ fn a_sandbox_plan_saved_to_a_file_applies_in_the_sandbox() {
     assert_eq!(after.code, Some(0), "{after}");
     assert_eq!(sim.calls(), vec![], "the sandbox, not the test's simulator");
 }
+
+#[test]
+fn a_pruned_check_in_webhook_is_deleted_before_its_successor_is_registered() {
+    let sim = Sim::start();
+    let old = seed::webhook(
+        &sim.handle,
+        MSN,
+        "https://shop.example/old-checkin",
+        &[CHECK_IN],
+    );
+    sim.write(
+        "setup.yaml",
+        &format!(
+            r#"version: 1
+merchants:
+  - msn: "{MSN}"
+    prune: [webhooks]
+    webhooks:
+      - url: https://shop.example/new-checkin
+        events: [{CHECK_IN}]
+        secret: {{ file: s.env, key: CHECKIN }}
+"#
+        ),
+    );
+    let plan = sim.run(&["plan", "setup.yaml"]);
+    assert!(
+        plan.stdout
+            .contains("- 123456.webhooks[https://shop.example/old-checkin]"),
+        "{plan}"
+    );
+    let apply = sim.run(&[
+        "apply",
+        "setup.yaml",
+        "--auto-approve",
+        "--parallelism",
+        "4",
+    ]);
+    assert!(apply.success(), "{apply}");
+    let order: Vec<String> = sim.writes().iter().map(|c| c.operation.clone()).collect();
+    assert_eq!(order, ["delete_webhook", "register_webhook"], "{apply}");
+    let state = sim.state();
+    let hooks = &state.merchants[MSN].webhooks;
+    assert_eq!(hooks.len(), 1);
+    assert_ne!(hooks[0].id, old);
+    assert_eq!(hooks[0].url, "https://shop.example/new-checkin");
+}

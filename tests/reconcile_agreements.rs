@@ -163,3 +163,32 @@ fn a_change_the_api_cannot_patch_is_a_plan_error_with_a_hint() {
     assert!(plan.stderr.contains("hint:"), "{plan}");
     assert_eq!(sim.writes(), vec![]);
 }
+
+#[test]
+fn an_expired_draft_is_drafted_anew_with_a_new_idempotency_key() {
+    let sim = Sim::start();
+    config(&sim, &seed::agreement_yaml("member-1", 100, ""));
+    assert!(sim
+        .run(&["apply", "setup.yaml", "--auto-approve"])
+        .success());
+    // Drafts not accepted within 10 minutes expire.
+    sim.handle
+        .advance_clock(std::time::Duration::from_secs(11 * 60));
+    let plan = sim.run(&["plan", "setup.yaml", "--detailed-exitcode"]);
+    assert_eq!(plan.code, Some(2), "{plan}");
+    assert!(plan.stdout.contains("EXPIRED without consent"), "{plan}");
+    let apply = sim.run(&["apply", "setup.yaml", "--auto-approve"]);
+    assert!(apply.success(), "{apply}");
+    let state = sim.state();
+    let mut statuses: Vec<_> = state.merchants[MSN]
+        .agreements
+        .values()
+        .map(|a| a.status.as_str())
+        .collect();
+    statuses.sort();
+    // Had the second draft reused the first one's key, Vipps would have answered with the expired
+    // agreement and nothing new would wait for consent.
+    assert_eq!(statuses, ["EXPIRED", "PENDING"]);
+    let after = sim.run(&["plan", "setup.yaml", "--detailed-exitcode"]);
+    assert_eq!(after.code, Some(0), "{after}");
+}

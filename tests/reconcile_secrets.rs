@@ -178,3 +178,19 @@ fn a_saved_plan_with_replace_rotates_the_secret_when_applied() {
         Some(second)
     );
 }
+
+#[test]
+fn a_failing_sink_during_a_replacement_keeps_the_old_registration() {
+    let sim = Sim::start();
+    let old = common::seed::webhook(&sim.handle, MSN, HOOK, &["epayments.payment.authorized.v1"]);
+    config(&sim, "        secret: { command: [sh, -c, \"exit 1\"] }\n");
+    let run = sim.run(&["apply", "setup.yaml", "--auto-approve"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(run.stdout.contains("+/-"), "{run}");
+    // Delivery goes on through the old registration: it was to be deleted only after the new one
+    // was in place with its secret stored.
+    let state = sim.state();
+    let hooks = &state.merchants[MSN].webhooks;
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    assert_eq!(hooks[0].id, old);
+}
