@@ -8,7 +8,7 @@ use common::seed;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use vippsctl::apply::Outcome;
-use vippsctl::sim::AgreementStatus;
+use vippsctl::sim::{AgreementStatus, FaultConfig, FaultKind};
 
 const CHECK_IN: &str = "user.checked-in.v1";
 const EVENTS: [&str; 3] = [
@@ -266,6 +266,91 @@ proptest! {
                     let key = vippsctl::apply::secrets::default_key(MSN, &w.url);
                     let line = format!("{key}={}", w.secret.expose());
                     prop_assert!(secrets.lines().any(|l| l.trim_matches('"') == line || l.replace('"', "") == line), "{key} missing in secrets.env");
+                }
+            }
+            Ok(())
+        })?;
+    }
+}
+
+/// The faults a client can meet without waiting out a hang.
+const FAULTS: [FaultKind; 6] = [
+    FaultKind::Status500,
+    FaultKind::Status503,
+    FaultKind::Drop,
+    FaultKind::AfterWrite500,
+    FaultKind::AfterWriteDrop,
+    FaultKind::Status429,
+];
+
+fn fault_config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 24,
+        ..config()
+    }
+}
+
+proptest! {
+    #![proptest_config(fault_config())]
+
+    /// An apply under random faults may fail, but the next one converges, leaves no duplicate,
+    /// and every webhook registered has its secret in the sink.
+    #[test]
+    fn after_a_faulty_apply_the_next_apply_converges_without_duplicates(
+        desired in state(),
+        live in state(),
+    ) {
+        thread_local!(static SIM: Sim = Sim::start());
+        SIM.with(|sim| -> Result<(), TestCaseError> {
+            sim.handle.reset();
+            let _ = std::fs::remove_file(sim.path("secrets.env"));
+            seed_live(sim, &live);
+            let text = yaml(&desired);
+            let config = load_yaml(sim.dir.path(), &text);
+            let seeded: Vec<uuid::Uuid> = sim.state().merchants.get(MSN)
+                .map(|m| m.webhooks.iter().map(|w| w.id).collect()).unwrap_or_default();
+            let plan = sim.plan(&config).map_err(|p| TestCaseError::fail(format!("{p:?}")))?;
+            sim.handle.set_faults(FaultConfig {
+                rate: 0.3,
+                mix: FAULTS.to_vec(),
+                ..FaultConfig::none()
+            });
+            let faulty = sim.apply(&plan, &config);
+            sim.handle.set_faults(FaultConfig::none());
+
+            // As the CLI does through .vippsctl/lost-secrets.json: what lost its secret is replaced.
+            let second = sim.plan_replacing(&config, &faulty.lost_secrets).map_err(|p| TestCaseError::fail(format!("{p:?}\n{text}")))?;
+            let report = sim.apply(&second, &config);
+            prop_assert!(report.succeeded(), "{:?}\n{text}", report.results);
+            let third = sim.plan(&config).map_err(|p| TestCaseError::fail(format!("{p:?}")))?;
+            prop_assert!(!third.has_changes(), "not converged:\n{}\n{text}",
+                vippsctl::plan::render::text::render(&third, vippsctl::plan::render::text::Style { color: false }));
+
+            let state = sim.state();
+            let m = state.merchants.get(MSN).cloned().unwrap_or_default();
+            let mut keys: Vec<(String, Vec<String>)> = m.webhooks.iter().map(|w| {
+                let mut e = w.events.clone();
+                e.sort();
+                (w.url.clone(), e)
+            }).collect();
+            let n = keys.len();
+            keys.sort();
+            keys.dedup();
+            prop_assert_eq!(keys.len(), n, "duplicate webhook registrations\n{}", text);
+            let mut open: Vec<&str> = m.agreements.values()
+                .filter(|a| matches!(a.status, AgreementStatus::Active | AgreementStatus::Pending))
+                .filter_map(|a| a.external_id.as_deref()).collect();
+            let n = open.len();
+            open.sort();
+            open.dedup();
+            prop_assert_eq!(open.len(), n, "two open agreements for one externalId\n{}", text);
+            let secrets = sim.read("secrets.env");
+            for w in &m.webhooks {
+                if !seeded.contains(&w.id) {
+                    let key = vippsctl::apply::secrets::default_key(MSN, &w.url);
+                    let line = format!("{key}={}", w.secret.expose());
+                    prop_assert!(secrets.lines().any(|l| l.replace('"', "") == line),
+                        "{} is registered but its secret is not in the sink\n{}", w.url, text);
                 }
             }
             Ok(())

@@ -194,3 +194,42 @@ fn a_failing_sink_during_a_replacement_keeps_the_old_registration() {
     assert_eq!(hooks.len(), 1, "{hooks:?}");
     assert_eq!(hooks[0].id, old);
 }
+
+#[test]
+fn a_registration_left_without_its_secret_is_remembered_and_replaced_by_the_next_apply() {
+    let sim = Sim::start();
+    config(&sim, "        secret: { command: [sh, -c, \"exit 1\"] }\n");
+    // The sink fails, and taking the registration back fails too: it stays, with no secret
+    // anywhere. Nothing live shows that, so vippsctl must remember it.
+    sim.handle.set_faults(vippsctl::sim::FaultConfig::once_on(
+        "delete_webhook",
+        vippsctl::sim::FaultKind::Status500,
+        1,
+    ));
+    let first = sim.run(&["apply", "setup.yaml", "--auto-approve"]);
+    common::cli::assert_run!(sim, "lost_secret", first);
+    assert_eq!(first.code, Some(1));
+    assert_eq!(sim.state().merchants[MSN].webhooks.len(), 1);
+    assert!(sim.path(".vippsctl/lost-secrets.json").exists());
+
+    config(
+        &sim,
+        "        secret: { file: hook.env, key: HOOK_SECRET }\n",
+    );
+    let plan = sim.run(&["plan", "setup.yaml", "--detailed-exitcode"]);
+    assert_eq!(plan.code, Some(2), "{plan}");
+    assert!(
+        plan.stdout
+            .contains("an earlier apply lost its one-time secret"),
+        "{plan}"
+    );
+    let second = sim.run(&["apply", "setup.yaml", "--auto-approve"]);
+    assert!(second.success(), "{second}");
+    assert_eq!(
+        dotenv_value(&sim.read("hook.env"), "HOOK_SECRET"),
+        Some(live_secret(&sim))
+    );
+    assert!(!sim.path(".vippsctl/lost-secrets.json").exists());
+    let after = sim.run(&["plan", "setup.yaml", "--detailed-exitcode"]);
+    assert_eq!(after.code, Some(0), "{after}");
+}

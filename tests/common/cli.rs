@@ -163,8 +163,16 @@ impl Sim {
             vippsctl::sim::SANDBOX_CLIENT_SECRET,
             vippsctl::sim::SANDBOX_SUBSCRIPTION_KEY,
         );
+        // Retries as in production, only faster, so fault tests stay quick.
+        let retry = vippsctl::api::retry::RetryPolicy {
+            base_delay: std::time::Duration::from_millis(1),
+            max_delay: std::time::Duration::from_millis(5),
+            max_retry_after: std::time::Duration::from_millis(5),
+            ..Default::default()
+        };
         let t = vippsctl::api::transport::Transport::builder(self.base_url())
             .credentials(creds)
+            .retry(retry)
             .build()
             .and_then(|t| t.for_merchant(msn))
             .expect("transport");
@@ -173,6 +181,15 @@ impl Sim {
 
     /// Observe every merchant of `config` and diff: what `vippsctl plan` does, in-process.
     pub fn plan(&self, config: &Config) -> Result<Plan, Vec<vippsctl::plan::Problem>> {
+        self.plan_replacing(config, &[])
+    }
+
+    /// [`Sim::plan`] with `--replace` addresses.
+    pub fn plan_replacing(
+        &self,
+        config: &Config,
+        replace: &[vippsctl::resources::Address],
+    ) -> Result<Plan, Vec<vippsctl::plan::Problem>> {
         let apis = self.apis(config);
         let live = self.block_on(async {
             let mut live = Vec::new();
@@ -192,7 +209,10 @@ impl Sim {
             config_digest: "test".into(),
             spec_versions: "test".into(),
         };
-        vippsctl::plan::diff(config, &live, &ctx, &DiffOptions::default())
+        let opts = DiffOptions {
+            replace: replace.to_vec(),
+        };
+        vippsctl::plan::diff(config, &live, &ctx, &opts)
     }
 
     /// Apply `plan` in-process, one write at a time.
