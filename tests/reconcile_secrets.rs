@@ -233,3 +233,26 @@ fn a_registration_left_without_its_secret_is_remembered_and_replaced_by_the_next
     let after = sim.run(&["plan", "setup.yaml", "--detailed-exitcode"]);
     assert_eq!(after.code, Some(0), "{after}");
 }
+
+#[test]
+fn the_secret_is_not_logged_even_at_trace_level() {
+    let sim = Sim::start();
+    config(
+        &sim,
+        "        secret: { file: hook.env, key: HOOK_SECRET }\n",
+    );
+    let run = sim.run(&["-vvv", "apply", "setup.yaml", "--auto-approve"]);
+    assert!(run.success(), "{run}");
+    assert!(
+        run.stderr.contains("DEBUG register_webhook"),
+        "verbose logging is on: {run}"
+    );
+    let secret = live_secret(&sim);
+    assert_not_leaked(&run, &secret);
+    for s in [
+        vippsctl::sim::SANDBOX_CLIENT_SECRET,
+        vippsctl::sim::SANDBOX_SUBSCRIPTION_KEY,
+    ] {
+        assert!(!run.stderr.contains(s), "credential in the log");
+    }
+}
