@@ -70,7 +70,7 @@ pub async fn apply(
     let merchants = &merchants;
     let runs = plan.merchants.iter().map(|mp| async move {
         let (Some(m), Some(api)) = (merchants.get(mp.msn.as_str()), apis.get(&mp.msn)) else {
-            return mp
+            let skipped = mp
                 .changes
                 .iter()
                 .filter(|c| c.action.is_change())
@@ -82,15 +82,20 @@ pub async fn apply(
                     },
                 })
                 .collect::<Vec<_>>();
+            return (skipped, Vec::new());
         };
         apply_merchant(mp, m, api, opts, progress).await
     });
-    let results: Vec<ActionResult> = futures::future::join_all(runs)
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
-    ApplyReport { results }
+    let mut results = Vec::new();
+    let mut lost_secrets = Vec::new();
+    for (r, lost) in futures::future::join_all(runs).await {
+        results.extend(r);
+        lost_secrets.extend(lost);
+    }
+    ApplyReport {
+        results,
+        lost_secrets,
+    }
 }
 
 /// The phases of one merchant, in order. Within a phase, writes run concurrently.
@@ -136,7 +141,7 @@ async fn apply_merchant(
     api: &MerchantApi,
     opts: &ApplyOptions,
     progress: &dyn Progress,
-) -> Vec<ActionResult> {
+) -> (Vec<ActionResult>, Vec<Address>) {
     let webhooks: HashMap<Address, &Webhook> = m
         .webhooks
         .iter()
@@ -147,6 +152,7 @@ async fn apply_merchant(
         api,
         webhooks,
         opts,
+        lost: std::sync::Mutex::new(Vec::new()),
     };
     let mut results = Vec::new();
     let mut check_in_failed = false;
@@ -190,7 +196,8 @@ async fn apply_merchant(
         results.extend(done);
     }
     results.sort_by(|a, b| a.address.cmp(&b.address));
-    results
+    let lost = ctx.lost.into_inner().unwrap_or_else(|e| e.into_inner());
+    (results, lost)
 }
 
 struct Ctx<'a> {
@@ -198,6 +205,8 @@ struct Ctx<'a> {
     api: &'a MerchantApi,
     webhooks: HashMap<Address, &'a Webhook>,
     opts: &'a ApplyOptions,
+    /// Webhooks whose registration may exist without its secret in a sink.
+    lost: std::sync::Mutex<Vec<Address>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -235,6 +244,13 @@ impl Ctx<'_> {
         match r {
             Ok(detail) => Outcome::Done { detail },
             Err(e) => failed(e),
+        }
+    }
+
+    fn lose(&self, address: &Address) {
+        let mut lost = self.lost.lock().unwrap_or_else(|e| e.into_inner());
+        if !lost.contains(address) {
+            lost.push(address.clone());
         }
     }
 
@@ -310,13 +326,25 @@ impl Ctx<'_> {
                     "{}: outcome of the registration unknown ({e}); checking",
                     c.address
                 );
-                let key = webhook::key(&w.url, &events);
-                for l in self.api.list_webhooks().await? {
-                    if webhook::live_key(&l) == key && Some(l.id.as_str()) != replacing {
-                        self.delete_webhook(&l.id).await?;
+                let resolved = async {
+                    let key = webhook::key(&w.url, &events);
+                    for l in self.api.list_webhooks().await? {
+                        if webhook::live_key(&l) == key && Some(l.id.as_str()) != replacing {
+                            self.delete_webhook(&l.id).await?;
+                        }
+                    }
+                    Ok::<_, StepError>(self.api.register_webhook(&w.url, &events).await?)
+                }
+                .await;
+                match resolved {
+                    Ok(r) => r,
+                    Err(err) => {
+                        // Live state cannot tell a registration whose secret was lost from a good
+                        // one: only this run knows, so it must say so.
+                        self.lose(&c.address);
+                        return Err(err);
                     }
                 }
-                self.api.register_webhook(&w.url, &events).await?
             }
             Err(e) => return Err(e.into()),
         };
@@ -335,6 +363,7 @@ impl Ctx<'_> {
             let cleanup = self.delete_webhook(&id).await;
             if let Err(ce) = cleanup {
                 tracing::error!("could not delete webhook {id} after the secret sink failed: {ce}");
+                self.lose(&c.address);
             }
             return Err(e.into());
         }
@@ -391,12 +420,15 @@ impl Ctx<'_> {
             Ok(_) => Ok(None),
             Err(e) if e.is_conflict() || e.outcome_unknown() => {
                 match self.api.get_redirect_qr(&d.id).await {
-                    Ok(live) if live.redirect_url == d.redirect_url => {
+                    // Equal as the plan judges it: the url and whether it expires.
+                    Ok(live) if crate::resources::redirect_qr::fields(d, &live).is_empty() => {
                         Ok(Some("already existed with these fields".into()))
                     }
                     Ok(live) => Err(StepError::Refused(format!(
-                        "QR code {} already exists with redirectUrl {} (run plan again)",
-                        d.id, live.redirect_url
+                        "QR code {} already exists with other fields (redirectUrl {}, expiresIn {}) (run plan again)",
+                        d.id,
+                        live.redirect_url,
+                        live.expires_in.map_or("none".to_string(), |s| s.to_string())
                     ))),
                     Err(ge) if ge.is_not_found() && e.outcome_unknown() => {
                         self.api

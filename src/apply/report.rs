@@ -42,6 +42,11 @@ impl ActionResult {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ApplyReport {
     pub results: Vec<ActionResult>,
+    /// Webhooks that may be registered while their one-time secret reached no sink (the answer
+    /// was lost and could not be resolved, or the sink failed and the registration could not be
+    /// taken back). Nothing live shows this, so the caller must remember them and have the next
+    /// plan replace them.
+    pub lost_secrets: Vec<crate::resources::Address>,
 }
 
 impl ApplyReport {
@@ -78,6 +83,20 @@ impl ApplyReport {
                 "incomplete"
             }
         );
+        if !self.lost_secrets.is_empty() {
+            let _ = writeln!(
+                out,
+                "The one-time secret of {} may be lost; the next plan replaces it:",
+                if self.lost_secrets.len() == 1 {
+                    "1 webhook".to_string()
+                } else {
+                    format!("{} webhooks", self.lost_secrets.len())
+                }
+            );
+            for a in &self.lost_secrets {
+                let _ = writeln!(out, "  {a}");
+            }
+        }
         if failed + skipped > 0 {
             let _ = writeln!(
                 out,

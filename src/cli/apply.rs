@@ -49,7 +49,7 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     let diff_opts = DiffOptions {
         replace: parse_addresses(&args.replace)?,
     };
-    let (plan, loaded, _target, apis) =
+    let (plan, loaded, target, apis) =
         make_plan(&args.paths, global, args.sandbox, &diff_opts).await?;
     // The plan is data on stdout; the question and progress go to stderr.
     print!(
@@ -67,7 +67,7 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     if !args.auto_approve {
         confirm()?;
     }
-    execute(&plan, &loaded.config, &apis, &opts).await
+    execute(&plan, &loaded.config, &apis, &opts, &target.label).await
 }
 
 fn confirm() -> Result<(), Failure> {
@@ -100,9 +100,9 @@ async fn apply_saved(
         json::read(&path.display().to_string(), &text).map_err(|e| Failure::from_error(&e))?;
     let config_paths: Vec<PathBuf> = saved.config_files.iter().map(PathBuf::from).collect();
     let sandbox = args.sandbox || saved.base_url == "sandbox";
-    let diff_opts = DiffOptions {
-        replace: parse_addresses(&args.replace)?,
-    };
+    let mut replace = saved.replace.clone();
+    replace.extend(parse_addresses(&args.replace)?);
+    let diff_opts = DiffOptions { replace };
     let (fresh, loaded, target, apis) =
         make_plan(&config_paths, global, sandbox, &diff_opts).await?;
     if saved.environment != target.environment || saved.base_url != target.label {
@@ -138,7 +138,7 @@ async fn apply_saved(
         eprintln!("The saved plan has no changes.");
         return Ok(Outcome::Ok);
     }
-    execute(&fresh, &loaded.config, &apis, opts).await
+    execute(&fresh, &loaded.config, &apis, opts, &target.label).await
 }
 
 /// What differs between the saved plan and the same plan made now, by address.
@@ -185,11 +185,21 @@ async fn execute(
     config: &crate::config::model::Config,
     apis: &session::Apis,
     opts: &ApplyOptions,
+    target: &str,
 ) -> Result<Outcome, Failure> {
     let progress = StderrProgress::new();
     let report = crate::apply::apply(plan, config, apis, opts, &progress).await;
     progress.finish();
     print!("\n{}", report.render());
+    let registered: Vec<crate::resources::Address> = report
+        .results
+        .iter()
+        .filter(|r| {
+            !r.outcome.is_failed() && !matches!(r.outcome, crate::apply::Outcome::Skipped { .. })
+        })
+        .map(|r| r.address.clone())
+        .collect();
+    session::record_lost_secrets(target, &registered, &report.lost_secrets)?;
     if report.succeeded() {
         Ok(Outcome::Ok)
     } else {
@@ -226,7 +236,10 @@ impl Progress for StderrProgress {
     fn start(&self, total: usize) {
         match &self.bar {
             Some(b) => b.set_length(total as u64),
-            None => eprintln!("Applying {total} changes"),
+            None => eprintln!(
+                "Applying {total} {}",
+                if total == 1 { "change" } else { "changes" }
+            ),
         }
     }
 

@@ -130,7 +130,19 @@ fn init_tracing(verbose: u8) {
 
 /// The binary's entry point: parse, run, print the one error report, exit.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap exits 2 on a usage error, which `plan --detailed-exitcode` uses for "changes present":
+    // a mistyped flag in CI must not read as a plan with changes.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            });
+        }
+    };
     init_tracing(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

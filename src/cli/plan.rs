@@ -53,6 +53,13 @@ pub(crate) async fn make_plan(
     let loaded = session::load_config(paths, global)?;
     let (target, apis) = session::connect(global, &loaded.config, sandbox).await?;
     let live = session::observe_all(&loaded.config, &apis).await?;
+    let lost = session::lost_secrets(&target.label);
+    let mut opts = opts.clone();
+    for a in &lost {
+        if !opts.replace.contains(a) {
+            opts.replace.push(a.clone());
+        }
+    }
     let ctx = PlanContext {
         environment: target.environment,
         base_url: target.label.clone(),
@@ -64,8 +71,16 @@ pub(crate) async fn make_plan(
         config_digest: loaded.digest.clone(),
         spec_versions: super::spec_versions().to_string(),
     };
-    let plan = crate::plan::diff(&loaded.config, &live, &ctx, opts)
+    let mut plan = crate::plan::diff(&loaded.config, &live, &ctx, &opts)
         .map_err(|problems| session::problems_failure(&problems, &loaded, global))?;
+    for c in plan.merchants.iter_mut().flat_map(|m| m.changes.iter_mut()) {
+        if c.action.is_change() && lost.contains(&c.address) {
+            c.reason = Some(format!(
+                "an earlier apply lost its one-time secret (recorded in {})",
+                session::LOST_SECRETS
+            ));
+        }
+    }
     Ok((plan, loaded, target, apis))
 }
 

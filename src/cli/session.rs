@@ -243,3 +243,65 @@ pub fn problems_failure(
         }
     ))
 }
+
+/// Webhooks whose one-time secret an earlier apply may have lost, by API target: the next plan
+/// replaces them. Live state cannot show a lost secret, so only this file remembers it.
+pub const LOST_SECRETS: &str = ".vippsctl/lost-secrets.json";
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct LostSecrets {
+    /// Target label (base URL or `sandbox`) -> addresses.
+    #[serde(default)]
+    targets: std::collections::BTreeMap<String, Vec<crate::resources::Address>>,
+}
+
+fn read_lost() -> LostSecrets {
+    std::fs::read_to_string(LOST_SECRETS)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// The webhooks to replace because an earlier apply against `target` lost their secret.
+pub fn lost_secrets(target: &str) -> Vec<crate::resources::Address> {
+    read_lost().targets.remove(target).unwrap_or_default()
+}
+
+/// Forget the webhooks whose registration succeeded now, remember the ones lost now.
+pub fn record_lost_secrets(
+    target: &str,
+    succeeded: &[crate::resources::Address],
+    lost: &[crate::resources::Address],
+) -> Result<(), Failure> {
+    let mut all = read_lost();
+    let entry = all.targets.entry(target.to_string()).or_default();
+    let before = entry.clone();
+    entry.retain(|a| !succeeded.contains(a));
+    for a in lost {
+        if !entry.contains(a) {
+            entry.push(a.clone());
+        }
+    }
+    if *entry == before {
+        return Ok(());
+    }
+    if entry.is_empty() {
+        all.targets.remove(target);
+    }
+    if all.targets.is_empty() {
+        return match std::fs::remove_file(LOST_SECRETS) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Failure::new(format!("could not update {LOST_SECRETS}")).caused_by(e))
+            }
+            _ => Ok(()),
+        };
+    }
+    let path = Path::new(LOST_SECRETS);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Failure::new(format!("could not create {}", dir.display())).caused_by(e)
+        })?;
+    }
+    let text = serde_json::to_string_pretty(&all).unwrap_or_default();
+    super::plan::write_file(path, &text)
+}

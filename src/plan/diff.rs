@@ -129,6 +129,7 @@ pub fn diff(
         base_url: ctx.base_url.clone(),
         config_files: ctx.config_files.clone(),
         config_digest: ctx.config_digest.clone(),
+        replace: opts.replace.clone(),
         merchants,
     })
 }

@@ -19,6 +19,10 @@ pub struct Plan {
     /// The configuration files read, and a digest of their bytes.
     pub config_files: Vec<String>,
     pub config_digest: String,
+    /// Addresses given with `--replace`: `apply FILE` plans again with them, so a requested
+    /// replacement is not mistaken for drift.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replace: Vec<Address>,
     pub merchants: Vec<MerchantPlan>,
 }
 

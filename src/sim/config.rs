@@ -94,6 +94,13 @@ pub struct FaultConfig {
     /// How long a `timeout` fault holds the connection.
     #[serde(with = "millis", rename = "hang_ms")]
     pub hang: Duration,
+    /// Only requests of these operations (stable names from `specs::ops`) can fault; empty: all.
+    /// Lets a test lose the answer to one kind of write without breaking the reads around it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<String>,
+    /// Stop faulting after this many faults (decremented as they happen); `None`: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_faults: Option<u32>,
 }
 
 impl FaultConfig {
@@ -102,6 +109,8 @@ impl FaultConfig {
             rate: 0.0,
             mix: FaultKind::ALL.to_vec(),
             hang: Duration::from_secs(120),
+            operations: Vec::new(),
+            max_faults: None,
         }
     }
 
@@ -111,6 +120,15 @@ impl FaultConfig {
             rate: 1.0,
             mix: kinds.to_vec(),
             ..FaultConfig::none()
+        }
+    }
+
+    /// Fault only the first `times` requests of operation `op` with `kind`.
+    pub fn once_on(op: &str, kind: FaultKind, times: u32) -> Self {
+        FaultConfig {
+            operations: vec![op.to_string()],
+            max_faults: Some(times),
+            ..FaultConfig::always(&[kind])
         }
     }
 

@@ -222,7 +222,7 @@ impl Sim {
         }
 
         let mut inner = self.lock();
-        let fault = draw_fault(&mut inner);
+        let fault = draw_fault(&mut inner, op.name);
         let mut record = CallRecord {
             operation: op.name.to_string(),
             method: req.method.clone(),
@@ -281,14 +281,21 @@ fn masked(mut v: serde_json::Value) -> serde_json::Value {
     v
 }
 
-fn draw_fault(inner: &mut Inner) -> Option<FaultKind> {
+fn draw_fault(inner: &mut Inner, op: &str) -> Option<FaultKind> {
     let f = &inner.config.faults;
-    if f.rate <= 0.0 || f.mix.is_empty() {
+    if f.rate <= 0.0 || f.mix.is_empty() || f.max_faults == Some(0) {
+        return None;
+    }
+    if !f.operations.is_empty() && !f.operations.iter().any(|o| o == op) {
         return None;
     }
     let roll: f64 = inner.fault_rng.random();
     let pick = inner.fault_rng.random_range(0..f.mix.len());
-    (roll < f.rate).then(|| f.mix[pick])
+    let fault = (roll < f.rate).then(|| f.mix[pick]);
+    if let (Some(_), Some(n)) = (fault, inner.config.faults.max_faults.as_mut()) {
+        *n -= 1;
+    }
+    fault
 }
 
 fn fault_reply(f: FaultKind, cfg: &FaultConfig) -> Reply {

@@ -2,8 +2,10 @@
 // Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod conformance;
 pub mod fixtures;
+pub mod seed;
 
 use serde_json::Value;
 use std::net::SocketAddr;

@@ -30,6 +30,7 @@ pub fn merchant_summary(m: &MerchantPlan) -> Summary {
         base_url: String::new(),
         config_files: Vec::new(),
         config_digest: String::new(),
+        replace: Vec::new(),
         merchants: vec![m.clone()],
     };
     p.summary()

@@ -145,7 +145,12 @@ fn long_or_short(before: &str, after: &str, style: Style) -> String {
     if before.chars().count() + after.chars().count() < 80 {
         return format!("{before} -> {after}");
     }
-    let diff = similar::TextDiff::from_chars(before, after);
+    // Lists (webhook events) differ by whole items; a character diff cuts event names apart.
+    let diff = if before.contains(", ") || after.contains(", ") {
+        similar::TextDiff::from_words(before, after)
+    } else {
+        similar::TextDiff::from_chars(before, after)
+    };
     let mut s = String::new();
     for change in diff.iter_all_changes() {
         let v = change.value();

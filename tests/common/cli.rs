@@ -1,0 +1,332 @@
+//! Runs the real `vippsctl` binary against an in-process simulator, in a temp dir, and renders
+//! exit code, stdout and stderr together for insta snapshots (ports, temp paths, ids and
+//! durations filtered out).
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use vippsctl::api::vipps::MerchantApi;
+use vippsctl::apply::{ApplyOptions, ApplyReport};
+use vippsctl::config::model::Config;
+use vippsctl::plan::diff::kinds_to_observe;
+use vippsctl::plan::{DiffOptions, Plan, PlanContext};
+use vippsctl::resources::observe::observe;
+use vippsctl::sim::{CallRecord, SimConfig, SimHandle, SimState};
+
+pub const MSN: &str = vippsctl::sim::SANDBOX_MSN;
+
+/// A simulator on 127.0.0.1:0 and a scratch folder for configs, plans and secrets.
+/// Field order matters: the handle stops the server before its runtime goes away.
+pub struct Sim {
+    pub handle: SimHandle,
+    pub dir: tempfile::TempDir,
+    rt: tokio::runtime::Runtime,
+}
+
+/// One finished run of the binary.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let code = self
+            .code
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "signal".into());
+        write!(
+            f,
+            "success: {}\nexit_code: {code}\n----- stdout -----\n{}\n----- stderr -----\n{}",
+            self.success(),
+            self.stdout,
+            self.stderr
+        )
+    }
+}
+
+impl Sim {
+    pub fn start() -> Sim {
+        Sim::with_config(SimConfig::test())
+    }
+
+    pub fn with_config(config: SimConfig) -> Sim {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let handle = rt
+            .block_on(vippsctl::sim::start(config, ([127, 0, 0, 1], 0).into()))
+            .expect("simulator starts");
+        let dir = tempfile::tempdir().expect("temp dir");
+        Sim { handle, dir, rt }
+    }
+
+    pub fn base_url(&self) -> String {
+        self.handle.base_url()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Write a file below the temp dir (parents created) and return its path.
+    pub fn write(&self, name: &str, content: &str) -> PathBuf {
+        let p = self.path(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&p, content).expect("write file");
+        p
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+
+    /// `vippsctl --base-url <sim> ARGS...` with the sandbox credentials, stdin closed.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_at(&self.base_url(), args)
+    }
+
+    pub fn run_at(&self, base_url: &str, args: &[&str]) -> Run {
+        self.run_env(base_url, &[], args)
+    }
+
+    /// Like [`Sim::run_at`], with extra environment variables (set after the defaults).
+    pub fn run_env(&self, base_url: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vippsctl"));
+        cmd.args(args)
+            .arg("--base-url")
+            .arg(base_url)
+            .current_dir(self.dir.path())
+            .env("VIPPS_CLIENT_ID", vippsctl::sim::SANDBOX_CLIENT_ID)
+            .env("VIPPS_CLIENT_SECRET", vippsctl::sim::SANDBOX_CLIENT_SECRET)
+            .env(
+                "VIPPS_SUBSCRIPTION_KEY",
+                vippsctl::sim::SANDBOX_SUBSCRIPTION_KEY,
+            )
+            .env("NO_COLOR", "1")
+            .env_remove("VIPPSCTL_ENV")
+            .env_remove("VIPPSCTL_BASE_URL")
+            .env_remove("VIPPSCTL_LOG")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run vippsctl");
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn state(&self) -> SimState {
+        self.handle.state()
+    }
+
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.handle.calls()
+    }
+
+    pub fn clear_calls(&self) {
+        self.handle.clear_calls()
+    }
+
+    /// Calls that change state (anything but GET and the token).
+    pub fn writes(&self) -> Vec<CallRecord> {
+        writes(&self.calls())
+    }
+
+    /// Run a future on the simulator's runtime (library-level tests).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// A client of the simulator for one merchant, with the sandbox credentials.
+    pub fn api(&self, msn: &str) -> Arc<MerchantApi> {
+        let creds = vippsctl::api::credentials::Credentials::new(
+            vippsctl::sim::SANDBOX_CLIENT_ID,
+            vippsctl::sim::SANDBOX_CLIENT_SECRET,
+            vippsctl::sim::SANDBOX_SUBSCRIPTION_KEY,
+        );
+        // Retries as in production, only faster, so fault tests stay quick.
+        let retry = vippsctl::api::retry::RetryPolicy {
+            base_delay: std::time::Duration::from_millis(1),
+            max_delay: std::time::Duration::from_millis(5),
+            max_retry_after: std::time::Duration::from_millis(5),
+            ..Default::default()
+        };
+        let t = vippsctl::api::transport::Transport::builder(self.base_url())
+            .credentials(creds)
+            .retry(retry)
+            .build()
+            .and_then(|t| t.for_merchant(msn))
+            .expect("transport");
+        Arc::new(MerchantApi::new(t))
+    }
+
+    /// Observe every merchant of `config` and diff: what `vippsctl plan` does, in-process.
+    pub fn plan(&self, config: &Config) -> Result<Plan, Vec<vippsctl::plan::Problem>> {
+        self.plan_replacing(config, &[])
+    }
+
+    /// [`Sim::plan`] with `--replace` addresses.
+    pub fn plan_replacing(
+        &self,
+        config: &Config,
+        replace: &[vippsctl::resources::Address],
+    ) -> Result<Plan, Vec<vippsctl::plan::Problem>> {
+        let apis = self.apis(config);
+        let live = self.block_on(async {
+            let mut live = Vec::new();
+            for m in &config.merchants {
+                live.push(
+                    observe(&apis[&m.msn], &m.msn, &kinds_to_observe(m))
+                        .await
+                        .expect("observe"),
+                );
+            }
+            live
+        });
+        let ctx = PlanContext {
+            environment: vippsctl::api::Environment::Test,
+            base_url: self.base_url(),
+            config_files: vec!["setup.yaml".into()],
+            config_digest: "test".into(),
+            spec_versions: "test".into(),
+        };
+        let opts = DiffOptions {
+            replace: replace.to_vec(),
+        };
+        vippsctl::plan::diff(config, &live, &ctx, &opts)
+    }
+
+    /// Apply `plan` in-process, one write at a time.
+    pub fn apply(&self, plan: &Plan, config: &Config) -> ApplyReport {
+        let apis = self.apis(config);
+        let opts = ApplyOptions {
+            parallelism: 1,
+            secrets_out: Some(self.path("secrets.env")),
+        };
+        self.block_on(vippsctl::apply::apply(
+            plan,
+            config,
+            &apis,
+            &opts,
+            &vippsctl::apply::Silent,
+        ))
+    }
+
+    fn apis(&self, config: &Config) -> HashMap<String, Arc<MerchantApi>> {
+        config
+            .merchants
+            .iter()
+            .map(|m| (m.msn.clone(), self.api(&m.msn)))
+            .collect()
+    }
+
+    /// insta settings with this run's variable parts filtered out.
+    pub fn settings(&self) -> insta::Settings {
+        let mut s = insta::Settings::clone_current();
+        let dir = self.dir.path();
+        for p in [
+            dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
+            dir.to_path_buf(),
+        ] {
+            s.add_filter(&regex_escape(&p.display().to_string()), "[TEMP]");
+        }
+        s.add_filter(r"127\.0\.0\.1:\d+", "[SIM]");
+        s.add_filter(
+            r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+            "[UUID]",
+        );
+        s.add_filter(r"agr_[0-9A-Za-z]{7}", "[AGREEMENT]");
+        s.add_filter(r"\b[0-9a-f]{40}\b", "[IDEMPOTENCY-KEY]");
+        s.add_filter(r"\b[0-9a-f]{64}\b", "[DIGEST]");
+        s.add_filter(r"\b[0-9a-f]{16}\b", "[FINGERPRINT]");
+        s.add_filter(r"\b\d+(\.\d+)?(ms|µs|s)\b", "[TIME]");
+        s.add_filter(r"vippsctl \d+\.\d+\.\d+", "vippsctl [VERSION]");
+        s.add_filter(
+            r#""vippsctl_version": "[^"]+""#,
+            r#""vippsctl_version": "[VERSION]""#,
+        );
+        s.add_filter(
+            r#""spec_versions": "[^"]+""#,
+            r#""spec_versions": "[SPECS]""#,
+        );
+        s.set_prepend_module_to_snapshot(true);
+        s
+    }
+}
+
+/// Parse a config from YAML text (as `setup.yaml` in `dir`).
+pub fn load_yaml(dir: &Path, yaml: &str) -> Config {
+    let path = dir.join("setup.yaml");
+    std::fs::write(&path, yaml).expect("write config");
+    match vippsctl::config::load(&[path], &|_| None) {
+        Ok(l) => l.config,
+        Err(d) => panic!("config does not load:\n{}", d.render(false)),
+    }
+}
+
+pub fn writes(calls: &[CallRecord]) -> Vec<CallRecord> {
+    calls
+        .iter()
+        .filter(|c| c.method != "GET" && c.operation != "fetch_access_token")
+        .cloned()
+        .collect()
+}
+
+/// The operation names of `calls`, sorted, for comparing call logs without caring about order.
+pub fn operations(calls: &[CallRecord]) -> Vec<String> {
+    let mut ops: Vec<String> = calls
+        .iter()
+        .filter(|c| c.operation != "fetch_access_token")
+        .map(|c| c.operation.clone())
+        .collect();
+    ops.sort();
+    ops
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn file_mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .map(|m| m.permissions().mode() & 0o777)
+        .unwrap_or(0)
+}
+
+/// Snapshot a run (exit code, stdout, stderr) with the simulator's filters.
+#[allow(unused_macros)]
+macro_rules! assert_run {
+    ($sim:expr, $name:expr, $run:expr) => {
+        $sim.settings()
+            .bind(|| insta::assert_snapshot!($name, $run.to_string()))
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use assert_run;
