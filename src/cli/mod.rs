@@ -2,7 +2,9 @@
 //! maps the outcome to an exit code. Data goes to stdout; logs, progress and errors to stderr.
 
 mod apply;
+mod completions;
 mod plan;
+mod qr;
 mod report;
 pub mod schema;
 mod session;
@@ -76,6 +78,12 @@ pub enum Command {
     },
     /// Run the local Vipps simulator (`sim serve`).
     Sim(sim::SimArgs),
+    /// Export printable images of the declared QR codes (`qr export`).
+    Qr(qr::QrArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff) of vippsctl and its subcommands.
+    Man(completions::ManArgs),
 }
 
 /// `vippsctl --version`: the crate version and the API spec versions compiled in.
@@ -159,5 +167,8 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Schema => Ok(schema::run()),
         Command::Specs { command } => specs::run(command),
         Command::Sim(args) => sim::run(args).await,
+        Command::Qr(args) => qr::run(args, &cli.global).await,
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man(args) => completions::man(&args),
     }
 }
