@@ -1,7 +1,10 @@
 //! The whole `--help` tree as one snapshot, so a changed flag or text shows up in review
 //! (`cargo insta review`), and every example in the help texts parses with today's flags.
 
+mod printing_common;
+
 use clap::{CommandFactory, Parser};
+use printing_common::words;
 use vippsctl::cli::Cli;
 
 /// Fixed width and no environment values, so the snapshot is the same on every machine.
@@ -78,40 +81,6 @@ fn every_command_has_an_about_and_the_main_ones_have_examples() {
         };
         assert!(help.contains("Examples:"), "`{name} --help` shows examples");
     }
-}
-
-/// Split a shell line into words: whitespace separated, single and double quotes respected,
-/// `#` comments and redirections/pipes ended.
-fn words(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote = None;
-    let mut in_word = false;
-    for c in line.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                in_word = true;
-            }
-            (None, '#' | '>' | '|' | ';' | '&') => break,
-            (None, c) if c.is_whitespace() => {
-                if in_word {
-                    out.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            (None, c) => {
-                cur.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        out.push(cur);
-    }
-    out
 }
 
 #[test]

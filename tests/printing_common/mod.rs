@@ -15,7 +15,11 @@ pub async fn start_sim() -> SimHandle {
 /// The binary with sandbox credentials in its environment and nothing inherited that could
 /// point it elsewhere.
 pub fn vippsctl(cwd: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vippsctl"));
+    sandbox_env(Command::new(env!("CARGO_BIN_EXE_vippsctl")), cwd)
+}
+
+/// Any program (e.g. bash running a CI script) with the same environment as [`vippsctl`].
+pub fn sandbox_env(mut cmd: Command, cwd: &Path) -> Command {
     cmd.current_dir(cwd)
         .env("VIPPS_CLIENT_ID", sim::SANDBOX_CLIENT_ID)
         .env("VIPPS_CLIENT_SECRET", sim::SANDBOX_CLIENT_SECRET)
@@ -184,4 +188,38 @@ pub async fn follow(content: &str) -> (u16, String) {
         .map(str::to_string);
     let body = resp.text().await.unwrap_or_default();
     (status, location.unwrap_or(body))
+}
+
+/// Split a shell line into words: whitespace separated, single and double quotes respected,
+/// `#` comments and redirections/pipes ended.
+pub fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote = None;
+    let mut in_word = false;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, '#' | '>' | '|' | ';' | '&') => break,
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    out.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        out.push(cur);
+    }
+    out
 }
