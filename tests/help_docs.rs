@@ -198,3 +198,100 @@ fn the_guide_starts_in_the_sandbox_and_links_the_rest() {
         assert!(g.contains(link), "the guide links {link}");
     }
 }
+
+fn keys(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                out.insert(k.clone());
+                keys(x, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| keys(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn plan_format_md_describes_every_key_and_value_of_a_real_plan() {
+    let doc_text = doc("plan-format.md");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut found = std::collections::BTreeSet::new();
+    let mut values = std::collections::BTreeSet::new();
+    for example in ["cafe.yaml", "webshop.yaml"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vippsctl"))
+            .current_dir(dir.path())
+            .arg("plan")
+            .arg("--sandbox")
+            .arg("--json")
+            .arg(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("examples")
+                    .join(example),
+            )
+            .env_remove("VIPPSCTL_BASE_URL")
+            .env_remove("VIPPSCTL_ENV")
+            .output()
+            .expect("the binary runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let plan: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("plan --json is JSON");
+        keys(&plan, &mut found);
+        for m in plan["merchants"].as_array().into_iter().flatten() {
+            for c in m["changes"].as_array().into_iter().flatten() {
+                values.insert(c["action"].as_str().unwrap_or_default().to_string());
+                for f in c["fields"].as_array().into_iter().flatten() {
+                    values.insert(f["effect"].as_str().unwrap_or_default().to_string());
+                }
+            }
+        }
+    }
+    // Every action and effect, including those the examples do not produce.
+    use vippsctl::plan::Action;
+    use vippsctl::resources::Effect;
+    for a in [
+        Action::Create,
+        Action::Update,
+        Action::ReplaceCreateFirst,
+        Action::ReplaceDeleteFirst,
+        Action::Delete,
+        Action::Stop,
+        Action::AwaitingConsent,
+        Action::Unmanaged,
+        Action::Notice,
+    ] {
+        values.insert(
+            serde_json::to_value(a)
+                .expect("action")
+                .as_str()
+                .unwrap_or_default()
+                .into(),
+        );
+    }
+    for e in [
+        Effect::InPlace,
+        Effect::ForcesReplacement,
+        Effect::Unchangeable,
+        Effect::Ignored,
+    ] {
+        values.insert(
+            serde_json::to_value(e)
+                .expect("effect")
+                .as_str()
+                .unwrap_or_default()
+                .into(),
+        );
+    }
+    let missing: Vec<String> = found
+        .iter()
+        .chain(values.iter())
+        .filter(|k| !doc_text.contains(&format!("`{k}`")))
+        .cloned()
+        .collect();
+    assert!(found.len() >= 15, "{found:?}");
+    assert!(missing.is_empty(), "docs/plan-format.md lacks {missing:?}");
+}
