@@ -295,4 +295,18 @@ async fn bad_options_and_empty_configs_are_refused_clearly() {
         !dir.path().join("qr").exists(),
         "nothing is written for nothing to print"
     );
+
+    // Without credentials nothing is fetched and nothing is written.
+    let mut cmd = vippsctl(dir.path());
+    cmd.env_remove("VIPPS_CLIENT_SECRET")
+        .args(["qr", "export", "setup.yaml", "--out", "qr"]);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("VIPPS_CLIENT_SECRET"), "{stderr}");
+    assert!(
+        stderr.contains("--sandbox"),
+        "the hint offers the sandbox: {stderr}"
+    );
+    assert!(!dir.path().join("qr").exists());
 }

@@ -39,7 +39,7 @@ const CODES: usize = 5;
 
 fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("VIPPSCTL_CHROMIUM") {
-        return Some(PathBuf::from(p));
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
     let path = std::env::var_os("PATH")?;
     [

@@ -129,10 +129,10 @@ async fn export(args: ExportArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     if args.size.is_some() && args.format == Format::Svg {
         eprintln!("warning: --size applies to PNG images only; SVG images scale to any size");
     }
+    let (_target, apis) = session::connect(global, &loaded.config, args.sandbox).await?;
     std::fs::create_dir_all(&args.out).map_err(|e| {
         Failure::new(format!("could not create {}", args.out.display())).caused_by(e)
     })?;
-    let (_target, apis) = session::connect(global, &loaded.config, args.sandbox).await?;
     // Image links need no credentials (API-FACTS §7), so a plain client fetches them.
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
@@ -149,7 +149,10 @@ async fn export(args: ExportArgs, global: &GlobalArgs) -> Result<Outcome, Failur
         async move {
             let result = match api {
                 Some(api) => fetch_one(&api, &http, entry, format, size, &out).await,
-                None => Err(format!("no API client for merchant {}", entry.msn)),
+                None => Err(FetchError::Other(format!(
+                    "no API client for merchant {}",
+                    entry.msn
+                ))),
             };
             (entry, result)
         }
@@ -163,8 +166,9 @@ async fn export(args: ExportArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     for (entry, result) in results {
         match result {
             Ok(()) => written.push(entry.clone()),
-            Err(message) => {
-                missing |= message.contains("does not exist");
+            Err(err) => {
+                missing |= matches!(err, FetchError::Missing);
+                let message = err.to_string();
                 failures.push(format!(
                     "{} QR `{}` of merchant {}: {message}",
                     entry.kind.as_str(),
@@ -204,6 +208,16 @@ async fn export(args: ExportArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     })
 }
 
+/// Why one code could not be exported.
+#[derive(Debug, thiserror::Error)]
+enum FetchError {
+    /// Declared but not live: the usual cause is a config that was never applied.
+    #[error("it does not exist in the API")]
+    Missing,
+    #[error("{0}")]
+    Other(String),
+}
+
 /// Get the image link from the QR API and download the image into `out`.
 async fn fetch_one(
     api: &Arc<MerchantApi>,
@@ -212,7 +226,7 @@ async fn fetch_one(
     format: Format,
     size: Option<u32>,
     out: &Path,
-) -> Result<(), String> {
+) -> Result<(), FetchError> {
     let image_format = ImageFormat::from(format);
     let url = match entry.kind {
         QrKind::Redirect => api.redirect_qr_image(&entry.id, image_format, size).await,
@@ -230,31 +244,32 @@ async fn fetch_one(
     };
     let url = url.map_err(|e| {
         if e.is_not_found() {
-            "it does not exist in the API".to_string()
+            FetchError::Missing
         } else {
-            error_chain(&e)
+            FetchError::Other(error_chain(&e))
         }
     })?;
-    let resp = http
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| format!("could not download the image: {}", error_chain(&e)))?;
+    let resp = http.get(&url).send().await.map_err(|e| {
+        FetchError::Other(format!("could not download the image: {}", error_chain(&e)))
+    })?;
     let status = resp.status();
     if !status.is_success() {
-        return Err(format!("downloading the image gave HTTP {status}"));
+        return Err(FetchError::Other(format!(
+            "downloading the image gave HTTP {status}"
+        )));
     }
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| format!("could not download the image: {}", error_chain(&e)))?;
+    let bytes = resp.bytes().await.map_err(|e| {
+        FetchError::Other(format!("could not download the image: {}", error_chain(&e)))
+    })?;
     if !looks_like(format, &bytes) {
-        return Err(format!(
+        return Err(FetchError::Other(format!(
             "the image link did not return {} data",
             format.ext().to_uppercase()
-        ));
+        )));
     }
-    write_bytes(&out.join(&entry.file), &bytes).map_err(|f| f.render())
+    let path = out.join(&entry.file);
+    write_atomic(&path, &bytes)
+        .map_err(|e| FetchError::Other(format!("could not write {}: {e}", path.display())))
 }
 
 /// A cheap check that the download is the image asked for, not an HTML error page.
@@ -280,22 +295,23 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 fn write_bytes(path: &Path, content: &[u8]) -> Result<(), Failure> {
+    write_atomic(path, content)
+        .map_err(|e| Failure::new(format!("could not write {}", path.display())).caused_by(e))
+}
+
+/// Write through a temporary file in the same folder, so a reader never sees half an image.
+fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let fail = |e: &dyn std::fmt::Display| {
-        Failure::new(format!("could not write {}", path.display())).caused_by(e)
-    };
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir.unwrap_or(Path::new("."))).map_err(|e| fail(&e))?;
-    std::io::Write::write_all(&mut tmp, content).map_err(|e| fail(&e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir.unwrap_or(Path::new(".")))?;
+    std::io::Write::write_all(&mut tmp, content)?;
     // Temporary files are private; printed images and the sheet are not secret.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| fail(&e))?;
+            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
     }
-    tmp.persist(path).map_err(|e| fail(&e.error))?;
+    tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 
