@@ -2,7 +2,9 @@
 //! maps the outcome to an exit code. Data goes to stdout; logs, progress and errors to stderr.
 
 mod apply;
+mod completions;
 mod plan;
+mod qr;
 mod report;
 pub mod schema;
 mod session;
@@ -31,7 +33,17 @@ pub mod exit {
     name = "vippsctl",
     version = crate::cli::version_string(),
     about = "Plan and apply Vipps MobilePay merchant setup (webhooks, QR codes, recurring agreements) kept as YAML in git",
-    propagate_version = true
+    propagate_version = true,
+    after_help = "\
+Examples:
+  vippsctl validate setup/                          # offline checks, file:line:column errors
+  vippsctl plan setup/ --sandbox                    # try it on the built-in simulator
+  vippsctl plan setup/ --out plan.json              # save a plan for review
+  vippsctl apply plan.json                          # apply exactly what was reviewed
+  vippsctl qr export setup/ --out qr/               # printable QR codes and qr/index.html
+
+Credentials come from VIPPS_CLIENT_ID, VIPPS_CLIENT_SECRET and VIPPS_SUBSCRIPTION_KEY.
+Docs: docs/guide.md (getting started), docs/cli.md (every command and flag)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -62,20 +74,65 @@ pub enum Command {
     /// Print version information, including the API spec versions compiled in.
     Version,
     /// Check config files offline and report every problem with its file, line and column.
+    #[command(after_help = "\
+Examples:
+  vippsctl validate setup/                  # every *.yaml / *.yml in the folder
+  vippsctl validate setup/ --strict         # warnings fail too (for CI)
+  vippsctl validate setup/ --format json    # machine-readable diagnostics
+
+Needs no credentials and makes no network calls.")]
     Validate(validate::ValidateArgs),
     /// Show what apply would change: read the live state and compare it with the configuration.
+    #[command(after_help = "\
+Examples:
+  vippsctl plan setup/ --sandbox                              # against the simulator
+  vippsctl plan setup/ --out plan.json                        # save it for `vippsctl apply plan.json`
+  vippsctl plan setup/ --detailed-exitcode --markdown plan.md # CI: exit 2 on changes, PR comment
+  vippsctl plan setup/ --replace '123456.webhooks[https://example.com/hook]'  # rotate a secret
+
+Exit codes: 0 no changes (or changes without --detailed-exitcode), 1 error, 2 changes.")]
     Plan(plan::PlanArgs),
     /// Apply a saved plan, or plan and apply after confirmation.
+    #[command(after_help = "\
+Examples:
+  vippsctl apply plan.json                       # the saved plan; refused if live state moved
+  vippsctl apply setup/                          # plan, show, ask, apply
+  vippsctl apply setup/ --auto-approve           # CI on merge: no question asked
+  vippsctl apply setup/ --sandbox --auto-approve # against the simulator
+
+Safe to re-run after any failure: it plans again from the live state.")]
     Apply(apply::ApplyArgs),
     /// Print the JSON Schema of the config files (for editors).
+    #[command(after_help = "\
+Examples:
+  vippsctl schema > vippsctl.schema.json
+  # then start a config file with:
+  # yaml-language-server: $schema=vippsctl.schema.json")]
     Schema,
     /// Inspect the OpenAPI specs: the surface vippsctl uses, and what an update changes.
+    #[command(after_help = "\
+Examples:
+  vippsctl specs diff openapi/ new-openapi/ --config setup/   # is a new spec breaking for us?
+  vippsctl specs surface openapi/qr.yaml                      # what vippsctl uses of a spec")]
     Specs {
         #[command(subcommand)]
         command: specs::SpecsCommand,
     },
     /// Run the local Vipps simulator (`sim serve`).
+    #[command(after_help = "\
+Examples:
+  vippsctl sim serve --port 8080 --state sim.json   # then: vippsctl plan setup/ --base-url http://127.0.0.1:8080
+  vippsctl sim serve --fault-rate 0.1 --seed 7      # 10% of calls fail, reproducibly")]
     Sim(sim::SimArgs),
+    /// Export printable images of the declared QR codes (`qr export`).
+    #[command(after_help = "\
+Examples:
+  vippsctl qr export setup/ --out qr/ --format png --size 1000")]
+    Qr(qr::QrArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff) of vippsctl and its subcommands.
+    Man(completions::ManArgs),
 }
 
 /// `vippsctl --version`: the crate version and the API spec versions compiled in.
@@ -171,5 +228,8 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Schema => Ok(schema::run()),
         Command::Specs { command } => specs::run(command),
         Command::Sim(args) => sim::run(args).await,
+        Command::Qr(args) => qr::run(args, &cli.global).await,
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man(args) => completions::man(&args),
     }
 }

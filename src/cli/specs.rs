@@ -57,6 +57,7 @@ pub struct DiffArgs {
     /// Config files or directories: each change then says how many objects it affects.
     #[arg(long, num_args = 1..)]
     pub config: Vec<PathBuf>,
+    /// Output format (markdown suits a pull-request comment).
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Exit 1 when a change of this severity (or worse) is found.
@@ -69,7 +70,9 @@ pub struct DiffArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct SurfaceArgs {
+    /// The spec file (e.g. `openapi/qr.yaml`).
     pub file: PathBuf,
+    /// Which API the file describes, when its name does not tell.
     #[arg(long, value_enum)]
     pub api: Option<ApiArg>,
 }
