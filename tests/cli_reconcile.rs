@@ -606,7 +606,10 @@ fn a_phone_number_is_masked_in_every_format_and_sent_to_the_api() {
     );
     let state = sim.state();
     let drafted: Vec<_> = state.merchants[MSN].agreements.values().collect();
-    assert_eq!(drafted[0].phone_number.as_ref().map(|m| m.0.as_str()), Some(phone));
+    assert_eq!(
+        drafted[0].phone_number.as_ref().map(|m| m.0.as_str()),
+        Some(phone)
+    );
 }
 
 #[test]
