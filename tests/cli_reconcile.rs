@@ -725,3 +725,36 @@ merchants:
     assert_ne!(hooks[0].id, old);
     assert_eq!(hooks[0].url, "https://shop.example/new-checkin");
 }
+
+#[test]
+fn a_webhook_replacement_registers_the_new_one_before_deleting_the_old_one() {
+    let sim = Sim::start();
+    let old = seed::webhook(&sim.handle, MSN, "https://shop.example/pay", &[CAPTURED]);
+    sim.write(
+        "setup.yaml",
+        &format!(
+            r#"version: 1
+merchants:
+  - msn: "{MSN}"
+    webhooks:
+      - url: https://shop.example/pay
+        events: [{CAPTURED}, {AUTHORIZED}]
+        secret: {{ file: s.env, key: PAY }}
+"#
+        ),
+    );
+    let apply = sim.run(&["apply", "setup.yaml", "--auto-approve"]);
+    assert!(apply.success(), "{apply}");
+    let writes = sim.writes();
+    let order: Vec<&str> = writes.iter().map(|c| c.operation.as_str()).collect();
+    assert_eq!(order, ["register_webhook", "delete_webhook"]);
+    assert!(
+        writes[1].path.ends_with(&old.to_string()),
+        "{:?}",
+        writes[1]
+    );
+    let state = sim.state();
+    let hooks = &state.merchants[MSN].webhooks;
+    assert_eq!(hooks.len(), 1);
+    assert_ne!(hooks[0].id, old);
+}
