@@ -21,7 +21,7 @@
 
 use super::credentials::Credentials;
 use super::ratelimit::{human, RateLimiter, RateLimits};
-use super::retry::{is_idempotent, is_retryable_status, RetryPolicy};
+use super::retry::{is_idempotent, is_refused_unprocessed, is_retryable_status, RetryPolicy};
 use super::token::{TokenCache, TokenError, TokenRequest};
 use super::{Environment, Secret};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, RETRY_AFTER};
@@ -452,7 +452,11 @@ impl Transport {
                         _ => return outcome,
                     }
                 }
-                Ok(resp) if can_retry && is_retryable_status(resp.status()) => {
+                Ok(resp)
+                    if (can_retry && is_retryable_status(resp.status()))
+                        || (is_refused_unprocessed(resp.status())
+                            && attempt < policy.max_attempts.max(1)) =>
+                {
                     let asked = resp
                         .headers()
                         .get(RETRY_AFTER)

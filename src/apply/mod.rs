@@ -302,24 +302,7 @@ impl Ctx<'_> {
     ) -> Result<Option<String>, StepError> {
         let w = self.declared_webhook(c)?;
         let events = webhook::event_set(&w.events);
-        let (id, secret) = match self.api.register_webhook(&w.url, &events).await {
-            Ok(r) => r,
-            Err(e) if e.outcome_unknown() => {
-                // The registration may exist, but its secret is lost: find it, delete it, register again.
-                tracing::warn!(
-                    "{}: outcome of the registration unknown ({e}); checking",
-                    c.address
-                );
-                let key = webhook::key(&w.url, &events);
-                for l in self.api.list_webhooks().await? {
-                    if webhook::live_key(&l) == key && Some(l.id.as_str()) != replacing {
-                        self.delete_webhook(&l.id).await?;
-                    }
-                }
-                self.api.register_webhook(&w.url, &events).await?
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let (id, secret) = self.register_once(c, &w.url, &events, replacing).await?;
         let Some(sink) = self.sink_for(w) else {
             return Ok(Some(format!(
                 "registered as {id}; its secret was not stored (no sink declared and no --secrets-out)"
@@ -339,6 +322,43 @@ impl Ctx<'_> {
             return Err(e.into());
         }
         Ok(Some(format!("registered as {id}; secret stored")))
+    }
+
+    /// Register so that at most one new registration exists, and only if its secret is in hand.
+    /// After an unknown outcome the registration may exist with its secret lost; it is deleted
+    /// before trying again, and also before giving up, because a later run would take a
+    /// leftover for the configured one and never store its secret.
+    async fn register_once(
+        &self,
+        c: &Change,
+        url: &str,
+        events: &[String],
+        replacing: Option<&str>,
+    ) -> Result<(String, crate::api::Secret), StepError> {
+        const ATTEMPTS: usize = 3;
+        let key = webhook::key(url, events);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.api.register_webhook(url, events).await {
+                Ok(r) => return Ok(r),
+                Err(e) if e.outcome_unknown() => {
+                    tracing::warn!(
+                        "{}: outcome of the registration unknown ({e}); checking",
+                        c.address
+                    );
+                    for l in self.api.list_webhooks().await? {
+                        if webhook::live_key(&l) == key && Some(l.id.as_str()) != replacing {
+                            self.delete_webhook(&l.id).await?;
+                        }
+                    }
+                    if attempt >= ATTEMPTS {
+                        return Err(e.into());
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     async fn redirect_qr(&self, c: &Change) -> Result<Option<String>, StepError> {
