@@ -118,3 +118,51 @@ async fn three_applies_converge_under_15_percent_faults_for_every_seed() {
         failures.join("\n")
     );
 }
+
+/// Regression: a 429 is a refusal before any processing, so a POST without an idempotency key
+/// is sent again after one (it used to fail the create outright); and a GET answered 500 is
+/// retried (one failed list page used to fail the whole plan).
+#[tokio::test]
+async fn a_429_on_a_post_and_a_500_on_a_get_are_retried() {
+    let mut sc = SimConfig::test();
+    sc.seed = 7;
+    let sim = vippsctl::sim::start(sc, ([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let transport = proof::fast_transport(&sim.base_url(), Duration::from_secs(5));
+    let api = vippsctl::api::MerchantApi::new(transport.for_merchant(MSN).unwrap());
+    // Fetch the token before faults start: the token call is not what is tested.
+    api.list_redirect_qrs().await.unwrap();
+    sim.clear_calls();
+    sim.set_faults(FaultConfig {
+        rate: 0.5,
+        ..FaultConfig::always(&[FaultKind::Status429])
+    });
+    for i in 0..6 {
+        api.create_redirect_qr(&format!("q{i}"), "https://x.example/", None)
+            .await
+            .unwrap_or_else(|e| panic!("create q{i}: {e}"));
+    }
+    let calls = sim.calls();
+    let posts = calls
+        .iter()
+        .filter(|c| c.operation == "create_redirect_qr")
+        .count();
+    assert!(posts > 6, "no 429 was retried ({posts} posts)");
+    assert_eq!(sim.state().merchants[MSN].redirect_qrs.len(), 6);
+
+    sim.clear_calls();
+    sim.set_faults(FaultConfig {
+        rate: 0.5,
+        ..FaultConfig::always(&[FaultKind::Status500])
+    });
+    for _ in 0..6 {
+        let live = api
+            .list_redirect_qrs()
+            .await
+            .expect("list retried past 500s");
+        assert_eq!(live.len(), 6);
+    }
+    assert!(sim.calls().iter().any(|c| c.status == 500));
+    sim.shutdown().await;
+}

@@ -52,7 +52,11 @@ pub(crate) async fn make_plan(
 ) -> Result<(Plan, crate::config::Loaded, Target, super::session::Apis), Failure> {
     let loaded = session::load_config(paths, global)?;
     let (target, apis) = session::connect(global, &loaded.config, sandbox).await?;
-    let live = session::observe_all(&loaded.config, &apis).await?;
+    let mut live = session::observe_all(&loaded.config, &apis).await?;
+    // A registration whose secret never reached its sink (a killed run) is replaced.
+    let lost = crate::apply::secrets::unverified_webhooks(&loaded.config, &mut live);
+    let mut opts = opts.clone();
+    opts.replace.extend(lost.iter().cloned());
     let ctx = PlanContext {
         environment: target.environment,
         base_url: target.label.clone(),
@@ -64,8 +68,14 @@ pub(crate) async fn make_plan(
         config_digest: loaded.digest.clone(),
         spec_versions: super::spec_versions().to_string(),
     };
-    let plan = crate::plan::diff(&loaded.config, &live, &ctx, opts)
+    let mut plan = crate::plan::diff(&loaded.config, &live, &ctx, &opts)
         .map_err(|problems| session::problems_failure(&problems, &loaded, global))?;
+    for c in plan.merchants.iter_mut().flat_map(|m| m.changes.iter_mut()) {
+        if lost.contains(&c.address) && c.action.is_change() {
+            c.reason =
+                Some("its secret is not in its sink (an earlier run was interrupted)".into());
+        }
+    }
     Ok((plan, loaded, target, apis))
 }
 

@@ -69,6 +69,12 @@ pub const CHECKIN_URL: &str = "https://tills.example/vipps/check-in";
 /// A single-merchant configuration of `size`, pruning webhooks and redirect QRs. `phone` is put on
 /// every agreement when given (for the leak test).
 pub fn config_yaml(size: Size, phone: Option<&str>) -> String {
+    config_yaml_v(size, phone, false)
+}
+
+/// `changed`: the same objects with every field that can change changed (redirect URLs,
+/// callback descriptions, agreement prices) and webhook 0 on other events (a replacement).
+pub fn config_yaml_v(size: Size, phone: Option<&str>, changed: bool) -> String {
     let mut y = String::new();
     y.push_str("version: 1\nenvironment: test\nmerchants:\n");
     y.push_str(&format!("  - msn: \"{MSN}\"\n"));
@@ -78,10 +84,15 @@ pub fn config_yaml(size: Size, phone: Option<&str>) -> String {
         secret_key(None)
     ));
     for i in 0..size.webhooks {
+        let events = if changed && i == 0 {
+            WEBHOOK_EVENTS[0].to_string()
+        } else {
+            WEBHOOK_EVENTS.join(", ")
+        };
         y.push_str(&format!(
             "      - url: {}\n        events: [{}]\n        secret: {{ file: {SECRETS_FILE}, key: {} }}\n",
             webhook_url(i),
-            WEBHOOK_EVENTS.join(", "),
+            events,
             secret_key(Some(i))
         ));
     }
@@ -90,7 +101,8 @@ pub fn config_yaml(size: Size, phone: Option<&str>) -> String {
     }
     for i in 0..size.redirect_qrs {
         y.push_str(&format!(
-            "      - id: table-{i:03}\n        redirectUrl: https://menu.example/table/{i}\n"
+            "      - id: table-{i:03}\n        redirectUrl: https://menu.example/{}table/{i}\n",
+            if changed { "v2/" } else { "" }
         ));
     }
     if size.callback_qrs > 0 {
@@ -98,7 +110,8 @@ pub fn config_yaml(size: Size, phone: Option<&str>) -> String {
     }
     for i in 0..size.callback_qrs {
         y.push_str(&format!(
-            "      - merchantQrId: till-{i:03}\n        locationDescription: Till {i}\n"
+            "      - merchantQrId: till-{i:03}\n        locationDescription: {} {i}\n",
+            if changed { "Kasse" } else { "Till" }
         ));
     }
     if size.agreements > 0 {
@@ -107,7 +120,7 @@ pub fn config_yaml(size: Size, phone: Option<&str>) -> String {
     for i in 0..size.agreements {
         y.push_str(&format!(
             "      - externalId: member-{i:03}\n        productName: Coffee club {i}\n        pricing: {{ type: LEGACY, amount: {}, currency: NOK }}\n        interval: {{ unit: MONTH, count: 1 }}\n        merchantRedirectUrl: https://club.example/thanks\n",
-            10000 + i
+            if changed { 20000 + i } else { 10000 + i }
         ));
         if let Some(p) = phone {
             y.push_str(&format!("        phoneNumber: \"{p}\"\n"));
@@ -118,8 +131,12 @@ pub fn config_yaml(size: Size, phone: Option<&str>) -> String {
 
 /// Write the configuration into `dir` and load it.
 pub fn write_config(dir: &Path, size: Size, phone: Option<&str>) -> (PathBuf, Config) {
+    write_config_text(dir, &config_yaml(size, phone))
+}
+
+pub fn write_config_text(dir: &Path, text: &str) -> (PathBuf, Config) {
     let path = dir.join("setup.yaml");
-    std::fs::write(&path, config_yaml(size, phone)).expect("write config");
+    std::fs::write(&path, text).expect("write config");
     let loaded = vippsctl::config::load(std::slice::from_ref(&path), &|_| None)
         .unwrap_or_else(|d| panic!("generated config invalid:\n{}", d.render(false)));
     (path, loaded.config)
@@ -235,6 +252,7 @@ pub async fn plan(
                 .map_err(|e| format!("observe: {e}"))?,
         );
     }
+    vippsctl::apply::secrets::unverified_webhooks(config, &mut live);
     let ctx = PlanContext {
         environment: vippsctl::api::Environment::Test,
         base_url: "sim".into(),
@@ -405,4 +423,57 @@ pub fn violations(state: &SimState, config: &Config, secrets_path: &Path) -> Vec
         }
     }
     v
+}
+
+/// `vippsctl` (the binary under test) with the simulator's credentials, in `dir`.
+pub fn cli(dir: &Path, base_url: &str) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_vippsctl"));
+    cmd.current_dir(dir)
+        .env("VIPPS_CLIENT_ID", vippsctl::sim::SANDBOX_CLIENT_ID)
+        .env("VIPPS_CLIENT_SECRET", vippsctl::sim::SANDBOX_CLIENT_SECRET)
+        .env(
+            "VIPPS_SUBSCRIPTION_KEY",
+            vippsctl::sim::SANDBOX_SUBSCRIPTION_KEY,
+        )
+        .env("NO_COLOR", "1")
+        .env_remove("VIPPSCTL_ENV")
+        .env_remove("VIPPSCTL_LOG")
+        .env("VIPPSCTL_BASE_URL", base_url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Run to the end; (exit code, stdout, stderr).
+pub async fn run(mut cmd: tokio::process::Command) -> (i32, String, String) {
+    let out = cmd.output().await.expect("run vippsctl");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A deterministic stream of numbers from a seed (splitmix64), so kill points and mutations are
+/// reproducible without pulling an RNG crate's version into the tests' meaning.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next() % n
+        }
+    }
 }
