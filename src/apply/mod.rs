@@ -2,6 +2,7 @@
 //! resolution of writes whose outcome is unknown, progress, and a final report. Every step is safe
 //! to run again: a re-run re-observes and plans only what is still different.
 
+pub mod lock;
 pub mod report;
 pub mod secrets;
 
