@@ -21,7 +21,6 @@ use vippsctl::apply::{ApplyOptions, Outcome, Silent};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Mode {
-    Normal,
     /// 200 with a JSON body far larger than any real answer (256 MiB, streamed).
     HugeBody,
     /// 200 with an HTML page, as a proxy's error page would be.
@@ -45,7 +44,6 @@ type Shared = Arc<Mutex<Server>>;
 
 fn hostile(mode: Mode) -> Response {
     match mode {
-        Mode::Normal => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         Mode::HugeBody => {
             let chunk = bytes::Bytes::from(
                 "{\"id\":\"00000000-0000-4000-8000-000000000000\",\"url\":\"https://x.example/\",\"events\":[\"a\"]},"
