@@ -399,36 +399,41 @@ impl Ctx<'_> {
     }
 
     /// Create, treating "it already exists with the same fields" (a 409 after an earlier attempt
-    /// whose answer was lost) as success.
+    /// whose answer was lost) as success. After an unknown outcome the QR code is looked up and,
+    /// if absent, created again, a bounded number of times: one flaky answer should not leave
+    /// the object for the next run.
     async fn create_redirect_qr(
         &self,
         d: &crate::config::model::RedirectQr,
     ) -> Result<Option<String>, StepError> {
-        match self
-            .api
-            .create_redirect_qr(&d.id, &d.redirect_url, d.ttl)
-            .await
-        {
-            Ok(_) => Ok(None),
-            Err(e) if e.is_conflict() || e.outcome_unknown() => {
-                match self.api.get_redirect_qr(&d.id).await {
-                    Ok(live) if live.redirect_url == d.redirect_url => {
-                        Ok(Some("already existed with these fields".into()))
-                    }
-                    Ok(live) => Err(StepError::Refused(format!(
+        const ATTEMPTS: usize = 3;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let e = match self
+                .api
+                .create_redirect_qr(&d.id, &d.redirect_url, d.ttl)
+                .await
+            {
+                Ok(_) => return Ok(None),
+                Err(e) if e.is_conflict() || e.outcome_unknown() => e,
+                Err(e) => return Err(e.into()),
+            };
+            match self.api.get_redirect_qr(&d.id).await {
+                Ok(live) if live.redirect_url == d.redirect_url => {
+                    return Ok(Some("already existed with these fields".into()))
+                }
+                Ok(live) => {
+                    return Err(StepError::Refused(format!(
                         "QR code {} already exists with redirectUrl {} (run plan again)",
                         d.id, live.redirect_url
-                    ))),
-                    Err(ge) if ge.is_not_found() && e.outcome_unknown() => {
-                        self.api
-                            .create_redirect_qr(&d.id, &d.redirect_url, d.ttl)
-                            .await?;
-                        Ok(None)
-                    }
-                    Err(_) => Err(e.into()),
+                    )))
                 }
+                Err(ge) if ge.is_not_found() && e.outcome_unknown() && attempt < ATTEMPTS => {
+                    continue
+                }
+                Err(_) => return Err(e.into()),
             }
-            Err(e) => Err(e.into()),
         }
     }
 
