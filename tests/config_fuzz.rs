@@ -194,3 +194,82 @@ fn ten_thousand_deep_nesting_ends_with_an_error() {
         err.items
     );
 }
+
+/// Peak resident memory of this process in KiB (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+const HUGE_MIB: usize = 16;
+
+/// Huge inputs of the shapes that cost a YAML loader most: one enormous scalar, and a flat
+/// sequence of hundreds of thousands of items. Both end (loaded or refused) without a panic.
+/// Runs in its own process too (next test), so its peak memory can be measured.
+#[test]
+fn huge_inputs_end_without_panic() {
+    let long = format!(
+        "version: 1\nmerchants:\n  - msn: \"123456\"\n    name: {}\n",
+        "n".repeat(HUGE_MIB << 20)
+    );
+    let _ = load_text(&long);
+    drop(long);
+    let items = (HUGE_MIB << 20) / 8;
+    let mut flat = String::with_capacity(HUGE_MIB << 20);
+    flat.push_str("version: 1\nmerchants:\n");
+    for i in 0..items {
+        flat.push_str(&format!("- {}\n", i % 10_000));
+    }
+    // Regression: one diagnostic per bad item took about 1 GiB here; the value cap stops it.
+    let err = load_text(&flat).expect_err("numbers are not merchants");
+    assert!(
+        err.items.iter().any(|d| d.code == "yaml-too-large"),
+        "{:?}",
+        err.items.iter().take(3).collect::<Vec<_>>()
+    );
+    drop(flat);
+    if let Some(kib) = peak_rss_kib() {
+        println!("PEAK_RSS_KIB={kib}");
+    }
+}
+
+#[test]
+fn huge_inputs_peak_memory_is_bounded() {
+    if peak_rss_kib().is_none() {
+        eprintln!("no /proc/self/status here; skipping the memory measurement");
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .args([
+            "--exact",
+            "huge_inputs_end_without_panic",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .expect("run self");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kib: u64 = stdout
+        .split("PEAK_RSS_KIB=")
+        .nth(1)
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("peak not printed:\n{stdout}"));
+    eprintln!(
+        "peak RSS loading {HUGE_MIB} MiB configs: {} MiB",
+        kib / 1024
+    );
+    // The input, its tree and slack; it was 60 times the input before the value cap.
+    let bound_mib = 10 * HUGE_MIB as u64 + 64;
+    assert!(
+        kib / 1024 < bound_mib,
+        "peak {} MiB >= {bound_mib} MiB",
+        kib / 1024
+    );
+}

@@ -218,6 +218,9 @@ impl ApiError {
             ApiError::Status {
                 operation, status, ..
             } => *status >= 500 && is_write(operation),
+            // The server answered a write, but with a body that cannot be read (wrong type,
+            // broken JSON): the write may well have been made, and what it returned is lost.
+            ApiError::Decode { operation, .. } => is_write(operation),
             _ => false,
         }
     }
@@ -353,6 +356,13 @@ mod tests {
         assert!(status("register_webhook", 503).outcome_unknown());
         assert!(!status("list_webhooks", 503).outcome_unknown());
         assert!(!status("register_webhook", 400).outcome_unknown());
+        let decode = |operation: &str| ApiError::Decode {
+            operation: operation.into(),
+            status: Some(200),
+            message: "x".into(),
+        };
+        assert!(decode("register_webhook").outcome_unknown());
+        assert!(!decode("list_webhooks").outcome_unknown());
         assert!(ApiError::Timeout {
             operation: "x".into()
         }

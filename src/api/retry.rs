@@ -83,13 +83,22 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 
 /// Statuses that say "try again later" without the request having taken effect.
 pub fn is_retryable_status(status: StatusCode) -> bool {
+    // A 500 is retried too (for idempotent requests only, like every status here): one failed
+    // list page must not fail a whole plan, and sending a GET, PUT or DELETE again is harmless.
     matches!(
         status,
         StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::INTERNAL_SERVER_ERROR
             | StatusCode::BAD_GATEWAY
             | StatusCode::SERVICE_UNAVAILABLE
             | StatusCode::GATEWAY_TIMEOUT
     )
+}
+
+/// A 429 refuses a request before it is processed, so even a POST without an idempotency key
+/// can be sent again after one.
+pub fn is_refused_unprocessed(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
 }
 
 /// Safe to send twice: the method is idempotent, or the caller made it so with an
@@ -174,7 +183,9 @@ mod tests {
         assert!(is_idempotent(&keyed));
         assert!(is_retryable_status(StatusCode::TOO_MANY_REQUESTS));
         assert!(is_retryable_status(StatusCode::SERVICE_UNAVAILABLE));
-        assert!(!is_retryable_status(StatusCode::INTERNAL_SERVER_ERROR));
+        assert!(is_retryable_status(StatusCode::INTERNAL_SERVER_ERROR));
+        assert!(!is_retryable_status(StatusCode::NOT_IMPLEMENTED));
+        assert!(!is_retryable_status(StatusCode::BAD_REQUEST));
         assert!(!is_retryable_status(StatusCode::CONFLICT));
     }
 }

@@ -21,7 +21,7 @@
 
 use super::credentials::Credentials;
 use super::ratelimit::{human, RateLimiter, RateLimits};
-use super::retry::{is_idempotent, is_retryable_status, RetryPolicy};
+use super::retry::{is_idempotent, is_refused_unprocessed, is_retryable_status, RetryPolicy};
 use super::token::{TokenCache, TokenError, TokenRequest};
 use super::{Environment, Secret};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, RETRY_AFTER};
@@ -419,7 +419,7 @@ impl Transport {
                 .await;
             // A streamed body cannot be sent twice; such a request gets exactly one try.
             let spare = current.try_clone();
-            let outcome = shared.http.execute(current).await;
+            let outcome = shared.http.execute(current).await.map(limit_body);
             let Some(mut next) = spare else {
                 return outcome;
             };
@@ -452,7 +452,11 @@ impl Transport {
                         _ => return outcome,
                     }
                 }
-                Ok(resp) if can_retry && is_retryable_status(resp.status()) => {
+                Ok(resp)
+                    if (can_retry && is_retryable_status(resp.status()))
+                        || (is_refused_unprocessed(resp.status())
+                            && attempt < policy.max_attempts.max(1)) =>
+                {
                     let asked = resp
                         .headers()
                         .get(RETRY_AFTER)
@@ -495,6 +499,50 @@ impl Transport {
             attempt += 1;
             current = next;
         }
+    }
+}
+
+/// The largest response body read. A full page of any list is well under 1 MiB; without a cap a
+/// broken proxy or hostile server streaming an endless body would be buffered until the request
+/// timeout, at whatever rate the network allows.
+pub const MAX_RESPONSE_BYTES: usize = 32 << 20;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the response is larger than {} MiB", MAX_RESPONSE_BYTES >> 20)]
+struct TooLarge;
+
+/// The same response, whose body ends in an error once it passes [`MAX_RESPONSE_BYTES`].
+fn limit_body(resp: reqwest::Response) -> reqwest::Response {
+    use futures::StreamExt;
+    use reqwest::ResponseBuilderExt;
+    let mut builder = http::Response::builder()
+        .status(resp.status())
+        .version(resp.version())
+        .url(resp.url().clone());
+    if let Some(h) = builder.headers_mut() {
+        *h = resp.headers().clone();
+    }
+    let mut seen = 0usize;
+    let body = resp.bytes_stream().map(
+        move |chunk| -> Result<bytes::Bytes, Box<dyn std::error::Error + Send + Sync>> {
+            let chunk = chunk?;
+            seen = seen.saturating_add(chunk.len());
+            if seen > MAX_RESPONSE_BYTES {
+                return Err(Box::new(TooLarge));
+            }
+            Ok(chunk)
+        },
+    );
+    match builder.body(reqwest::Body::wrap_stream(body)) {
+        Ok(r) => reqwest::Response::from(r),
+        // Status, version and headers came from a valid response, so this cannot fail; were
+        // it to, an empty 502 reads as a retryable gateway error.
+        Err(_) => reqwest::Response::from(
+            http::Response::builder()
+                .status(StatusCode::BAD_GATEWAY)
+                .body(reqwest::Body::from(Vec::<u8>::new()))
+                .unwrap_or_default(),
+        ),
     }
 }
 

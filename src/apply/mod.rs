@@ -2,6 +2,7 @@
 //! resolution of writes whose outcome is unknown, progress, and a final report. Every step is safe
 //! to run again: a re-run re-observes and plans only what is still different.
 
+pub mod lock;
 pub mod report;
 pub mod secrets;
 
@@ -318,35 +319,16 @@ impl Ctx<'_> {
     ) -> Result<Option<String>, StepError> {
         let w = self.declared_webhook(c)?;
         let events = webhook::event_set(&w.events);
-        let (id, secret) = match self.api.register_webhook(&w.url, &events).await {
+        let (id, secret) = match self.register_once(c, &w.url, &events, replacing).await {
             Ok(r) => r,
-            Err(e) if e.outcome_unknown() => {
-                // The registration may exist, but its secret is lost: find it, delete it, register again.
-                tracing::warn!(
-                    "{}: outcome of the registration unknown ({e}); checking",
-                    c.address
-                );
-                let resolved = async {
-                    let key = webhook::key(&w.url, &events);
-                    for l in self.api.list_webhooks().await? {
-                        if webhook::live_key(&l) == key && Some(l.id.as_str()) != replacing {
-                            self.delete_webhook(&l.id).await?;
-                        }
-                    }
-                    Ok::<_, StepError>(self.api.register_webhook(&w.url, &events).await?)
+            Err((err, unknown)) => {
+                if unknown {
+                    // Live state cannot tell a registration whose secret was lost from a good
+                    // one: only this run knows, so it must say so.
+                    self.lose(&c.address);
                 }
-                .await;
-                match resolved {
-                    Ok(r) => r,
-                    Err(err) => {
-                        // Live state cannot tell a registration whose secret was lost from a good
-                        // one: only this run knows, so it must say so.
-                        self.lose(&c.address);
-                        return Err(err);
-                    }
-                }
+                return Err(err);
             }
-            Err(e) => return Err(e.into()),
         };
         let Some(sink) = self.sink_for(w) else {
             return Ok(Some(format!(
@@ -368,6 +350,50 @@ impl Ctx<'_> {
             return Err(e.into());
         }
         Ok(Some(format!("registered as {id}; secret stored")))
+    }
+
+    /// Register so that at most one new registration exists, and only if its secret is in hand.
+    /// After an unknown outcome the registration may exist with its secret lost; it is deleted
+    /// before trying again, and also before giving up, because a later run would take a
+    /// leftover for the configured one and never store its secret.
+    async fn register_once(
+        &self,
+        c: &Change,
+        url: &str,
+        events: &[String],
+        replacing: Option<&str>,
+    ) -> Result<(String, crate::api::Secret), (StepError, bool)> {
+        const ATTEMPTS: usize = 3;
+        let key = webhook::key(url, events);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.api.register_webhook(url, events).await {
+                Ok(r) => return Ok(r),
+                Err(e) if e.outcome_unknown() => {
+                    tracing::warn!(
+                        "{}: outcome of the registration unknown ({e}); checking",
+                        c.address
+                    );
+                    // `true`: a registration whose secret is lost may exist from here on.
+                    let unknown = |err: StepError| (err, true);
+                    let live = self
+                        .api
+                        .list_webhooks()
+                        .await
+                        .map_err(|e| unknown(e.into()))?;
+                    for l in live {
+                        if webhook::live_key(&l) == key && Some(l.id.as_str()) != replacing {
+                            self.delete_webhook(&l.id).await.map_err(unknown)?;
+                        }
+                    }
+                    if attempt >= ATTEMPTS {
+                        return Err((e.into(), true));
+                    }
+                }
+                Err(e) => return Err((e.into(), false)),
+            }
+        }
     }
 
     async fn redirect_qr(&self, c: &Change) -> Result<Option<String>, StepError> {
@@ -407,39 +433,44 @@ impl Ctx<'_> {
     }
 
     /// Create, treating "it already exists with the same fields" (a 409 after an earlier attempt
-    /// whose answer was lost) as success.
+    /// whose answer was lost) as success. After an unknown outcome the QR code is looked up and,
+    /// if absent, created again, a bounded number of times: one flaky answer should not leave
+    /// the object for the next run.
     async fn create_redirect_qr(
         &self,
         d: &crate::config::model::RedirectQr,
     ) -> Result<Option<String>, StepError> {
-        match self
-            .api
-            .create_redirect_qr(&d.id, &d.redirect_url, d.ttl)
-            .await
-        {
-            Ok(_) => Ok(None),
-            Err(e) if e.is_conflict() || e.outcome_unknown() => {
-                match self.api.get_redirect_qr(&d.id).await {
-                    // Equal as the plan judges it: the url and whether it expires.
-                    Ok(live) if crate::resources::redirect_qr::fields(d, &live).is_empty() => {
-                        Ok(Some("already existed with these fields".into()))
-                    }
-                    Ok(live) => Err(StepError::Refused(format!(
+        const ATTEMPTS: usize = 3;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let e = match self
+                .api
+                .create_redirect_qr(&d.id, &d.redirect_url, d.ttl)
+                .await
+            {
+                Ok(_) => return Ok(None),
+                Err(e) if e.is_conflict() || e.outcome_unknown() => e,
+                Err(e) => return Err(e.into()),
+            };
+            match self.api.get_redirect_qr(&d.id).await {
+                // Equal as the plan judges it: the url and whether it expires.
+                Ok(live) if crate::resources::redirect_qr::fields(d, &live).is_empty() => {
+                    return Ok(Some("already existed with these fields".into()))
+                }
+                Ok(live) => {
+                    return Err(StepError::Refused(format!(
                         "QR code {} already exists with other fields (redirectUrl {}, expiresIn {}) (run plan again)",
                         d.id,
                         live.redirect_url,
                         live.expires_in.map_or("none".to_string(), |s| s.to_string())
-                    ))),
-                    Err(ge) if ge.is_not_found() && e.outcome_unknown() => {
-                        self.api
-                            .create_redirect_qr(&d.id, &d.redirect_url, d.ttl)
-                            .await?;
-                        Ok(None)
-                    }
-                    Err(_) => Err(e.into()),
+                    )))
                 }
+                Err(ge) if ge.is_not_found() && e.outcome_unknown() && attempt < ATTEMPTS => {
+                    continue
+                }
+                Err(_) => return Err(e.into()),
             }
-            Err(e) => Err(e.into()),
         }
     }
 

@@ -76,9 +76,11 @@ pub async fn deliver(sink: &Sink, secret: &Secret, ctx: &SecretContext) -> Resul
     match sink {
         Sink::File { path, key } => {
             let _guard = FILE_LOCK.lock().await;
-            write_dotenv(path, key, secret).map_err(|source| SinkError::File {
-                path: path.clone(),
-                source,
+            write_dotenv_with_id(path, key, secret, Some(&ctx.webhook_id)).map_err(|source| {
+                SinkError::File {
+                    path: path.clone(),
+                    source,
+                }
             })
         }
         Sink::Command { argv } => run_command(argv, secret, ctx).await,
@@ -88,6 +90,105 @@ pub async fn deliver(sink: &Sink, secret: &Secret, ctx: &SecretContext) -> Resul
 /// Replace (or add) `KEY=value` in a dotenv file, keeping the other lines; atomic (temp file in
 /// the same folder, then rename) and readable by the owner only.
 pub fn write_dotenv(path: &Path, key: &str, secret: &Secret) -> std::io::Result<()> {
+    write_dotenv_with_id(path, key, secret, None)
+}
+
+/// The comment line that records which registration a key's secret belongs to. A run killed
+/// between registering and writing leaves a registration whose secret nobody has; this line
+/// lets the next run tell it from one whose secret is stored (see [`unverified_webhooks`]).
+fn id_marker(key: &str, webhook_id: &str) -> String {
+    format!("{ID_MARKER}{key}={webhook_id}")
+}
+
+const ID_MARKER: &str = "#vippsctl-webhook-id:";
+
+/// What a file sink holds for `key`: `None` if the file or key is absent; otherwise the webhook
+/// id recorded with it, if any (files written before ids were recorded have none).
+pub fn stored_webhook_id(path: &Path, key: &str) -> Option<Option<String>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut present = false;
+    let mut id = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix(ID_MARKER) {
+            if let Some((k, v)) = rest.split_once('=') {
+                if k == key {
+                    id = Some(v.trim().to_string());
+                }
+            }
+            continue;
+        }
+        if line_key(line) == key {
+            present = true;
+        }
+    }
+    present.then_some(id)
+}
+
+fn line_key(line: &str) -> &str {
+    line.trim_start()
+        .trim_start_matches("export ")
+        .split('=')
+        .next()
+        .unwrap_or("")
+        .trim()
+}
+
+/// Declared webhooks with a file sink whose live registration's secret is not in that sink: the
+/// key is missing, or it records another registration. Such a registration is useless (nobody
+/// can verify its calls), so the plan replaces it. Where several registrations match, the one
+/// whose secret is stored is moved first so the plan keeps it and treats the rest as duplicates.
+/// Command sinks cannot be checked and are trusted.
+pub fn unverified_webhooks(
+    config: &crate::config::model::Config,
+    live: &mut [crate::resources::LiveMerchant],
+) -> Vec<crate::resources::Address> {
+    use crate::resources::webhook;
+    let mut lost = Vec::new();
+    for m in &config.merchants {
+        let Some(lm) = live.iter_mut().find(|l| l.msn == m.msn) else {
+            continue;
+        };
+        let Some(hooks) = lm.webhooks.as_mut() else {
+            continue;
+        };
+        for d in &m.webhooks {
+            let Some(sink @ crate::config::model::SecretSink::File { .. }) = &d.secret else {
+                continue;
+            };
+            let Sink::File { path, key } = Sink::resolve(sink, &d.origin.file) else {
+                continue;
+            };
+            let want = webhook::desired_key(d);
+            let matching: Vec<usize> = (0..hooks.len())
+                .filter(|&i| webhook::live_key(&hooks[i]) == want)
+                .collect();
+            if matching.is_empty() {
+                continue;
+            }
+            let stored = match stored_webhook_id(&path, &key) {
+                None => None,
+                Some(None) => continue,
+                Some(Some(id)) => matching.iter().copied().find(|&i| hooks[i].id == id),
+            };
+            match stored {
+                Some(i) => {
+                    let h = hooks.remove(i);
+                    hooks.insert(0, h);
+                }
+                None => lost.push(crate::plan::diff::webhook_address(m, &d.url, &d.events)),
+            }
+        }
+    }
+    lost
+}
+
+/// Replace (or add) `KEY=value`, recording `webhook_id` with it when given.
+pub fn write_dotenv_with_id(
+    path: &Path,
+    key: &str,
+    secret: &Secret,
+    webhook_id: Option<&str>,
+) -> std::io::Result<()> {
     let existing = match std::fs::read_to_string(path) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -96,16 +197,15 @@ pub fn write_dotenv(path: &Path, key: &str, secret: &Secret) -> std::io::Result<
     let mut lines: Vec<String> = Vec::new();
     let mut replaced = false;
     let entry = format!("{key}={}", quote(secret.expose()));
+    let marker = webhook_id.map(|id| id_marker(key, id));
+    let marker_prefix = format!("{ID_MARKER}{key}=");
     for line in existing.lines() {
-        let name = line
-            .trim_start()
-            .trim_start_matches("export ")
-            .split('=')
-            .next()
-            .unwrap_or("")
-            .trim();
-        if name == key {
+        if line.starts_with(&marker_prefix) {
+            continue; // rewritten next to the entry, or dropped with a secret of unknown origin
+        }
+        if line_key(line) == key {
             if !replaced {
+                lines.extend(marker.clone());
                 lines.push(entry.clone());
                 replaced = true;
             }
@@ -114,6 +214,7 @@ pub fn write_dotenv(path: &Path, key: &str, secret: &Secret) -> std::io::Result<
         }
     }
     if !replaced {
+        lines.extend(marker);
         lines.push(entry);
     }
     let dir = path
@@ -243,6 +344,23 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn the_webhook_id_is_recorded_with_its_secret_and_replaced_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.env");
+        assert_eq!(stored_webhook_id(&path, "KEY"), None);
+        std::fs::write(&path, "OTHER=1\nKEY=legacy\n").unwrap();
+        assert_eq!(stored_webhook_id(&path, "KEY"), Some(None));
+        write_dotenv_with_id(&path, "KEY", &Secret::new("a"), Some("id-1")).unwrap();
+        write_dotenv_with_id(&path, "KEY", &Secret::new("b"), Some("id-2")).unwrap();
+        assert_eq!(stored_webhook_id(&path, "KEY"), Some(Some("id-2".into())));
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "OTHER=1\n#vippsctl-webhook-id:KEY=id-2\nKEY=b\n"
+        );
+        assert_eq!(stored_webhook_id(&path, "OTHER"), Some(None));
     }
 
     #[tokio::test]

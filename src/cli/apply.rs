@@ -49,6 +49,7 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     let diff_opts = DiffOptions {
         replace: parse_addresses(&args.replace)?,
     };
+    let _lock = lock_merchants(&args.paths).await?;
     let (plan, loaded, target, apis) =
         make_plan(&args.paths, global, args.sandbox, &diff_opts).await?;
     // The plan is data on stdout; the question and progress go to stderr.
@@ -68,6 +69,24 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
         confirm()?;
     }
     execute(&plan, &loaded.config, &apis, &opts, &target.label).await
+}
+
+/// Serialise applies to the same merchants from this working directory (see `apply::lock`).
+/// A configuration that does not load locks nothing: planning reports its errors next.
+async fn lock_merchants(paths: &[PathBuf]) -> Result<crate::apply::lock::ApplyLock, Failure> {
+    let env = |name: &str| std::env::var(name).ok();
+    let msns: Vec<String> = match crate::config::load(paths, &env) {
+        Ok(loaded) => loaded.config.merchants.into_iter().map(|m| m.msn).collect(),
+        Err(_) => Vec::new(),
+    };
+    crate::apply::lock::acquire(std::path::Path::new("."), &msns, &|msn, path| {
+        eprintln!(
+            "Waiting for another vippsctl apply on merchant {msn} to finish (lock {})",
+            path.display()
+        );
+    })
+    .await
+    .map_err(|e| Failure::from_error(&e))
 }
 
 fn confirm() -> Result<(), Failure> {
@@ -103,6 +122,7 @@ async fn apply_saved(
     let mut replace = saved.replace.clone();
     replace.extend(parse_addresses(&args.replace)?);
     let diff_opts = DiffOptions { replace };
+    let _lock = lock_merchants(&config_paths).await?;
     let (fresh, loaded, target, apis) =
         make_plan(&config_paths, global, sandbox, &diff_opts).await?;
     if saved.environment != target.environment || saved.base_url != target.label {

@@ -52,8 +52,15 @@ pub(crate) async fn make_plan(
 ) -> Result<(Plan, crate::config::Loaded, Target, super::session::Apis), Failure> {
     let loaded = session::load_config(paths, global)?;
     let (target, apis) = session::connect(global, &loaded.config, sandbox).await?;
-    let live = session::observe_all(&loaded.config, &apis).await?;
-    let lost = session::lost_secrets(&target.label);
+    let mut live = session::observe_all(&loaded.config, &apis).await?;
+    // Registrations whose one-time secret never reached its sink are replaced: those an earlier
+    // apply recorded (LOST_SECRETS), and those the file sinks show (a killed run records nothing).
+    let mut lost = session::lost_secrets(&target.label);
+    for a in crate::apply::secrets::unverified_webhooks(&loaded.config, &mut live) {
+        if !lost.contains(&a) {
+            lost.push(a);
+        }
+    }
     let mut opts = opts.clone();
     for a in &lost {
         if !opts.replace.contains(a) {
@@ -75,10 +82,10 @@ pub(crate) async fn make_plan(
         .map_err(|problems| session::problems_failure(&problems, &loaded, global))?;
     for c in plan.merchants.iter_mut().flat_map(|m| m.changes.iter_mut()) {
         if c.action.is_change() && lost.contains(&c.address) {
-            c.reason = Some(format!(
-                "an earlier apply lost its one-time secret (recorded in {})",
-                session::LOST_SECRETS
-            ));
+            c.reason = Some(
+                "its one-time secret is not in its sink (an earlier apply lost it or was interrupted)"
+                    .into(),
+            );
         }
     }
     Ok((plan, loaded, target, apis))

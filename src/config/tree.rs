@@ -8,6 +8,10 @@ use yaml_rust2::scanner::TScalarStyle;
 pub const MAX_DEPTH: usize = 64;
 /// Nodes that aliases may add by expansion, per file (a "billion laughs" file stops here).
 pub const MAX_ALIAS_NODES: usize = 100_000;
+/// Values written in one file. A 10,000-object config has about 150,000; the cap bounds the
+/// memory of the tree and of the diagnostics a huge wrong file would otherwise produce (one per
+/// bad item: a 16 MiB list of numbers took about 1 GiB).
+pub const MAX_NODES: usize = 500_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -231,6 +235,7 @@ struct Builder {
     stack: Vec<(Node, usize, Option<Node>)>,
     anchors: std::collections::HashMap<usize, (Node, usize)>,
     alias_nodes: usize,
+    nodes: usize,
     root: Option<Node>,
 }
 
@@ -298,6 +303,14 @@ impl Builder {
     }
 
     fn push(&mut self, node: Node, anchor: usize) -> Result<(), BuildError> {
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return Err(BuildError {
+                message: format!("more than {MAX_NODES} values in one file"),
+                hint: Some("split the configuration over several files".into()),
+                code: "yaml-too-large",
+            });
+        }
         if anchor != 0 {
             let size = node.count();
             self.anchors.insert(anchor, (node.clone(), size));

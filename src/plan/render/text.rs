@@ -122,7 +122,10 @@ fn render_change(out: &mut String, c: &Change, style: Style) {
             (Some(b), None) => b.clone(),
             (None, None) => String::new(),
         };
-        let mut line = format!("{detail}{:<width$} = {value}", f.field);
+        // Padded by hand: a `{:<width$}` beyond u16::MAX panics, and a saved plan read back can
+        // carry any field name.
+        let pad = " ".repeat(width.saturating_sub(f.field.len()));
+        let mut line = format!("{detail}{}{pad} = {value}", f.field);
         if let Some(n) = effect_note(f) {
             let _ = write!(line, "  {}", style.paint("35", &format!("# {n}")));
         }
