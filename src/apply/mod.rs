@@ -319,6 +319,18 @@ impl Ctx<'_> {
     ) -> Result<Option<String>, StepError> {
         let w = self.declared_webhook(c)?;
         let events = webhook::event_set(&w.events);
+        let sink = self.sink_for(w);
+        if let Some(s) = &sink {
+            secrets::ensure_file(s).map_err(|source| {
+                StepError::Sink(secrets::SinkError::File {
+                    path: match s {
+                        Sink::File { path, .. } => path.clone(),
+                        Sink::Command { .. } => PathBuf::new(),
+                    },
+                    source,
+                })
+            })?;
+        }
         let (id, secret) = match self.register_once(c, &w.url, &events, replacing).await {
             Ok(r) => r,
             Err((err, unknown)) => {
@@ -330,7 +342,7 @@ impl Ctx<'_> {
                 return Err(err);
             }
         };
-        let Some(sink) = self.sink_for(w) else {
+        let Some(sink) = sink else {
             return Ok(Some(format!(
                 "registered as {id}; its secret was not stored (no sink declared and no --secrets-out)"
             )));

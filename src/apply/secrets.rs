@@ -165,6 +165,12 @@ pub fn unverified_webhooks(
             if matching.is_empty() {
                 continue;
             }
+            // No file at all is most likely another machine or a fresh CI checkout, where the
+            // secrets were never meant to be: trusted. Apply creates the file before it
+            // registers, so an interrupted first run still leaves a file to check against.
+            if !path.exists() {
+                continue;
+            }
             let stored = match stored_webhook_id(&path, &key) {
                 None => None,
                 Some(None) => continue,
@@ -180,6 +186,28 @@ pub fn unverified_webhooks(
         }
     }
     lost
+}
+
+/// Create the sink file (empty, owner-only) if it does not exist yet, before the registration
+/// whose secret it will hold; see [`unverified_webhooks`].
+pub fn ensure_file(sink: &Sink) -> std::io::Result<()> {
+    let Sink::File { path, .. } = sink else {
+        return Ok(());
+    };
+    if path.exists() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path).map(|_| ())
 }
 
 /// Replace (or add) `KEY=value`, recording `webhook_id` with it when given.
@@ -361,6 +389,53 @@ mod tests {
             "OTHER=1\n#vippsctl-webhook-id:KEY=id-2\nKEY=b\n"
         );
         assert_eq!(stored_webhook_id(&path, "OTHER"), Some(None));
+    }
+
+    #[test]
+    fn registrations_whose_secret_the_sink_lacks_are_found() {
+        use crate::api::model::LiveWebhook;
+        let dir = tempfile::tempdir().unwrap();
+        let cfg_path = dir.path().join("c.yaml");
+        let yaml = "version: 1\nmerchants:\n  - msn: \"123456\"\n    webhooks:\n      - url: https://a.example/h\n        events: [x.v1]\n        secret: { file: s.env, key: K }\n";
+        let loaded =
+            crate::config::load_sources(&[(cfg_path.clone(), yaml.to_string())], &|_| None)
+                .unwrap();
+        let hook = |id: &str| LiveWebhook {
+            id: id.into(),
+            url: "https://a.example/h".into(),
+            events: vec!["x.v1".into()],
+        };
+        let live = |ids: &[&str]| {
+            vec![crate::resources::LiveMerchant {
+                msn: "123456".into(),
+                webhooks: Some(ids.iter().map(|i| hook(i)).collect()),
+                redirect_qrs: None,
+                callback_qrs: None,
+                agreements: None,
+            }]
+        };
+        let sink = dir.path().join("s.env");
+        // No file: another machine; trusted.
+        assert!(unverified_webhooks(&loaded.config, &mut live(&["w1"])).is_empty());
+        // The file exists but lacks the key: an interrupted run.
+        std::fs::write(&sink, "OTHER=1\n").unwrap();
+        assert_eq!(
+            unverified_webhooks(&loaded.config, &mut live(&["w1"])).len(),
+            1
+        );
+        // The key records another registration.
+        write_dotenv_with_id(&sink, "K", &Secret::new("s"), Some("w0")).unwrap();
+        assert_eq!(
+            unverified_webhooks(&loaded.config, &mut live(&["w1"])).len(),
+            1
+        );
+        // Of two duplicates, the recorded one is kept first and nothing is replaced.
+        let mut two = live(&["w1", "w0"]);
+        assert!(unverified_webhooks(&loaded.config, &mut two).is_empty());
+        assert_eq!(two[0].webhooks.as_ref().unwrap()[0].id, "w0");
+        // A key written before ids were recorded is trusted.
+        std::fs::write(&sink, "K=legacy\n").unwrap();
+        assert!(unverified_webhooks(&loaded.config, &mut live(&["w1"])).is_empty());
     }
 
     #[tokio::test]
