@@ -167,8 +167,12 @@ async fn plan_one(b: &mut Bench) {
     let pages = agreement_pages(shape.agreements);
     let minimum = 1 + 3 + pages;
     let bound = LATENCY * (1 + pages as u32);
-    let at50 = sample_plans(&loaded, &state, LATENCY).await;
-    let at0 = sample_plans(&loaded, &state, Duration::ZERO).await;
+    let mut runs = sample_plans(&[(&loaded, LATENCY), (&loaded, Duration::ZERO)], &state)
+        .await
+        .into_iter();
+    let (Some(at50), Some(at0)) = (runs.next(), runs.next()) else {
+        fail("no samples")
+    };
     b.row(
         "plan 1 merchant: requests",
         at50.requests.to_string(),
@@ -187,7 +191,7 @@ async fn plan_one(b: &mut Bench) {
         "<= 1.3x",
         Some(ratio <= 1.3),
         format!(
-            "median of 5, cold token each; observe {}, diff {}; CPU {} (client + simulator)",
+            "median of 7, cold token each; observe {}, diff {}; CPU {} (client + simulator)",
             secs(at50.observe),
             secs(at50.diff),
             secs(at50.cpu)
@@ -213,7 +217,10 @@ async fn plan_one(b: &mut Bench) {
     );
 }
 
-/// Medians of five plans, each on a fresh simulator seeded with `state` and a fresh client: a
+/// Samples per plan measurement (the median is reported).
+const ROUNDS: usize = 7;
+
+/// Medians of `ROUNDS` plans, each on a fresh simulator seeded with `state` and a fresh client: a
 /// cold token cache, and the 5/min agreement-list limit not carried over between samples.
 struct Samples {
     wall: Duration,
@@ -225,35 +232,47 @@ struct Samples {
 }
 
 async fn sample_plans(
-    loaded: &vippsctl::config::Loaded,
+    cases: &[(&vippsctl::config::Loaded, Duration)],
     state: &sim::SimState,
-    latency: Duration,
-) -> Samples {
-    let (mut walls, mut observes, mut diffs, mut cpus) = (vec![], vec![], vec![], vec![]);
-    let (mut requests, mut changes) = (0, 0);
-    for _ in 0..5 {
-        let sim = start(sim_config(latency, SimLimits::documented())).await;
-        sim.seed(state.clone());
-        let apis = apis(&sim.base_url(), &loaded.config, ClientLimits::documented());
-        let t = Instant::now();
-        let cpu = cpu_time();
-        let run = timed_plan(loaded, &apis, &sim.base_url()).await;
-        walls.push(t.elapsed());
-        cpus.push(cpu_time().saturating_sub(cpu));
-        observes.push(run.observe);
-        diffs.push(run.diff);
-        requests = requests.max(sim.calls().len());
-        changes = run.plan.changes().filter(|c| c.action.is_change()).count();
-        sim.shutdown().await;
+) -> Vec<Samples> {
+    #[derive(Default)]
+    struct Acc {
+        walls: Vec<Duration>,
+        observes: Vec<Duration>,
+        diffs: Vec<Duration>,
+        cpus: Vec<Duration>,
+        requests: usize,
+        changes: usize,
     }
-    Samples {
-        wall: median(walls),
-        observe: median(observes),
-        diff: median(diffs),
-        cpu: median(cpus),
-        requests,
-        changes,
+    let mut acc: Vec<Acc> = cases.iter().map(|_| Acc::default()).collect();
+    // The cases take turns, so that the other load on a shared machine falls on all of them alike.
+    for _ in 0..ROUNDS {
+        for ((loaded, latency), a) in cases.iter().zip(acc.iter_mut()) {
+            let sim = start(sim_config(*latency, SimLimits::documented())).await;
+            sim.seed(state.clone());
+            let apis = apis(&sim.base_url(), &loaded.config, ClientLimits::documented());
+            let t = Instant::now();
+            let cpu = cpu_time();
+            let run = timed_plan(loaded, &apis, &sim.base_url()).await;
+            a.walls.push(t.elapsed());
+            a.cpus.push(cpu_time().saturating_sub(cpu));
+            a.observes.push(run.observe);
+            a.diffs.push(run.diff);
+            a.requests = a.requests.max(sim.calls().len());
+            a.changes = run.plan.changes().filter(|c| c.action.is_change()).count();
+            sim.shutdown().await;
+        }
     }
+    acc.into_iter()
+        .map(|a| Samples {
+            wall: median(a.walls),
+            observe: median(a.observes),
+            diff: median(a.diffs),
+            cpu: median(a.cpus),
+            requests: a.requests,
+            changes: a.changes,
+        })
+        .collect()
 }
 
 /// 2. Apply creating the merchant from empty at 50 ms with the documented limits.
@@ -395,8 +414,12 @@ async fn fleet_of(b: &mut Bench, shape: Shape) {
         &declared_state(&one_loaded, &b.secrets("fleet-seed")).await,
         &ten,
     );
-    let one = sample_plans(&one_loaded, &state, LATENCY).await;
-    let all = sample_plans(&ten_loaded, &state, LATENCY).await;
+    let mut runs = sample_plans(&[(&one_loaded, LATENCY), (&ten_loaded, LATENCY)], &state)
+        .await
+        .into_iter();
+    let (Some(one), Some(all)) = (runs.next(), runs.next()) else {
+        fail("no samples")
+    };
     let ratio = all.wall.as_secs_f64() / one.wall.as_secs_f64();
     b.row(
         format!(
