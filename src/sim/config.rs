@@ -159,6 +159,11 @@ pub struct RateLimits {
     pub fetch_agreement: Option<u32>,
     /// Per MSN.
     pub draft_agreement: Option<u32>,
+    /// Every Vipps API request together (all merchants, all operations; not the token), per
+    /// second over a sliding window, like a gateway-wide quota. Vipps documents none; benchmarks
+    /// set one to check that the client paces itself instead of collecting 429s.
+    #[serde(default)]
+    pub global_per_second: Option<u32>,
 }
 
 impl RateLimits {
@@ -168,6 +173,7 @@ impl RateLimits {
             update_agreement: Some(5),
             fetch_agreement: Some(120),
             draft_agreement: Some(300),
+            global_per_second: None,
         }
     }
 
@@ -177,6 +183,7 @@ impl RateLimits {
             update_agreement: None,
             fetch_agreement: None,
             draft_agreement: None,
+            global_per_second: None,
         }
     }
 

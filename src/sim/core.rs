@@ -452,6 +452,24 @@ fn authenticate(inner: &Inner, op: &Operation, req: &Req) -> Result<String, Repl
 }
 
 fn rate_limit(inner: &mut Inner, ctx: &Ctx<'_>) -> Option<Reply> {
+    if let Some(limit) = inner.config.rate_limits.global_per_second {
+        let now = inner.now();
+        let window = chrono::Duration::seconds(1);
+        let times = inner
+            .windows
+            .entry(("*".into(), String::new()))
+            .or_default();
+        while times.front().is_some_and(|t| *t + window <= now) {
+            times.pop_front();
+        }
+        if times.len() >= limit as usize {
+            return Some(
+                gateway_error(429, "Rate limit is exceeded. Try again in 1 seconds.")
+                    .with_header("Retry-After", "1"),
+            );
+        }
+        times.push_back(now);
+    }
     let (limit, per) = inner.config.rate_limits.for_operation(ctx.op.name)?;
     let key = match per {
         CountedPer::Merchant => ctx.msn.clone(),

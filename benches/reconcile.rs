@@ -1,0 +1,504 @@
+//! Reconciler benchmarks against the in-process simulator, each figure a ratio to a bound measured
+//! or computed in the same run (issue 8; the plan and apply figures issue 5 asks for).
+//!
+//! Run: `cargo bench --bench reconcile` (`--profile dev` skips the optimised build).
+//! `VIPPSCTL_BENCH_SCALE=0.1` shrinks every object count for a quick run;
+//! `VIPPSCTL_BENCH_ONLY=plan,apply,rate,fleet,memory` picks benchmarks.
+//! Prints a table and writes it to `target/bench-report.md`. See docs/performance.md.
+
+mod support;
+
+use std::time::{Duration, Instant};
+use support::*;
+use vippsctl::api::ratelimit::{Limit, RateLimits as ClientLimits, Scope};
+use vippsctl::sim::{self, RateLimits as SimLimits};
+
+const LATENCY: Duration = Duration::from_millis(50);
+/// Requests per second the simulator allows in the paced-apply benchmark.
+const RATE: u32 = 50;
+/// How much slower than the simulator's cap the client paces itself (see `paced`).
+const PACING_MARGIN: f64 = 1.05;
+/// The API's largest agreement page (`resources::observe::AGREEMENT_PAGE_SIZE`).
+const PAGE: usize = vippsctl::resources::observe::AGREEMENT_PAGE_SIZE as usize;
+const MIB: f64 = 1024.0;
+
+struct Row {
+    name: String,
+    measured: String,
+    bound: String,
+    ratio: f64,
+    target: String,
+    met: Option<bool>,
+    note: String,
+}
+
+struct Bench {
+    scale: f64,
+    only: Option<Vec<String>>,
+    rows: Vec<Row>,
+    tmp: tempfile::TempDir,
+}
+
+impl Bench {
+    fn wants(&self, name: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|o| o.iter().any(|x| x == name))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn row(
+        &mut self,
+        name: impl Into<String>,
+        measured: impl Into<String>,
+        bound: impl Into<String>,
+        ratio: f64,
+        target: impl Into<String>,
+        met: Option<bool>,
+        note: impl Into<String>,
+    ) {
+        let r = Row {
+            name: name.into(),
+            measured: measured.into(),
+            bound: bound.into(),
+            ratio,
+            target: target.into(),
+            met,
+            note: note.into(),
+        };
+        eprintln!(
+            "  {}: {} vs {} = {:.2}x ({})",
+            r.name, r.measured, r.bound, r.ratio, r.note
+        );
+        self.rows.push(r);
+    }
+
+    fn secrets(&self, name: &str) -> std::path::PathBuf {
+        self.tmp.path().join(format!("{name}.env"))
+    }
+}
+
+/// List pages of agreements a plan reads: the API gives no total, so a full last page costs one
+/// more (empty) call.
+fn agreement_pages(n: usize) -> usize {
+    n / PAGE + 1
+}
+
+fn main() {
+    let scale: f64 = std::env::var("VIPPSCTL_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|f: &f64| *f > 0.0 && *f <= 1.0)
+        .unwrap_or(1.0);
+    let only = std::env::var("VIPPSCTL_BENCH_ONLY")
+        .ok()
+        .map(|s| s.split(',').map(|x| x.trim().to_string()).collect());
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| fail(&format!("tempdir: {e}")));
+    let mut b = Bench {
+        scale,
+        only,
+        rows: Vec::new(),
+        tmp,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(&format!("runtime: {e}")));
+    let profile = if cfg!(debug_assertions) {
+        "dev (unoptimised)"
+    } else {
+        "release"
+    };
+    eprintln!("reconcile benchmarks: scale {scale}, profile {profile}");
+    if b.wants("plan") {
+        rt.block_on(plan_one(&mut b));
+    }
+    if b.wants("apply") {
+        rt.block_on(apply_from_empty(&mut b));
+    }
+    if b.wants("rate") {
+        rt.block_on(paced_apply(&mut b));
+    }
+    if b.wants("fleet") {
+        rt.block_on(fleet(&mut b));
+    }
+    if b.wants("memory") {
+        rt.block_on(memory(&mut b));
+    }
+    let report = render(&b, profile);
+    println!("{report}");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-report.md");
+    match std::fs::write(&path, &report) {
+        Ok(()) => eprintln!("wrote {}", path.display()),
+        Err(e) => eprintln!("could not write {}: {e}", path.display()),
+    }
+}
+
+fn render(b: &Bench, profile: &str) -> String {
+    let mut s = format!(
+        "# vippsctl reconcile benchmarks\n\nScale {}, profile {profile}, simulated latency {} ms, {} CPUs.\n\n",
+        b.scale,
+        LATENCY.as_millis(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    s.push_str("| benchmark | measured | bound | ratio | target | met | note |\n|---|---|---|---|---|---|---|\n");
+    for r in &b.rows {
+        let met = match r.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "-",
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {:.2}x | {} | {met} | {} |\n",
+            r.name, r.measured, r.bound, r.ratio, r.target, r.note
+        ));
+    }
+    s
+}
+
+/// 1. Plan of one merchant of the issue's size at 50 ms: requests vs the minimum, wall time vs
+///    one token round trip plus the longest chain of list pages.
+async fn plan_one(b: &mut Bench) {
+    let shape = Shape::ISSUE.scaled(b.scale);
+    eprintln!("plan: one merchant, {shape:?}");
+    let msns = msns(1);
+    let loaded = load(&config_yaml(&msns, shape));
+    let state = declared_state(&loaded, &b.secrets("plan-seed")).await;
+    let pages = agreement_pages(shape.agreements);
+    let minimum = 1 + 3 + pages;
+    let bound = LATENCY * (1 + pages as u32);
+    let mut runs = sample_plans(&[(&loaded, LATENCY), (&loaded, Duration::ZERO)], &state)
+        .await
+        .into_iter();
+    let (Some(at50), Some(at0)) = (runs.next(), runs.next()) else {
+        fail("no samples")
+    };
+    b.row(
+        "plan 1 merchant: requests",
+        at50.requests.to_string(),
+        format!("{minimum} (token + 3 lists + {pages} agreement pages)"),
+        at50.requests as f64 / minimum as f64,
+        "1.00x",
+        Some(at50.requests == minimum),
+        format!("{} objects, {} changes", shape.objects(), at50.changes),
+    );
+    let ratio = at50.wall.as_secs_f64() / bound.as_secs_f64();
+    b.row(
+        "plan 1 merchant: wall",
+        secs(at50.wall),
+        format!("{} (token + {pages} pages x 50 ms)", secs(bound)),
+        ratio,
+        "<= 1.3x",
+        Some(ratio <= 1.3),
+        format!(
+            "median of 7, cold token each; observe {}, diff {}; CPU {} (client + simulator)",
+            secs(at50.observe),
+            secs(at50.diff),
+            secs(at50.cpu)
+        ),
+    );
+    // What latency adds: the same plan with 0 ms latency is all CPU, so the difference is the
+    // time spent waiting on the network, which the bound describes exactly.
+    let waited = at50.wall.saturating_sub(at0.wall);
+    let ratio = waited.as_secs_f64() / bound.as_secs_f64();
+    b.row(
+        "plan 1 merchant: wall at 50 ms - wall at 0 ms",
+        secs(waited),
+        secs(bound),
+        ratio,
+        "<= 1.3x",
+        Some(ratio <= 1.3),
+        format!(
+            "wall at 0 ms {} (observe {}, diff {})",
+            secs(at0.wall),
+            secs(at0.observe),
+            secs(at0.diff)
+        ),
+    );
+}
+
+/// Samples per plan measurement (the median is reported).
+const ROUNDS: usize = 7;
+
+/// Medians of `ROUNDS` plans, each on a fresh simulator seeded with `state` and a fresh client: a
+/// cold token cache, and the 5/min agreement-list limit not carried over between samples.
+struct Samples {
+    wall: Duration,
+    observe: Duration,
+    diff: Duration,
+    cpu: Duration,
+    requests: usize,
+    changes: usize,
+}
+
+async fn sample_plans(
+    cases: &[(&vippsctl::config::Loaded, Duration)],
+    state: &sim::SimState,
+) -> Vec<Samples> {
+    #[derive(Default)]
+    struct Acc {
+        walls: Vec<Duration>,
+        observes: Vec<Duration>,
+        diffs: Vec<Duration>,
+        cpus: Vec<Duration>,
+        requests: usize,
+        changes: usize,
+    }
+    let mut acc: Vec<Acc> = cases.iter().map(|_| Acc::default()).collect();
+    // The cases take turns, so that the other load on a shared machine falls on all of them alike.
+    for _ in 0..ROUNDS {
+        for ((loaded, latency), a) in cases.iter().zip(acc.iter_mut()) {
+            let sim = start(sim_config(*latency, SimLimits::documented())).await;
+            sim.seed(state.clone());
+            let apis = apis(&sim.base_url(), &loaded.config, ClientLimits::documented());
+            let t = Instant::now();
+            let cpu = cpu_time();
+            let run = timed_plan(loaded, &apis, &sim.base_url()).await;
+            a.walls.push(t.elapsed());
+            a.cpus.push(cpu_time().saturating_sub(cpu));
+            a.observes.push(run.observe);
+            a.diffs.push(run.diff);
+            a.requests = a.requests.max(sim.calls().len());
+            a.changes = run.plan.changes().filter(|c| c.action.is_change()).count();
+            sim.shutdown().await;
+        }
+    }
+    acc.into_iter()
+        .map(|a| Samples {
+            wall: median(a.walls),
+            observe: median(a.observes),
+            diff: median(a.diffs),
+            cpu: median(a.cpus),
+            requests: a.requests,
+            changes: a.changes,
+        })
+        .collect()
+}
+
+/// 2. Apply creating the issue's merchant from empty at 50 ms with the documented limits.
+async fn apply_from_empty(b: &mut Bench) {
+    let shape = Shape::ISSUE.scaled(b.scale);
+    eprintln!("apply: one merchant from empty, {shape:?} (drafts are limited to 300/min)");
+    let msns = msns(1);
+    let loaded = load(&config_yaml(&msns, shape));
+    let sim = start(sim_config(LATENCY, SimLimits::documented())).await;
+    let apis = apis(&sim.base_url(), &loaded.config, ClientLimits::documented());
+    let parallelism = 4;
+    let t = Instant::now();
+    let p = plan(&loaded, &apis, &sim.base_url()).await;
+    let report = apply(&p, &loaded, &apis, &b.secrets("apply"), parallelism).await;
+    let wall = t.elapsed();
+    let calls = sim.calls();
+    let (done, failed, skipped) = report.counts();
+    let throttled = calls.iter().filter(|c| c.status == 429).count();
+    // token + one list per kind (all empty) + one write per object.
+    let minimum = 1 + 4 + shape.objects();
+    b.row(
+        "apply from empty: requests",
+        calls.len().to_string(),
+        format!("{minimum} (token + 4 lists + 1 write per object)"),
+        calls.len() as f64 / minimum as f64,
+        "report",
+        None,
+        format!("{done} done, {failed} failed, {skipped} skipped, {throttled} answered 429"),
+    );
+    // Writes run `parallelism` at a time per merchant, each one round trip; drafts may not exceed
+    // 300 in a minute (the first 300 go at once, the rest at 5/s at best).
+    let writes = shape.objects() as u32;
+    let latency_bound = LATENCY * 2 + LATENCY * writes.div_ceil(parallelism as u32);
+    let draft_bound =
+        Duration::from_secs_f64((shape.agreements.saturating_sub(300)) as f64 / 300.0 * 60.0)
+            + LATENCY * 2;
+    // Read as a sliding window (what the simulator enforces), 300 drafts per minute means the
+    // last batch cannot start before a whole number of minutes has passed.
+    let window_bound =
+        Duration::from_secs(60 * (shape.agreements.saturating_sub(1) / 300) as u64) + LATENCY * 2;
+    let bound = latency_bound.max(window_bound);
+    let which = if window_bound > latency_bound {
+        "drafts 300 per sliding minute"
+    } else {
+        "latency x writes / parallelism 4"
+    };
+    let ratio = wall.as_secs_f64() / bound.as_secs_f64();
+    b.row(
+        "apply from empty: wall",
+        secs(wall),
+        format!("{} ({which})", secs(bound)),
+        ratio,
+        "report",
+        None,
+        format!(
+            "latency bound {}; drafts as a token bucket {} ({:.2}x)",
+            secs(latency_bound),
+            secs(draft_bound),
+            wall.as_secs_f64() / latency_bound.max(draft_bound).as_secs_f64()
+        ),
+    );
+    sim.shutdown().await;
+}
+
+/// 3. Apply creating redirect QRs under a simulator cap of `RATE` requests/s, the client paced to it.
+async fn paced_apply(b: &mut Bench) {
+    let n = ((1000.0 * b.scale).round() as usize).max(1);
+    let shape = Shape {
+        redirect_qrs: n,
+        callback_qrs: 0,
+        webhooks: 0,
+        agreements: 0,
+    };
+    eprintln!("rate: {n} redirect QRs at {RATE}/s");
+    let msns = msns(1);
+    let loaded = load(&config_yaml(&msns, shape));
+    let limited = SimLimits {
+        global_per_second: Some(RATE),
+        ..SimLimits::documented()
+    };
+    for (label, client) in [
+        ("paced", ClientLimits::documented().with_global(paced(RATE))),
+        ("unpaced", ClientLimits::documented()),
+    ] {
+        let sim = start(sim_config(LATENCY, limited.clone())).await;
+        let apis = apis(&sim.base_url(), &loaded.config, client);
+        let t = Instant::now();
+        let p = plan(&loaded, &apis, &sim.base_url()).await;
+        let report = apply(&p, &loaded, &apis, &b.secrets("rate"), 4).await;
+        let wall = t.elapsed();
+        let (done, failed, _) = report.counts();
+        let throttled = sim.calls().iter().filter(|c| c.status == 429).count();
+        let bound = Duration::from_secs_f64(n as f64 / RATE as f64);
+        let ratio = wall.as_secs_f64() / bound.as_secs_f64();
+        let (target, met) = if label == "paced" {
+            ("<= 1.15x, 0 failed", Some(ratio <= 1.15 && failed == 0))
+        } else {
+            ("(contrast)", None)
+        };
+        b.row(
+            format!("apply {n} redirect QRs at {RATE}/s, {label}"),
+            secs(wall),
+            format!("{} ({n} / {RATE}/s)", secs(bound)),
+            ratio,
+            target,
+            met,
+            format!("{done} done, {failed} failed, {throttled} answered 429"),
+        );
+        sim.shutdown().await;
+    }
+}
+
+/// The client-side match for a gateway that allows `rate` requests in any one-second window:
+/// no burst, and 5% slower than the cap, so that scheduling delays of up to 50 ms (one request
+/// sent late, the next on time) cannot put `rate + 1` requests into one sliding second.
+fn paced(rate: u32) -> Limit {
+    Limit {
+        requests: 1,
+        per: Duration::from_secs_f64(PACING_MARGIN / rate as f64),
+        scope: Scope::Global,
+    }
+}
+
+/// 4. Ten merchants planned at once vs one.
+async fn fleet(b: &mut Bench) {
+    // A tenth of the issue's merchant each (ten of them hold as much as one full one), and a
+    // hundredth, where the per-request CPU cost is small next to the latency.
+    for f in [0.1, 0.01] {
+        fleet_of(b, Shape::ISSUE.scaled(b.scale * f)).await;
+    }
+}
+
+async fn fleet_of(b: &mut Bench, shape: Shape) {
+    eprintln!("fleet: 10 merchants vs 1, each {shape:?}");
+    let ten = msns(10);
+    let one_loaded = load(&config_yaml(&ten[..1], shape));
+    let ten_loaded = load(&config_yaml(&ten, shape));
+    let state = replicate(
+        &declared_state(&one_loaded, &b.secrets("fleet-seed")).await,
+        &ten,
+    );
+    let mut runs = sample_plans(&[(&one_loaded, LATENCY), (&ten_loaded, LATENCY)], &state)
+        .await
+        .into_iter();
+    let (Some(one), Some(all)) = (runs.next(), runs.next()) else {
+        fail("no samples")
+    };
+    let ratio = all.wall.as_secs_f64() / one.wall.as_secs_f64();
+    b.row(
+        format!(
+            "plan 10 merchants vs 1 ({} objects each): wall",
+            shape.objects()
+        ),
+        secs(all.wall),
+        format!("{} (1 merchant)", secs(one.wall)),
+        ratio,
+        "near 1 (<= 1.5x)",
+        Some(ratio <= 1.5),
+        format!(
+            "{} vs {} requests, one shared token; CPU {} vs {}",
+            all.requests,
+            one.requests,
+            secs(all.cpu),
+            secs(one.cpu)
+        ),
+    );
+}
+
+/// 5. Peak memory and time of the binary's `validate` and `plan --base-url` at 10,000 objects.
+async fn memory(b: &mut Bench) {
+    // 100 merchants x 100 objects, as benches/validate.rs.
+    let per = Shape {
+        redirect_qrs: 40,
+        callback_qrs: 30,
+        webhooks: 10,
+        agreements: 20,
+    };
+    let merchants = ((100.0 * b.scale).round() as usize).max(1);
+    let msns = msns(merchants);
+    let yaml = config_yaml(&msns, per);
+    let loaded = load(&yaml);
+    let objects = loaded.object_count();
+    eprintln!("memory: {objects} objects in {merchants} merchants");
+    let file = b.tmp.path().join("fleet.yaml");
+    std::fs::write(&file, &yaml).unwrap_or_else(|e| fail(&format!("write config: {e}")));
+    let state = declared_state(&loaded, &b.secrets("memory-seed")).await;
+    let sim = start(sim_config(Duration::ZERO, SimLimits::documented())).await;
+    sim.seed(state);
+    let bin = env!("CARGO_BIN_EXE_vippsctl");
+    let limit_kib = 100.0 * MIB;
+    for (name, args) in [
+        ("validate", vec!["validate".to_string()]),
+        (
+            "plan --base-url",
+            vec!["plan".to_string(), "--base-url".to_string(), sim.base_url()],
+        ),
+    ] {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.args(&args)
+            .arg(&file)
+            .env("VIPPS_CLIENT_ID", sim::SANDBOX_CLIENT_ID)
+            .env("VIPPS_CLIENT_SECRET", sim::SANDBOX_CLIENT_SECRET)
+            .env("VIPPS_SUBSCRIPTION_KEY", sim::SANDBOX_SUBSCRIPTION_KEY)
+            .env("NO_COLOR", "1")
+            .current_dir(b.tmp.path());
+        // The simulator runs on this process's runtime: wait for the child off it.
+        let m = tokio::task::spawn_blocking(move || run_measured(cmd))
+            .await
+            .unwrap_or_else(|e| fail(&format!("join: {e}")));
+        if !m.status.success() {
+            fail(&format!(
+                "vippsctl {name} failed ({}):\n{}",
+                m.status, m.stderr
+            ));
+        }
+        let last = m.stdout.lines().last().unwrap_or_default().to_string();
+        let peak = m.peak_kib.unwrap_or(0) as f64;
+        b.row(
+            format!("vippsctl {name}, {objects} objects: peak RSS"),
+            format!("{:.1} MiB", peak / MIB),
+            "100 MiB",
+            peak / limit_kib,
+            "< 1.00x",
+            Some(peak > 0.0 && peak < limit_kib),
+            format!("VmHWM; wall {}; `{}`", secs(m.wall), last.trim()),
+        );
+    }
+    sim.shutdown().await;
+}
