@@ -1,6 +1,7 @@
 //! `vippsctl apply`: apply a saved plan exactly, or plan and apply after confirmation.
 
 use super::plan::{make_plan, parse_addresses};
+use super::scope::{RunScope, ScopeArgs};
 use super::session;
 use super::{Failure, GlobalArgs, Outcome};
 use crate::apply::{ActionResult, ApplyOptions, Progress};
@@ -29,6 +30,8 @@ pub struct ApplyArgs {
     /// Replace this object even though it matches (e.g. to rotate a webhook secret). Repeatable.
     #[arg(long, value_name = "ADDRESS")]
     pub replace: Vec<String>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
 }
 
 /// A single file whose content starts with `{` is a saved plan; YAML configs never do.
@@ -49,8 +52,9 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     let diff_opts = DiffOptions {
         replace: parse_addresses(&args.replace)?,
     };
+    let scope = RunScope::from_args(&args.scope)?;
     let (plan, loaded, _target, apis) =
-        make_plan(&args.paths, global, args.sandbox, &diff_opts).await?;
+        make_plan(&args.paths, global, args.sandbox, &diff_opts, &scope).await?;
     // The plan is data on stdout; the question and progress go to stderr.
     print!(
         "{}",
@@ -103,8 +107,20 @@ async fn apply_saved(
     let diff_opts = DiffOptions {
         replace: parse_addresses(&args.replace)?,
     };
+    let given = RunScope::from_args(&args.scope)?;
+    if !given.is_empty() {
+        return Err(Failure::new(format!(
+            "{} was planned with its own scope; --msn, --shard, --target and --exclude do not apply to a saved plan",
+            path.display()
+        ))
+        .hint("pass them to `vippsctl plan` when making the plan"));
+    }
+    let scope = match &saved.scope {
+        Some(s) => RunScope::from_saved(s)?,
+        None => RunScope::default(),
+    };
     let (fresh, loaded, target, apis) =
-        make_plan(&config_paths, global, sandbox, &diff_opts).await?;
+        make_plan(&config_paths, global, sandbox, &diff_opts, &scope).await?;
     if saved.environment != target.environment || saved.base_url != target.label {
         return Err(Failure::new(format!(
             "{} was made for {} ({}), not for {} ({})",

@@ -2,9 +2,11 @@
 //! maps the outcome to an exit code. Data goes to stdout; logs, progress and errors to stderr.
 
 mod apply;
+mod import;
 mod plan;
 mod report;
 pub mod schema;
+mod scope;
 mod session;
 mod sim;
 mod specs;
@@ -67,6 +69,8 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Apply a saved plan, or plan and apply after confirmation.
     Apply(apply::ApplyArgs),
+    /// Write the live webhooks, QR codes and agreements of merchants as configuration.
+    Import(import::ImportArgs),
     /// Print the JSON Schema of the config files (for editors).
     Schema,
     /// Inspect the OpenAPI specs: the surface vippsctl uses, and what an update changes.
@@ -156,6 +160,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Validate(args) => Ok(validate::run(&args, cli.global.color())),
         Command::Plan(args) => plan::run(args, &cli.global).await,
         Command::Apply(args) => apply::run(args, &cli.global).await,
+        Command::Import(args) => import::run(args, &cli.global).await,
         Command::Schema => Ok(schema::run()),
         Command::Specs { command } => specs::run(command),
         Command::Sim(args) => sim::run(args).await,

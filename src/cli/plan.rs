@@ -1,5 +1,6 @@
 //! `vippsctl plan`: observe, diff, render; optionally save the plan for `apply`.
 
+use super::scope::{RunScope, ScopeArgs};
 use super::session::{self, Target};
 use super::{Failure, GlobalArgs, Outcome};
 use crate::plan::render::{json, markdown, text};
@@ -30,6 +31,8 @@ pub struct PlanArgs {
     /// Replace this object even though it matches (e.g. to rotate a webhook secret). Repeatable.
     #[arg(long, value_name = "ADDRESS")]
     pub replace: Vec<String>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
 }
 
 pub(crate) fn parse_addresses(raw: &[String]) -> Result<Vec<Address>, Failure> {
@@ -49,8 +52,10 @@ pub(crate) async fn make_plan(
     global: &GlobalArgs,
     sandbox: bool,
     opts: &DiffOptions,
+    scope: &RunScope,
 ) -> Result<(Plan, crate::config::Loaded, Target, super::session::Apis), Failure> {
-    let loaded = session::load_config(paths, global)?;
+    let mut loaded = session::load_config(paths, global)?;
+    scope.narrow(&mut loaded.config)?;
     let (target, apis) = session::connect(global, &loaded.config, sandbox).await?;
     let live = session::observe_all(&loaded.config, &apis).await?;
     let ctx = PlanContext {
@@ -64,8 +69,9 @@ pub(crate) async fn make_plan(
         config_digest: loaded.digest.clone(),
         spec_versions: super::spec_versions().to_string(),
     };
-    let plan = crate::plan::diff(&loaded.config, &live, &ctx, opts)
+    let mut plan = crate::plan::diff(&loaded.config, &live, &ctx, opts)
         .map_err(|problems| session::problems_failure(&problems, &loaded, global))?;
+    scope.restrict(&mut plan);
     Ok((plan, loaded, target, apis))
 }
 
@@ -73,8 +79,9 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> Result<Outcome, Failure
     let opts = DiffOptions {
         replace: parse_addresses(&args.replace)?,
     };
+    let scope = RunScope::from_args(&args.scope)?;
     let (plan, _loaded, _target, _apis) =
-        make_plan(&args.paths, global, args.sandbox, &opts).await?;
+        make_plan(&args.paths, global, args.sandbox, &opts, &scope).await?;
     if args.json {
         print!("{}", json::render(&plan));
     } else {

@@ -130,6 +130,7 @@ pub fn diff(
         config_files: ctx.config_files.clone(),
         config_digest: ctx.config_digest.clone(),
         merchants,
+        scope: None,
     })
 }
 

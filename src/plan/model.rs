@@ -20,6 +20,10 @@ pub struct Plan {
     pub config_files: Vec<String>,
     pub config_digest: String,
     pub merchants: Vec<MerchantPlan>,
+    /// Set when the plan covers only part of the configuration (`--msn`, `--shard`, `--target`,
+    /// `--exclude`); `apply PLAN` re-plans the same part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<super::scope::Scope>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -103,6 +103,9 @@ fn head(plan: &Plan) -> String {
             "merchants"
         }
     );
+    if let Some(scope) = plan.scope.as_ref().filter(|s| s.is_partial()) {
+        let _ = writeln!(out, "> [!NOTE]\n> {}\n", scope.describe());
+    }
     let destructive: Vec<_> = plan
         .changes()
         .filter(|c| c.action.is_destructive())

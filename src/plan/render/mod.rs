@@ -31,6 +31,7 @@ pub fn merchant_summary(m: &MerchantPlan) -> Summary {
         config_files: Vec::new(),
         config_digest: String::new(),
         merchants: vec![m.clone()],
+        scope: None,
     };
     p.summary()
 }

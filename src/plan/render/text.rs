@@ -42,6 +42,9 @@ pub fn render(plan: &Plan, style: Style) -> String {
         "vippsctl plan for the {} environment ({})",
         plan.environment, plan.base_url
     );
+    if let Some(scope) = plan.scope.as_ref().filter(|s| s.is_partial()) {
+        let _ = writeln!(out, "{}", style.paint("33", &scope.describe()));
+    }
     for m in &plan.merchants {
         out.push('\n');
         let _ = writeln!(out, "{}", style.paint("1", &merchant_title(m)));
