@@ -213,10 +213,16 @@ async fn execute(
     }
 }
 
-/// A bar on a terminal, one line per action otherwise (CI logs).
+/// A bar on a terminal; otherwise (CI logs) one line per action, or for large runs (a policy
+/// over thousands of agreements) failures and a count every 5%.
 struct StderrProgress {
     bar: Option<indicatif::ProgressBar>,
+    total: std::sync::atomic::AtomicUsize,
+    done: std::sync::atomic::AtomicUsize,
 }
+
+/// Above this many actions, CI logs get counts instead of one line each.
+const QUIET_ABOVE: usize = 200;
 
 impl StderrProgress {
     fn new() -> Self {
@@ -228,7 +234,11 @@ impl StderrProgress {
             );
             b
         });
-        StderrProgress { bar }
+        StderrProgress {
+            bar,
+            total: 0.into(),
+            done: 0.into(),
+        }
     }
 
     fn finish(&self) {
@@ -240,6 +250,8 @@ impl StderrProgress {
 
 impl Progress for StderrProgress {
     fn start(&self, total: usize) {
+        self.total
+            .store(total, std::sync::atomic::Ordering::Relaxed);
         match &self.bar {
             Some(b) => b.set_length(total as u64),
             None => eprintln!("Applying {total} changes"),
@@ -252,7 +264,18 @@ impl Progress for StderrProgress {
                 b.inc(1);
                 b.set_message(r.address.to_string());
             }
-            None => eprintln!("  {}", r.line()),
+            None => {
+                use std::sync::atomic::Ordering::Relaxed;
+                let total = self.total.load(Relaxed);
+                let done = self.done.fetch_add(1, Relaxed) + 1;
+                if total <= QUIET_ABOVE || r.outcome.is_failed() {
+                    eprintln!("  {}", r.line());
+                }
+                let step = (total / 20).max(1);
+                if total > QUIET_ABOVE && (done % step == 0 || done == total) {
+                    eprintln!("  {done}/{total} done");
+                }
+            }
         }
     }
 }

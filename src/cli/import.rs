@@ -149,6 +149,7 @@ fn bare_merchant(msn: &str) -> Merchant {
         redirect_qrs: Vec::new(),
         callback_qrs: Vec::new(),
         agreements: Vec::new(),
+        agreement_policies: Vec::new(),
         origin: Origin::default(),
     }
 }

@@ -31,6 +31,9 @@ pub struct PlanArgs {
     /// Replace this object even though it matches (e.g. to rotate a webhook secret). Repeatable.
     #[arg(long, value_name = "ADDRESS")]
     pub replace: Vec<String>,
+    /// List every agreement an agreement policy changes (by default one line per policy).
+    #[arg(long)]
+    pub detail: bool,
     #[command(flatten)]
     pub scope: ScopeArgs,
 }
@@ -87,11 +90,12 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> Result<Outcome, Failure
     } else {
         print!(
             "{}",
-            text::render(
+            text::render_with(
                 &plan,
                 text::Style {
                     color: global.color()
-                }
+                },
+                args.detail
             )
         );
     }

@@ -2,6 +2,7 @@
 
 pub mod diff;
 pub mod model;
+pub mod policy;
 pub mod scope;
 
 pub use crate::resources::LiveMerchant;

@@ -133,6 +133,10 @@ pub struct Change {
     /// The Idempotency-Key a recurring write sends (stable across retries and re-runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// The agreement policy (or policies, joined by `+`) this change comes from; such changes are
+    /// summarised per policy in text and markdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 impl Change {
@@ -147,6 +151,7 @@ impl Change {
             live_id: None,
             live_fingerprint: None,
             idempotency_key: None,
+            policy: None,
         }
     }
 }
