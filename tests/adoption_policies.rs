@@ -137,6 +137,21 @@ async fn a_policy_plans_one_line_and_applies_to_every_selected_agreement() {
     );
     assert!(!text.contains("agreements[agr_00000]"), "{text}");
 
+    // The pull-request comment summarises too.
+    let out = run(
+        &sim,
+        dir.path(),
+        &["plan", "setup.yaml", "--markdown", "plan.md"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let md = std::fs::read_to_string(dir.path().join("plan.md")).unwrap();
+    assert!(
+        md.contains(&format!("~ {changed} agreements (policy gold-2027)")),
+        "{md}"
+    );
+    assert!(!md.contains("agr_00001"), "{md}");
+
     // The JSON plan lists each change with its policy.
     let out = run(&sim, dir.path(), &["plan", "setup.yaml", "--json"]).await;
     assert_eq!(
