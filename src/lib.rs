@@ -10,6 +10,7 @@ pub mod api;
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod import;
 pub mod plan;
 pub mod resources;
 pub mod sim;

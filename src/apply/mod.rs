@@ -437,6 +437,59 @@ impl Ctx<'_> {
         }
     }
 
+    /// The PATCH a policy change sends: each planned field, with the value of the first named
+    /// policy that sets it (the plan already refused policies that disagree).
+    fn policy_patch(
+        &self,
+        c: &Change,
+        names: &str,
+    ) -> Result<crate::api::model::AgreementPatch, StepError> {
+        let policies: Vec<&crate::config::model::AgreementPolicy> = names
+            .split('+')
+            .map(|n| {
+                self.m
+                    .agreement_policies
+                    .iter()
+                    .find(|p| p.name == n)
+                    .ok_or_else(|| {
+                        StepError::Refused(format!(
+                            "{}: agreement policy `{n}` is not in the configuration given",
+                            c.address
+                        ))
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        let first = |f: &dyn Fn(&crate::config::model::PolicySet) -> Option<String>| {
+            policies.iter().find_map(|p| f(&p.set))
+        };
+        let mut patch = crate::api::model::AgreementPatch::default();
+        for d in &c.fields {
+            match d.field.as_str() {
+                "pricing.amount" => {
+                    patch.pricing_amount = policies.iter().find_map(|p| p.set.amount)
+                }
+                "pricing.suggestedMaxAmount" => {
+                    patch.pricing_suggested_max_amount =
+                        policies.iter().find_map(|p| p.set.suggested_max_amount)
+                }
+                "productName" => patch.product_name = first(&|s| s.product_name.clone()),
+                "productDescription" => {
+                    patch.product_description = first(&|s| s.product_description.clone())
+                }
+                "merchantAgreementUrl" => {
+                    patch.merchant_agreement_url = first(&|s| s.merchant_agreement_url.clone())
+                }
+                other => {
+                    return Err(StepError::Refused(format!(
+                        "{}: a policy cannot change {other}",
+                        c.address
+                    )))
+                }
+            }
+        }
+        Ok(patch)
+    }
+
     async fn delete_redirect_qr(&self, id: &str) -> Result<(), StepError> {
         match self.api.delete_redirect_qr(id).await {
             Err(e) if e.is_not_found() => Ok(()),
@@ -515,6 +568,13 @@ impl Ctx<'_> {
             .idempotency_key
             .clone()
             .unwrap_or_else(|| crate::plan::diff::idempotency_key(c, &[]));
+        if let (Some(names), Action::Update) = (&c.policy, c.action) {
+            let patch = self.policy_patch(c, names)?;
+            self.api
+                .update_agreement(Self::live_id(c)?, &patch, &key)
+                .await?;
+            return Ok(None);
+        }
         let declared = self
             .m
             .agreements

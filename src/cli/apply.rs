@@ -1,6 +1,7 @@
 //! `vippsctl apply`: apply a saved plan exactly, or plan and apply after confirmation.
 
 use super::plan::{make_plan, parse_addresses};
+use super::scope::{RunScope, ScopeArgs};
 use super::session;
 use super::{Failure, GlobalArgs, Outcome};
 use crate::apply::{ActionResult, ApplyOptions, Progress};
@@ -29,6 +30,8 @@ pub struct ApplyArgs {
     /// Replace this object even though it matches (e.g. to rotate a webhook secret). Repeatable.
     #[arg(long, value_name = "ADDRESS")]
     pub replace: Vec<String>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
 }
 
 /// A single file whose content starts with `{` is a saved plan; YAML configs never do.
@@ -49,9 +52,10 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     let diff_opts = DiffOptions {
         replace: parse_addresses(&args.replace)?,
     };
+    let scope = RunScope::from_args(&args.scope)?;
     let _lock = lock_merchants(&args.paths).await?;
     let (plan, loaded, target, apis) =
-        make_plan(&args.paths, global, args.sandbox, &diff_opts).await?;
+        make_plan(&args.paths, global, args.sandbox, &diff_opts, &scope).await?;
     // The plan is data on stdout; the question and progress go to stderr.
     print!(
         "{}",
@@ -122,9 +126,21 @@ async fn apply_saved(
     let mut replace = saved.replace.clone();
     replace.extend(parse_addresses(&args.replace)?);
     let diff_opts = DiffOptions { replace };
+    let given = RunScope::from_args(&args.scope)?;
+    if !given.is_empty() {
+        return Err(Failure::new(format!(
+            "{} was planned with its own scope; --msn, --shard, --target and --exclude do not apply to a saved plan",
+            path.display()
+        ))
+        .hint("pass them to `vippsctl plan` when making the plan"));
+    }
+    let scope = match &saved.scope {
+        Some(s) => RunScope::from_saved(s)?,
+        None => RunScope::default(),
+    };
     let _lock = lock_merchants(&config_paths).await?;
     let (fresh, loaded, target, apis) =
-        make_plan(&config_paths, global, sandbox, &diff_opts).await?;
+        make_plan(&config_paths, global, sandbox, &diff_opts, &scope).await?;
     if saved.environment != target.environment || saved.base_url != target.label {
         return Err(Failure::new(format!(
             "{} was made for {} ({}), not for {} ({})",
@@ -227,10 +243,16 @@ async fn execute(
     }
 }
 
-/// A bar on a terminal, one line per action otherwise (CI logs).
+/// A bar on a terminal; otherwise (CI logs) one line per action, or for large runs (a policy
+/// over thousands of agreements) failures and a count every 5%.
 struct StderrProgress {
     bar: Option<indicatif::ProgressBar>,
+    total: std::sync::atomic::AtomicUsize,
+    done: std::sync::atomic::AtomicUsize,
 }
+
+/// Above this many actions, CI logs get counts instead of one line each.
+const QUIET_ABOVE: usize = 200;
 
 impl StderrProgress {
     fn new() -> Self {
@@ -242,7 +264,11 @@ impl StderrProgress {
             );
             b
         });
-        StderrProgress { bar }
+        StderrProgress {
+            bar,
+            total: 0.into(),
+            done: 0.into(),
+        }
     }
 
     fn finish(&self) {
@@ -254,6 +280,8 @@ impl StderrProgress {
 
 impl Progress for StderrProgress {
     fn start(&self, total: usize) {
+        self.total
+            .store(total, std::sync::atomic::Ordering::Relaxed);
         match &self.bar {
             Some(b) => b.set_length(total as u64),
             None => eprintln!(
@@ -269,7 +297,18 @@ impl Progress for StderrProgress {
                 b.inc(1);
                 b.set_message(r.address.to_string());
             }
-            None => eprintln!("  {}", r.line()),
+            None => {
+                use std::sync::atomic::Ordering::Relaxed;
+                let total = self.total.load(Relaxed);
+                let done = self.done.fetch_add(1, Relaxed) + 1;
+                if total <= QUIET_ABOVE || r.outcome.is_failed() {
+                    eprintln!("  {}", r.line());
+                }
+                let step = (total / 20).max(1);
+                if total > QUIET_ABOVE && (done % step == 0 || done == total) {
+                    eprintln!("  {done}/{total} done");
+                }
+            }
         }
     }
 }

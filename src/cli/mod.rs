@@ -3,10 +3,12 @@
 
 mod apply;
 mod completions;
+mod import;
 mod plan;
 mod qr;
 mod report;
 pub mod schema;
+mod scope;
 mod session;
 mod sim;
 mod specs;
@@ -102,6 +104,8 @@ Examples:
 
 Safe to re-run after any failure: it plans again from the live state.")]
     Apply(apply::ApplyArgs),
+    /// Write the live webhooks, QR codes and agreements of merchants as configuration.
+    Import(import::ImportArgs),
     /// Print the JSON Schema of the config files (for editors).
     #[command(after_help = "\
 Examples:
@@ -225,6 +229,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Validate(args) => Ok(validate::run(&args, cli.global.color())),
         Command::Plan(args) => plan::run(args, &cli.global).await,
         Command::Apply(args) => apply::run(args, &cli.global).await,
+        Command::Import(args) => import::run(args, &cli.global).await,
         Command::Schema => Ok(schema::run()),
         Command::Specs { command } => specs::run(command),
         Command::Sim(args) => sim::run(args).await,

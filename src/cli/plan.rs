@@ -1,5 +1,6 @@
 //! `vippsctl plan`: observe, diff, render; optionally save the plan for `apply`.
 
+use super::scope::{RunScope, ScopeArgs};
 use super::session::{self, Target};
 use super::{Failure, GlobalArgs, Outcome};
 use crate::plan::render::{json, markdown, text};
@@ -30,6 +31,11 @@ pub struct PlanArgs {
     /// Replace this object even though it matches (e.g. to rotate a webhook secret). Repeatable.
     #[arg(long, value_name = "ADDRESS")]
     pub replace: Vec<String>,
+    /// List every agreement an agreement policy changes (by default one line per policy).
+    #[arg(long)]
+    pub detail: bool,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
 }
 
 pub(crate) fn parse_addresses(raw: &[String]) -> Result<Vec<Address>, Failure> {
@@ -49,8 +55,10 @@ pub(crate) async fn make_plan(
     global: &GlobalArgs,
     sandbox: bool,
     opts: &DiffOptions,
+    scope: &RunScope,
 ) -> Result<(Plan, crate::config::Loaded, Target, super::session::Apis), Failure> {
-    let loaded = session::load_config(paths, global)?;
+    let mut loaded = session::load_config(paths, global)?;
+    scope.narrow(&mut loaded.config)?;
     let (target, apis) = session::connect(global, &loaded.config, sandbox).await?;
     let mut live = session::observe_all(&loaded.config, &apis).await?;
     // Registrations whose one-time secret never reached its sink are replaced: those an earlier
@@ -88,6 +96,7 @@ pub(crate) async fn make_plan(
             );
         }
     }
+    scope.restrict(&mut plan);
     Ok((plan, loaded, target, apis))
 }
 
@@ -95,18 +104,20 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> Result<Outcome, Failure
     let opts = DiffOptions {
         replace: parse_addresses(&args.replace)?,
     };
+    let scope = RunScope::from_args(&args.scope)?;
     let (plan, _loaded, _target, _apis) =
-        make_plan(&args.paths, global, args.sandbox, &opts).await?;
+        make_plan(&args.paths, global, args.sandbox, &opts, &scope).await?;
     if args.json {
         print!("{}", json::render(&plan));
     } else {
         print!(
             "{}",
-            text::render(
+            text::render_with(
                 &plan,
                 text::Style {
                     color: global.color()
-                }
+                },
+                args.detail
             )
         );
     }

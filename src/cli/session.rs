@@ -172,9 +172,19 @@ pub async fn observe_all(
     config: &Config,
     apis: &HashMap<String, Arc<MerchantApi>>,
 ) -> Result<Vec<LiveMerchant>, Failure> {
+    observe_kinds(config, apis, kinds_to_observe).await
+}
+
+/// Read the kinds `kinds_of` names for each merchant (import reads what it is asked for).
+pub async fn observe_kinds(
+    config: &Config,
+    apis: &HashMap<String, Arc<MerchantApi>>,
+    kinds_of: impl Fn(&Merchant) -> Vec<crate::resources::Kind>,
+) -> Result<Vec<LiveMerchant>, Failure> {
+    let kinds_of = &kinds_of;
     let reads = config.merchants.iter().map(|m| async move {
         let api = apis.get(&m.msn).expect("a client per merchant");
-        observe(api, &m.msn, &kinds_to_observe(m)).await
+        observe(api, &m.msn, &kinds_of(m)).await
     });
     let results = futures::future::join_all(reads).await;
     let mut live = Vec::new();

@@ -255,11 +255,12 @@ fn load_file(
 /// objects that are fine. `None` when nothing usable is left.
 fn valid_part(root: &Node, checker: &mut Checker) -> Option<Node> {
     use tree::Value;
-    const LISTS: [(&str, &str); 4] = [
+    const LISTS: [(&str, &str); 5] = [
         ("webhooks", "Webhook"),
         ("redirectQrs", "RedirectQr"),
         ("callbackQrs", "CallbackQr"),
         ("agreements", "Agreement"),
+        ("agreementPolicies", "AgreementPolicy"),
     ];
     let Value::Seq(merchants) = &root.get("merchants")?.value else {
         return None;
@@ -445,6 +446,18 @@ fn fill_origins(file: &Path, root: &Node, config: &mut Config, index: &mut Sourc
         {
             set(&mut a.origin, n, format!("merchants[{i}].agreements[{j}]"));
         }
+        for (j, (a, n)) in m
+            .agreement_policies
+            .iter_mut()
+            .zip(items(node.get("agreementPolicies")).iter())
+            .enumerate()
+        {
+            set(
+                &mut a.origin,
+                n,
+                format!("merchants[{i}].agreementPolicies[{j}]"),
+            );
+        }
     }
 }
 
@@ -520,4 +533,5 @@ fn merge_merchant(into: &mut Merchant, m: Merchant, diags: &mut Vec<Diagnostic>)
     into.redirect_qrs.extend(m.redirect_qrs);
     into.callback_qrs.extend(m.callback_qrs);
     into.agreements.extend(m.agreements);
+    into.agreement_policies.extend(m.agreement_policies);
 }

@@ -8,6 +8,7 @@ pub mod diagnostic;
 pub mod index;
 mod load;
 pub mod model;
+pub mod policies;
 pub mod rules;
 pub mod schema;
 pub(crate) mod structure;

@@ -68,6 +68,11 @@ pub struct Merchant {
     /// Recurring agreements (Recurring API v3), keyed by `externalId`.
     #[serde(default)]
     pub agreements: Vec<Agreement>,
+    /// Rules that change many live agreements at once (e.g. a price change for every
+    /// subscriber of a product) without listing each one. Agreements declared under
+    /// `agreements` are never touched by a policy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agreement_policies: Vec<AgreementPolicy>,
     /// Where this merchant was first declared.
     #[serde(skip)]
     #[schemars(skip)]
@@ -239,6 +244,114 @@ pub struct Agreement {
     pub origin: Origin,
 }
 
+/// A rule over live agreements: the agreements that `select` matches get the values in `set`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgreementPolicy {
+    /// The policy's name, unique within the merchant; plans show it (`policy gold-2027`).
+    #[schemars(length(min = 1, max = 64))]
+    pub name: String,
+    /// Which live agreements the policy applies to. Every condition given must hold.
+    pub select: PolicySelect,
+    /// The values every selected agreement gets. Only what the Recurring API can change in
+    /// place (PATCH): price, product name and description, merchant agreement URL.
+    pub set: PolicySet,
+    /// Where this policy was declared.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: Origin,
+}
+
+/// The conditions a live agreement must all meet to be selected by a policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicySelect {
+    /// The agreement's current product name, exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub product_name: Option<String>,
+    /// The start of the agreement's `externalId` (agreements without one never match).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub external_id_prefix: Option<String>,
+    /// The agreement statuses to select: ACTIVE and/or PENDING. Default: ACTIVE.
+    #[serde(default = "default_policy_status")]
+    #[schemars(length(min = 1))]
+    pub status: Vec<PolicyStatus>,
+    /// The price model: LEGACY, VARIABLE or FLEXIBLE. Required when `set` changes an amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing_type: Option<PricingType>,
+}
+
+fn default_policy_status() -> Vec<PolicyStatus> {
+    vec![PolicyStatus::Active]
+}
+
+/// A status of a live agreement that a policy may change (ended agreements cannot change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PolicyStatus {
+    /// Accepted by the customer.
+    Active,
+    /// Drafted, waiting for the customer's consent.
+    Pending,
+}
+
+/// The price model of an agreement, as a policy selects it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PricingType {
+    /// A fixed price per interval.
+    Legacy,
+    /// A customer-chosen maximum with a suggested amount.
+    Variable,
+    /// No amount.
+    Flexible,
+}
+
+impl PricingType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PricingType::Legacy => "LEGACY",
+            PricingType::Variable => "VARIABLE",
+            PricingType::Flexible => "FLEXIBLE",
+        }
+    }
+}
+
+/// What a policy sets on each agreement it selects. At least one field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicySet {
+    /// The new price in minor units (LEGACY agreements; needs `select.pricingType: LEGACY`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub amount: Option<i64>,
+    /// The new suggested maximum in minor units (VARIABLE agreements; needs
+    /// `select.pricingType: VARIABLE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub suggested_max_amount: Option<i64>,
+    /// The new product name, at most 45 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 45))]
+    pub product_name: Option<String>,
+    /// The new product description, at most 100 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 100))]
+    pub product_description: Option<String>,
+    /// The new HTTPS page where customers manage their agreement (at most 1024 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 1024))]
+    pub merchant_agreement_url: Option<String>,
+}
+
+impl PolicySet {
+    pub fn is_empty(&self) -> bool {
+        self == &PolicySet::default()
+    }
+}
+
 /// The price model of an agreement, selected by `type`. Amounts are in minor units (øre, cent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields)]
@@ -396,6 +509,7 @@ impl Merchant {
             + self.redirect_qrs.len()
             + self.callback_qrs.len()
             + self.agreements.len()
+            + self.agreement_policies.len()
     }
 }
 

@@ -42,6 +42,7 @@ pub fn check(config: &Config, index: &SourceIndex, out: &mut Vec<Diagnostic>) {
         webhooks(m, index, out);
         duplicates(m, out);
         agreements(m, index, out);
+        super::policies::check(m, index, out);
         if let Some(first) = m.callback_qrs.first() {
             let covered = m
                 .webhooks
@@ -250,7 +251,7 @@ fn publicly_routable(u: &url::Url) -> bool {
     }
 }
 
-fn https_url(text: &str, what: &str, at: &Origin, out: &mut Vec<Diagnostic>) {
+pub(crate) fn https_url(text: &str, what: &str, at: &Origin, out: &mut Vec<Diagnostic>) {
     match url::Url::parse(text) {
         Err(e) => out.push(
             Diagnostic::error(at, format!("{what} is not a valid URL: {e}"))

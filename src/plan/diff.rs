@@ -69,7 +69,7 @@ pub fn kinds_to_observe(m: &Merchant) -> Vec<Kind> {
     if !m.redirect_qrs.is_empty() || prunes(Kind::RedirectQrs) {
         kinds.push(Kind::RedirectQrs);
     }
-    if !m.agreements.is_empty() {
+    if !m.agreements.is_empty() || !m.agreement_policies.is_empty() {
         kinds.push(Kind::Agreements);
     }
     kinds
@@ -131,6 +131,7 @@ pub fn diff(
         config_digest: ctx.config_digest.clone(),
         replace: opts.replace.clone(),
         merchants,
+        scope: None,
     })
 }
 
@@ -165,7 +166,8 @@ fn diff_merchant(
     }
     let mut unmanaged_agreements = Vec::new();
     if let Some(live_ag) = &live.agreements {
-        unmanaged_agreements = diff_agreements(m, live_ag, &mut changes, problems);
+        let by_policy = super::policy::diff_policies(m, live_ag, &mut changes, problems);
+        unmanaged_agreements = diff_agreements(m, live_ag, &by_policy, &mut changes, problems);
     }
 
     MerchantPlan {
@@ -597,6 +599,7 @@ fn diff_redirect_qrs(
 fn diff_agreements(
     m: &Merchant,
     live: &[LiveAgreement],
+    by_policy: &HashSet<String>,
     changes: &mut Vec<Change>,
     problems: &mut Vec<Problem>,
 ) -> Vec<(String, usize)> {
@@ -818,10 +821,10 @@ fn diff_agreements(
     }
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for l in live {
-        let managed = l
-            .external_id
-            .as_deref()
-            .is_some_and(|e| declared.contains(e));
+        let managed = by_policy.contains(&l.id)
+            || l.external_id
+                .as_deref()
+                .is_some_and(|e| declared.contains(e));
         if !managed {
             *counts.entry(l.status.as_str()).or_default() += 1;
         }

@@ -2,8 +2,11 @@
 
 pub mod diff;
 pub mod model;
+pub mod policy;
+pub mod scope;
 
 pub use crate::resources::LiveMerchant;
 pub use diff::{diff, DiffOptions, PlanContext, Problem};
 pub use model::{Action, Change, MerchantPlan, Plan, Summary};
+pub use scope::{Scope, Selector, Shard};
 pub mod render;

@@ -24,6 +24,10 @@ pub struct Plan {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replace: Vec<Address>,
     pub merchants: Vec<MerchantPlan>,
+    /// Set when the plan covers only part of the configuration (`--msn`, `--shard`, `--target`,
+    /// `--exclude`); `apply PLAN` re-plans the same part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<super::scope::Scope>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +137,10 @@ pub struct Change {
     /// The Idempotency-Key a recurring write sends (stable across retries and re-runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// The agreement policy (or policies, joined by `+`) this change comes from; such changes are
+    /// summarised per policy in text and markdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 impl Change {
@@ -147,6 +155,7 @@ impl Change {
             live_id: None,
             live_fingerprint: None,
             idempotency_key: None,
+            policy: None,
         }
     }
 }

@@ -38,6 +38,7 @@ pub fn merchant() -> Merchant {
         redirect_qrs: vec![],
         callback_qrs: vec![],
         agreements: vec![],
+        agreement_policies: vec![],
         origin: origin(),
     }
 }

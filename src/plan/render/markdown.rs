@@ -1,9 +1,7 @@
 //! The pull-request comment: summary first, destructive changes called out, one collapsible
 //! section per merchant, kept under GitHub's comment limit by cutting details, never the summary.
 
-use super::{
-    changes_in_order, count, field_values, merchant_summary, merchant_title, summary_line,
-};
+use super::{count, field_values, merchant_summary, merchant_title, summary_line};
 use crate::plan::model::{Action, Plan};
 use std::fmt::Write as _;
 
@@ -103,6 +101,9 @@ fn head(plan: &Plan) -> String {
             "merchants"
         }
     );
+    if let Some(scope) = plan.scope.as_ref().filter(|s| s.is_partial()) {
+        let _ = writeln!(out, "> [!NOTE]\n> {}\n", scope.describe());
+    }
     let destructive: Vec<_> = plan
         .changes()
         .filter(|c| c.action.is_destructive())
@@ -158,7 +159,14 @@ fn section(plan: &Plan, m: &crate::plan::model::MerchantPlan) -> String {
         merchant_title(m),
         summary_line(&s)
     );
-    for c in changes_in_order(m) {
+    let (groups, rest) = super::split_policy_changes(m);
+    for g in &groups {
+        let _ = writeln!(out, "!   ~ {}", g.headline());
+        for n in g.notes() {
+            let _ = writeln!(out, "        note: {n}");
+        }
+    }
+    for c in rest {
         // diff-highlighting: `+` green, `-` red, `!` orange; other symbols get a neutral prefix.
         let prefix = match c.action {
             Action::Create => "+",

@@ -32,6 +32,7 @@ pub fn merchant_summary(m: &MerchantPlan) -> Summary {
         config_digest: String::new(),
         replace: Vec::new(),
         merchants: vec![m.clone()],
+        scope: None,
     };
     p.summary()
 }
@@ -125,4 +126,83 @@ pub(crate) fn count(n: usize) -> String {
         out.push(ch);
     }
     out
+}
+
+/// The changes one agreement policy makes, summarised: `~ 18,412 agreements (policy gold-2027):
+/// pricing.amount 29900 -> 34900`. Renderers list the agreements one by one only on request.
+pub(crate) struct PolicyGroup<'a> {
+    pub policy: &'a str,
+    pub changes: Vec<&'a Change>,
+}
+
+impl PolicyGroup<'_> {
+    /// `pricing.amount 29900 -> 34900; productName "A" -> "B"`, with the distinct before
+    /// values (at most three, then how many).
+    pub fn fields_line(&self) -> String {
+        use std::collections::{BTreeMap, BTreeSet};
+        let mut by_field: BTreeMap<&str, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+        for c in &self.changes {
+            for f in &c.fields {
+                let e = by_field.entry(f.field.as_str()).or_default();
+                e.0.insert(f.before.clone().unwrap_or_else(|| "(none)".into()));
+                e.1.insert(f.after.clone().unwrap_or_else(|| "(none)".into()));
+            }
+        }
+        let show = |v: &BTreeSet<String>| -> String {
+            if v.len() <= 3 {
+                v.iter().cloned().collect::<Vec<_>>().join(" | ")
+            } else {
+                format!("({} different values)", v.len())
+            }
+        };
+        by_field
+            .iter()
+            .map(|(f, (b, a))| format!("{f} {} -> {}", show(b), show(a)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub fn headline(&self) -> String {
+        let n = self.changes.len();
+        format!(
+            "{} {} (policy {}): {}",
+            count(n),
+            if n == 1 { "agreement" } else { "agreements" },
+            self.policy,
+            self.fields_line()
+        )
+    }
+
+    /// The notes of the group's changes, each once.
+    pub fn notes(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = Vec::new();
+        for c in &self.changes {
+            for n in &c.notes {
+                if !v.contains(&n.as_str()) {
+                    v.push(n);
+                }
+            }
+        }
+        v
+    }
+}
+
+/// Split a merchant's changes: the policy groups (by policy name), and the rest in plan order.
+pub(crate) fn split_policy_changes(m: &MerchantPlan) -> (Vec<PolicyGroup<'_>>, Vec<&Change>) {
+    let mut groups: Vec<PolicyGroup<'_>> = Vec::new();
+    let mut rest = Vec::new();
+    for c in changes_in_order(m) {
+        match c.policy.as_deref() {
+            Some(p) => match groups.iter_mut().find(|g| g.policy == p) {
+                Some(g) => g.changes.push(c),
+                None => groups.push(PolicyGroup {
+                    policy: p,
+                    changes: vec![c],
+                }),
+            },
+            None => rest.push(c),
+        }
+    }
+    groups.sort_by(|a, b| a.policy.cmp(b.policy));
+    (groups, rest)
 }

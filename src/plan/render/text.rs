@@ -1,7 +1,7 @@
 //! The terminal rendering, Terraform-like. The summary line is the last line.
 
 use super::{
-    changes_in_order, count, effect_note, field_values, legend, merchant_title, summary_line,
+    count, effect_note, field_values, legend, merchant_title, split_policy_changes, summary_line,
 };
 use crate::plan::model::{Action, Change, Plan};
 use std::fmt::Write as _;
@@ -34,21 +34,47 @@ impl Style {
     }
 }
 
-/// Render a plan for a terminal or a CI log.
+/// Render a plan for a terminal or a CI log; agreement policies are summarised per policy.
 pub fn render(plan: &Plan, style: Style) -> String {
+    render_with(plan, style, false)
+}
+
+/// Like `render`; `detail` also lists every agreement a policy changes (`plan --detail`).
+pub fn render_with(plan: &Plan, style: Style, detail: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "vippsctl plan for the {} environment ({})",
         plan.environment, plan.base_url
     );
+    if let Some(scope) = plan.scope.as_ref().filter(|s| s.is_partial()) {
+        let _ = writeln!(out, "{}", style.paint("33", &scope.describe()));
+    }
     for m in &plan.merchants {
         out.push('\n');
         let _ = writeln!(out, "{}", style.paint("1", &merchant_title(m)));
-        let changes = changes_in_order(m);
-        if changes.is_empty() && m.unmanaged_agreements.is_empty() {
+        let (groups, changes) = split_policy_changes(m);
+        if changes.is_empty() && groups.is_empty() && m.unmanaged_agreements.is_empty() {
             let _ = writeln!(out, "  no changes");
             continue;
+        }
+        for g in &groups {
+            let sym = style.action(Action::Update, &format!("{:>3}", Action::Update.symbol()));
+            let _ = writeln!(out, "{sym} {}", g.headline());
+            for n in g.notes() {
+                let _ = writeln!(out, "        {}", style.paint("33", &format!("note: {n}")));
+            }
+            if detail {
+                for c in &g.changes {
+                    render_change(&mut out, c, style);
+                }
+            } else {
+                let _ = writeln!(
+                    out,
+                    "        {}",
+                    style.paint("2", "(plan --detail lists each agreement)")
+                );
+            }
         }
         for c in changes {
             render_change(&mut out, c, style);

@@ -1,0 +1,155 @@
+//! `vippsctl import`: read what already exists for some merchants and write it as configuration.
+
+use super::scope::MerchantArgs;
+use super::session;
+use super::{Failure, GlobalArgs, Outcome};
+use crate::api::model::AgreementStatus;
+use crate::config::model::{Config, Merchant, Origin};
+use crate::import::ImportOptions;
+use crate::resources::Kind;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_help = "Examples:\n  vippsctl import --msn 123456 --out setup/imported.yaml\n  \
+vippsctl import --msn 123456 --msn 234567 --kinds webhooks,redirectQrs\n  \
+vippsctl import --msn 123456 --kinds agreements --created-after 2026-01-01"
+)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub merchants: MerchantArgs,
+    /// The kinds to import (comma-separated): webhooks, redirectQrs, callbackQrs, agreements.
+    #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+    pub kinds: Vec<String>,
+    /// Import agreements in these statuses only (comma-separated). Default: ACTIVE,PENDING.
+    #[arg(long, value_delimiter = ',', value_name = "STATUSES")]
+    pub agreement_status: Vec<String>,
+    /// Import agreements created on or after this day only (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub created_after: Option<String>,
+    /// Write the configuration to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Overwrite FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Use the built-in simulator (state in .vippsctl/sandbox.json) instead of the Vipps APIs.
+    #[arg(long)]
+    pub sandbox: bool,
+}
+
+fn options(args: &ImportArgs) -> Result<ImportOptions, Failure> {
+    let mut opts = ImportOptions::default();
+    if !args.kinds.is_empty() {
+        opts.kinds = args
+            .kinds
+            .iter()
+            .map(|k| {
+                Kind::parse(k.trim()).ok_or_else(|| {
+                    Failure::new(format!("`{k}` is not a kind"))
+                        .hint("kinds are webhooks, redirectQrs, callbackQrs and agreements")
+                })
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if !args.agreement_status.is_empty() {
+        opts.agreement_statuses = args
+            .agreement_status
+            .iter()
+            .map(|s| {
+                let s = s.trim().to_ascii_uppercase();
+                [
+                    AgreementStatus::Active,
+                    AgreementStatus::Pending,
+                    AgreementStatus::Stopped,
+                    AgreementStatus::Expired,
+                ]
+                .into_iter()
+                .find(|x| x.as_str() == s)
+                .ok_or_else(|| {
+                    Failure::new(format!("`{s}` is not an agreement status"))
+                        .hint("statuses are ACTIVE, PENDING, STOPPED and EXPIRED")
+                })
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(d) = &args.created_after {
+        opts.created_after = Some(chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(
+            |e| {
+                Failure::new(format!("`{d}` is not a date"))
+                    .caused_by(e)
+                    .hint("write it as YYYY-MM-DD, e.g. 2026-01-31")
+            },
+        )?);
+    }
+    Ok(opts)
+}
+
+pub async fn run(args: ImportArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
+    args.merchants.check_msns()?;
+    if args.merchants.msns.is_empty() {
+        return Err(Failure::new("import needs at least one --msn")
+            .hint("vippsctl import --msn 123456 [--msn 234567 ...]"));
+    }
+    let mut opts = options(&args)?;
+    if let (Some(out), false) = (&args.out, args.force) {
+        if out.exists() {
+            return Err(Failure::new(format!(
+                "{} exists; import does not overwrite it",
+                out.display()
+            ))
+            .hint("pass --force to overwrite it, or choose another --out"));
+        }
+    }
+    let shard = args.merchants.shard()?;
+    let mut msns: Vec<String> = Vec::new();
+    for m in &args.merchants.msns {
+        if !msns.contains(m) && shard.is_none_or(|s| s.contains(m)) {
+            msns.push(m.clone());
+        }
+    }
+    // A configuration with bare merchants is all `connect` needs to make one client per MSN.
+    let config = Config {
+        version: 1,
+        environment: None,
+        merchants: msns.iter().map(|m| bare_merchant(m)).collect(),
+    };
+    let (target, apis) = session::connect(global, &config, args.sandbox).await?;
+    opts.environment = Some(target.environment);
+    let kinds = opts.kinds.clone();
+    let live = session::observe_kinds(&config, &apis, |_| kinds.clone()).await?;
+    let yaml = crate::import::render(&live, &opts);
+    match &args.out {
+        Some(out) => {
+            super::plan::write_file(out, &yaml)?;
+            eprintln!(
+                "Wrote {} ({} {}); check it with: vippsctl plan {}",
+                out.display(),
+                live.len(),
+                if live.len() == 1 {
+                    "merchant"
+                } else {
+                    "merchants"
+                },
+                out.display()
+            );
+        }
+        None => print!("{yaml}"),
+    }
+    Ok(Outcome::Ok)
+}
+
+fn bare_merchant(msn: &str) -> Merchant {
+    Merchant {
+        msn: msn.to_string(),
+        name: None,
+        credentials: None,
+        prune: Vec::new(),
+        webhooks: Vec::new(),
+        redirect_qrs: Vec::new(),
+        callback_qrs: Vec::new(),
+        agreements: Vec::new(),
+        agreement_policies: Vec::new(),
+        origin: Origin::default(),
+    }
+}

@@ -1,0 +1,305 @@
+//! Partial runs: which merchants a run covers (`--msn`, `--shard i/n`) and which objects of them a
+//! plan keeps (`--target`, `--exclude`). Pure: the CLI parses, this module decides.
+
+use super::model::Plan;
+use crate::resources::{Address, Kind};
+use serde::{Deserialize, Serialize};
+
+/// What `--target` / `--exclude` take: a merchant (`123456`), one kind of it
+/// (`123456.webhooks`), or one object as plans print it (`123456.redirectQrs[bord 1]`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Selector {
+    pub msn: String,
+    pub kind: Option<Kind>,
+    pub key: Option<String>,
+}
+
+/// Why a selector or shard could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ScopeError {
+    pub message: String,
+    pub hint: String,
+}
+
+impl Selector {
+    pub fn parse(s: &str) -> Result<Selector, ScopeError> {
+        let bad = |why: &str| {
+            ScopeError {
+            message: format!("`{s}` is not an address: {why}"),
+            hint: "addresses look like 123456, 123456.webhooks or 123456.redirectQrs[bord 1], as plans print them".into(),
+        }
+        };
+        let (msn, rest) = match s.split_once('.') {
+            Some((m, r)) => (m, Some(r)),
+            None => (s, None),
+        };
+        if msn.is_empty() || !msn.chars().all(|c| c.is_ascii_digit()) {
+            return Err(bad("it must start with the merchant's MSN (digits)"));
+        }
+        let Some(rest) = rest else {
+            return Ok(Selector {
+                msn: msn.into(),
+                kind: None,
+                key: None,
+            });
+        };
+        let (kind, key) = match rest.split_once('[') {
+            Some((k, key)) => {
+                let key = key
+                    .strip_suffix(']')
+                    .ok_or_else(|| bad("a `[` without its closing `]`"))?;
+                (k, Some(key.to_string()))
+            }
+            None => (rest, None),
+        };
+        let kind = Kind::parse(kind).ok_or_else(|| {
+            bad(&format!(
+                "`{kind}` is not a kind (webhooks, redirectQrs, callbackQrs, agreements)"
+            ))
+        })?;
+        Ok(Selector {
+            msn: msn.into(),
+            kind: Some(kind),
+            key,
+        })
+    }
+
+    pub fn matches(&self, a: &Address) -> bool {
+        self.msn == a.msn
+            && self.kind.is_none_or(|k| k == a.kind)
+            && self.key.as_deref().is_none_or(|k| k == a.key)
+    }
+
+    /// Whether everything of this merchant's `kind` is selected (e.g. for the unmanaged count).
+    fn covers_kind(&self, msn: &str, kind: Kind) -> bool {
+        self.msn == msn && self.key.is_none() && self.kind.is_none_or(|k| k == kind)
+    }
+}
+
+impl std::fmt::Display for Selector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.msn)?;
+        if let Some(k) = self.kind {
+            write!(f, ".{k}")?;
+        }
+        if let Some(k) = &self.key {
+            write!(f, "[{k}]")?;
+        }
+        Ok(())
+    }
+}
+
+/// `--shard i/n`: this run covers the merchants whose shard number is `i` (1-based) of `n`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    pub fn parse(s: &str) -> Result<Shard, ScopeError> {
+        let err = |why: String| ScopeError {
+            message: format!("`{s}` is not a shard: {why}"),
+            hint: "write --shard i/n with 1 <= i <= n, e.g. --shard 1/3, --shard 2/3, --shard 3/3"
+                .into(),
+        };
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| err("expected i/n".into()))?;
+        let i: u32 = i
+            .trim()
+            .parse()
+            .map_err(|_| err(format!("`{i}` is not a whole number")))?;
+        let n: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| err(format!("`{n}` is not a whole number")))?;
+        if n == 0 {
+            return Err(err("the number of shards must be at least 1".into()));
+        }
+        if i == 0 || i > n {
+            return Err(err(format!("the shard number must be between 1 and {n}")));
+        }
+        Ok(Shard { index: i, count: n })
+    }
+
+    /// Whether `msn` belongs to this shard.
+    pub fn contains(&self, msn: &str) -> bool {
+        shard_of(msn, self.count) == self.index
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// The shard (1-based, of `count`) an MSN belongs to: FNV-1a (64-bit) of the MSN's text, modulo
+/// `count`, plus one. It depends on nothing but the MSN and the count, so every CI job computes the
+/// same split without talking to the others, and it is easy to reproduce in any language.
+pub fn shard_of(msn: &str, count: u32) -> u32 {
+    if count == 0 {
+        return 0;
+    }
+    (fnv1a64(msn.as_bytes()) % u64::from(count)) as u32 + 1
+}
+
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// What part of the configuration a plan covers; recorded in a saved plan so that `apply PLAN`
+/// re-plans exactly the same part.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    /// The merchants planned, when not all of the configuration's (`--msn`, `--shard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchants: Option<Vec<String>>,
+    /// How the merchants were chosen, for the reader (`--shard 2/3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// `--target` selectors, as written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+    /// `--exclude` selectors, as written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excludes: Vec<String>,
+}
+
+impl Scope {
+    pub fn is_partial(&self) -> bool {
+        self.merchants.is_some() || !self.targets.is_empty() || !self.excludes.is_empty()
+    }
+
+    /// One sentence for the plan's head, saying what was left out.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = &self.shard {
+            parts.push(format!("shard {s}"));
+        }
+        if let Some(m) = &self.merchants {
+            parts.push(format!(
+                "{} {} ({})",
+                m.len(),
+                if m.len() == 1 {
+                    "merchant"
+                } else {
+                    "merchants"
+                },
+                if m.is_empty() {
+                    "none".to_string()
+                } else {
+                    m.join(", ")
+                }
+            ));
+        }
+        if !self.targets.is_empty() {
+            parts.push(format!("only {}", self.targets.join(", ")));
+        }
+        if !self.excludes.is_empty() {
+            parts.push(format!("excluding {}", self.excludes.join(", ")));
+        }
+        format!(
+            "This plan is partial: {}. Objects outside it were not planned.",
+            parts.join("; ")
+        )
+    }
+}
+
+/// Keep only the selected changes: those matching some target (all when there are none) and no
+/// exclude. Merchants that no target names are dropped; live agreements counted as unmanaged stay
+/// only where the whole kind is selected and not excluded.
+pub fn restrict(plan: &mut Plan, targets: &[Selector], excludes: &[Selector]) {
+    if targets.is_empty() && excludes.is_empty() {
+        return;
+    }
+    let selected = |a: &Address| {
+        (targets.is_empty() || targets.iter().any(|t| t.matches(a)))
+            && !excludes.iter().any(|e| e.matches(a))
+    };
+    plan.merchants
+        .retain(|m| targets.is_empty() || targets.iter().any(|t| t.msn == m.msn));
+    for m in &mut plan.merchants {
+        m.changes.retain(|c| selected(&c.address));
+        let agreements_kept = (targets.is_empty()
+            || targets
+                .iter()
+                .any(|t| t.covers_kind(&m.msn, Kind::Agreements)))
+            && !excludes
+                .iter()
+                .any(|e| e.msn == m.msn && e.kind.is_none_or(|k| k == Kind::Agreements));
+        if !agreements_kept {
+            m.unmanaged_agreements.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors_parse_at_three_levels() {
+        let s = Selector::parse("123456").unwrap();
+        assert_eq!((s.kind, s.key), (None, None));
+        let s = Selector::parse("123456.webhooks").unwrap();
+        assert_eq!(s.kind, Some(Kind::Webhooks));
+        let s = Selector::parse("123456.webhooks[https://a.example/x.y]").unwrap();
+        assert_eq!(s.key.as_deref(), Some("https://a.example/x.y"));
+        assert_eq!(s.to_string(), "123456.webhooks[https://a.example/x.y]");
+        assert!(Selector::parse("123456.nope").is_err());
+        assert!(Selector::parse("abc").is_err());
+        assert!(Selector::parse("123456.webhooks[x").is_err());
+    }
+
+    #[test]
+    fn selectors_match_by_level() {
+        let a = Address::new("123456", Kind::RedirectQrs, "bord 1");
+        for s in ["123456", "123456.redirectQrs", "123456.redirectQrs[bord 1]"] {
+            assert!(Selector::parse(s).unwrap().matches(&a), "{s}");
+        }
+        for s in ["654321", "123456.webhooks", "123456.redirectQrs[bord 2]"] {
+            assert!(!Selector::parse(s).unwrap().matches(&a), "{s}");
+        }
+    }
+
+    #[test]
+    fn shards_reject_bad_syntax() {
+        for bad in ["0/3", "4/3", "1/0", "3", "a/3", "1/b", "-1/3", ""] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Shard::parse("2/3").unwrap(), Shard { index: 2, count: 3 });
+    }
+
+    #[test]
+    fn every_msn_is_in_exactly_one_shard() {
+        let shards: Vec<Shard> = (1..=4).map(|i| Shard { index: i, count: 4 }).collect();
+        let mut per_shard = [0usize; 4];
+        for msn in 100000..101000u32 {
+            let msn = msn.to_string();
+            let hits: Vec<usize> = (0..4).filter(|&i| shards[i].contains(&msn)).collect();
+            assert_eq!(hits.len(), 1, "{msn}");
+            per_shard[hits[0]] += 1;
+        }
+        // A hash split of 1000 consecutive MSNs is roughly even (no shard empty or doubled).
+        assert!(
+            per_shard.iter().all(|&n| (150..=350).contains(&n)),
+            "{per_shard:?}"
+        );
+    }
+
+    #[test]
+    fn the_split_is_stable() {
+        // Pinned: CI jobs of different vippsctl versions must agree on the split.
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(shard_of("123456", 1), 1);
+    }
+}
