@@ -199,9 +199,21 @@ fn gh_steps(wf: &Value, job: &str) -> Vec<GhStep> {
         .collect()
 }
 
-/// Run a job's steps in order, skipping the install step (the binary is already on PATH) and
-/// steps whose `if:` needs the plan's exit code when it was an error. Returns the last failure.
 async fn gh_job(bench: &Bench, wf: &Value, job: &str, extra: &[(&str, &str)]) -> (i32, String) {
+    gh_job_with(bench, wf, job, extra, &[]).await
+}
+
+/// Run a job's steps in order, skipping the install step (the binary is already on PATH) and
+/// steps whose `if:` needs the plan's exit code when it was an error. `exprs` gives the values of
+/// the `${{ ... }}` expressions in `run:` (e.g. the matrix), as GitHub would substitute them.
+/// Returns the last failure.
+async fn gh_job_with(
+    bench: &Bench,
+    wf: &Value,
+    job: &str,
+    extra: &[(&str, &str)],
+    exprs: &[(&str, String)],
+) -> (i32, String) {
     let output = bench.path("github_output");
     std::fs::write(&output, "").expect("GITHUB_OUTPUT");
     let mut all = String::new();
@@ -230,7 +242,13 @@ async fn gh_job(bench: &Bench, wf: &Value, job: &str, extra: &[(&str, &str)]) ->
         for (k, v) in extra {
             env.insert(k.to_string(), v.to_string());
         }
-        let (code, out) = bench.bash(&step.run, &env).await;
+        let script = substitute(&step.run, exprs);
+        assert!(
+            !script.contains("${{"),
+            "step `{}` uses an expression the test does not know: {script}",
+            step.name
+        );
+        let (code, out) = bench.bash(&script, &env).await;
         all.push_str(&out);
         if code != 0 {
             return (code, format!("step `{}` failed:\n{all}", step.name));
@@ -352,6 +370,139 @@ async fn github_actions_recipe_runs_against_the_simulator() {
     assert!(summary.contains("shop-window"), "{summary}");
 }
 
+fn substitute(text: &str, exprs: &[(&str, String)]) -> String {
+    exprs
+        .iter()
+        .fold(text.to_string(), |t, (k, v)| t.replace(k, v))
+}
+
+/// A partner's setup: merchants with a webhook and a QR code each, spread over every shard of
+/// `shards` (checked, so the coverage assertions below have something to cover).
+fn partner_setup(shards: usize) -> (String, Vec<String>) {
+    let msns: Vec<String> = (0..8).map(|i| format!("{}", 610000 + i * 1237)).collect();
+    let count = u32::try_from(shards).expect("a small shard count");
+    for i in 1..=shards {
+        assert!(
+            msns.iter()
+                .any(|m| usize::try_from(vippsctl::plan::scope::shard_of(m, count)) == Ok(i)),
+            "shard {i}/{shards} has a merchant"
+        );
+    }
+    let mut y = String::from("version: 1\nmerchants:\n");
+    for m in &msns {
+        y.push_str(&format!(
+            "  - msn: \"{m}\"\n    webhooks:\n      - url: https://hooks.partner.example/{m}\n        events: [epayments.payment.captured.v1]\n    redirectQrs:\n      - id: counter\n        redirectUrl: https://partner.example/{m}/counter\n"
+        ));
+    }
+    (y, msns)
+}
+
+/// Runs every shard of a matrix job in turn against one simulator and checks what partners rely
+/// on: together the shards touch every merchant exactly once (by the MSNs in the simulator's call
+/// log), each shard's apply converges (its own plan then shows no changes), and so does the whole.
+async fn check_shards<F, Fut>(
+    bench: &Bench,
+    sim: &SimHandle,
+    msns: &[String],
+    n: usize,
+    run_shard: F,
+) where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = (i32, String)>,
+{
+    let mut owner: BTreeMap<String, usize> = BTreeMap::new();
+    for i in 1..=n {
+        sim.clear_calls();
+        let (code, out) = run_shard(i).await;
+        assert_eq!(code, 0, "shard {i}/{n}: {out}");
+        let touched: std::collections::BTreeSet<String> =
+            sim.calls().into_iter().filter_map(|c| c.msn).collect();
+        assert!(!touched.is_empty(), "shard {i}/{n} did nothing: {out}");
+        for m in touched {
+            if let Some(j) = owner.insert(m.clone(), i) {
+                panic!("merchant {m} was touched by shard {j}/{n} and shard {i}/{n}");
+            }
+        }
+        let md = std::fs::read_to_string(bench.path("plan.md")).expect("the shard's plan.md");
+        assert!(
+            md.contains("to add"),
+            "shard {i}/{n} planned its changes: {md}"
+        );
+        let (code, out) = bench
+            .bash(
+                &format!("vippsctl plan setup/ --shard {i}/{n} --detailed-exitcode"),
+                &BTreeMap::new(),
+            )
+            .await;
+        assert_eq!(code, 0, "shard {i}/{n} converged after its apply: {out}");
+    }
+    let covered: Vec<&String> = owner.keys().collect();
+    let mut all: Vec<&String> = msns.iter().collect();
+    all.sort();
+    assert_eq!(covered, all, "the shards together cover every merchant");
+    let (code, out) = bench
+        .bash("vippsctl plan setup/ --detailed-exitcode", &BTreeMap::new())
+        .await;
+    assert_eq!(code, 0, "after all shards, nothing is left to do: {out}");
+    let state = sim.state();
+    for m in msns {
+        let merchant = state.merchants.get(m).expect("the merchant was applied");
+        assert_eq!(merchant.webhooks.len(), 1, "{m}");
+        assert!(merchant.redirect_qrs.contains_key("counter"), "{m}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_partner_matrix_applies_every_merchant_once() {
+    let wf = load("github-actions.yml");
+    let job = &wf["jobs"]["apply-sharded"];
+    let shards: Vec<String> = job["strategy"]["matrix"]["shard"]
+        .as_sequence()
+        .expect("apply-sharded has a shard matrix")
+        .iter()
+        .map(|v| v.as_u64().map(|n| n.to_string()).unwrap_or_default())
+        .collect();
+    let n = shards.len();
+    assert!(n >= 2, "more than one shard: {shards:?}");
+    assert_eq!(
+        job["strategy"]["fail-fast"],
+        Value::Bool(false),
+        "one failing shard does not cancel the others"
+    );
+    assert!(s(&job["if"]).contains("refs/heads/main"));
+    // The plain apply and the sharded one never both run.
+    assert!(s(&wf["jobs"]["apply"]["if"]).contains("vars.VIPPSCTL_SHARDED != 'true'"));
+    assert!(s(&job["if"]).contains("vars.VIPPSCTL_SHARDED == 'true'"));
+    let exprs = |shard: &str| {
+        vec![
+            ("${{ matrix.shard }}", shard.to_string()),
+            ("${{ strategy.job-total }}", n.to_string()),
+        ]
+    };
+    let cmds: Vec<String> = gh_steps(&wf, "apply-sharded")
+        .iter()
+        .flat_map(|st| vippsctl_commands(&substitute(&st.run, &exprs("1"))))
+        .collect();
+    assert!(
+        cmds.iter().any(|c| c.contains(&format!("--shard 1/{n}"))),
+        "{cmds:?}"
+    );
+    for cmd in &cmds {
+        assert!(vippsctl_parses(&words(cmd)), "`{cmd}` does not parse");
+    }
+
+    let sim = start_sim().await;
+    let bench = Bench::new(&sim, "setup-github.yaml");
+    let (setup, msns) = partner_setup(n);
+    std::fs::write(bench.path("setup/merchant.yaml"), setup).expect("partner setup");
+    check_shards(&bench, &sim, &msns, n, |i| {
+        let exprs = exprs(&shards[i - 1]);
+        let (bench, wf) = (&bench, &wf);
+        async move { gh_job_with(bench, wf, "apply-sharded", &[], &exprs).await }
+    })
+    .await;
+}
+
 // ------------------------------------------------------------------------------------------------
 
 fn gl_script(ci: &Value, job: &str) -> String {
@@ -446,6 +597,54 @@ async fn gitlab_ci_recipe_runs_against_the_simulator() {
     assert_eq!(code, 2, "drift fails the job: {out}");
     let md = std::fs::read_to_string(bench.path("drift.md")).expect("drift.md artifact");
     assert!(md.contains("shop-window"), "{md}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_partner_parallel_job_applies_every_merchant_once() {
+    let ci = load("gitlab-ci.yml");
+    let job = &ci["apply-sharded"];
+    let n = job["parallel"]
+        .as_u64()
+        .and_then(|n| usize::try_from(n).ok())
+        .expect("apply-sharded has `parallel: N`");
+    assert!(n >= 2, "more than one shard: {n}");
+    let rules = |job: &str| serde_yaml::to_string(&ci[job]["rules"]).unwrap_or_default();
+    assert!(rules("apply").contains("$VIPPSCTL_SHARDED != \"true\""));
+    assert!(rules("apply-sharded").contains("$VIPPSCTL_SHARDED == \"true\""));
+    assert!(rules("apply-sharded").contains("CI_DEFAULT_BRANCH"));
+    let node = |i: usize| {
+        vec![
+            ("$CI_NODE_INDEX", i.to_string()),
+            ("$CI_NODE_TOTAL", n.to_string()),
+        ]
+    };
+    let cmds = vippsctl_commands(&substitute(&gl_script(&ci, "apply-sharded"), &node(1)));
+    assert!(
+        cmds.iter().any(|c| c.contains(&format!("1/{n}"))),
+        "{cmds:?}"
+    );
+    for cmd in &cmds {
+        assert!(vippsctl_parses(&words(cmd)), "`{cmd}` does not parse");
+    }
+
+    let sim = start_sim().await;
+    let bench = Bench::new(&sim, "setup-gitlab.yaml");
+    let (setup, msns) = partner_setup(n);
+    std::fs::write(bench.path("setup/merchant.yaml"), setup).expect("partner setup");
+    check_shards(&bench, &sim, &msns, n, |i| {
+        let (bench, ci) = (&bench, &ci);
+        let (index, total) = (i.to_string(), n.to_string());
+        async move {
+            gl_job(
+                bench,
+                ci,
+                "apply-sharded",
+                &[("CI_NODE_INDEX", &index), ("CI_NODE_TOTAL", &total)],
+            )
+            .await
+        }
+    })
+    .await;
 }
 
 fn vippsctl_parses(argv: &[String]) -> bool {
