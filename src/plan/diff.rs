@@ -445,6 +445,17 @@ fn check_webhook_limits(m: &Merchant, kept_live: &[&LiveWebhook], problems: &mut
     }
 }
 
+/// A live object the configuration does not declare: deleted when the merchant prunes its kind,
+/// otherwise shown and left alone.
+fn undeclared(m: &Merchant, kind: Kind, key: &str, prune: bool) -> Change {
+    let action = if prune {
+        Action::Delete
+    } else {
+        Action::Unmanaged
+    };
+    Change::new(Address::new(&m.msn, kind, key), action)
+}
+
 fn diff_callback_qrs(
     m: &Merchant,
     live: &[LiveCallbackQr],
@@ -490,15 +501,7 @@ fn diff_callback_qrs(
         .collect();
     rest.sort_by(|a, b| a.merchant_qr_id.cmp(&b.merchant_qr_id));
     for l in rest {
-        let address = Address::new(&m.msn, Kind::CallbackQrs, &l.merchant_qr_id);
-        let mut c = Change::new(
-            address,
-            if prune {
-                Action::Delete
-            } else {
-                Action::Unmanaged
-            },
-        );
+        let mut c = undeclared(m, Kind::CallbackQrs, &l.merchant_qr_id, prune);
         c.live_fingerprint = Some(fingerprint(l));
         if prune {
             c.notes.push(callback_qr::NOTE_PRINTED.into());
@@ -572,15 +575,7 @@ fn diff_redirect_qrs(
         .collect();
     rest.sort_by(|a, b| a.id.cmp(&b.id));
     for l in rest {
-        let address = Address::new(&m.msn, Kind::RedirectQrs, &l.id);
-        let mut c = Change::new(
-            address,
-            if prune {
-                Action::Delete
-            } else {
-                Action::Unmanaged
-            },
-        );
+        let mut c = undeclared(m, Kind::RedirectQrs, &l.id, prune);
         c.live_fingerprint = Some(fingerprint(&stable_qr(l)));
         c.fields.push(FieldDiff::new(
             "redirectUrl",
