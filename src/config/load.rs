@@ -402,6 +402,26 @@ fn fill_origins(file: &Path, root: &Node, config: &mut Config, index: &mut Sourc
             _ => &[],
         }
     }
+    /// Give each object of one list (`key` under the merchant node) its position and index path.
+    fn place<T>(
+        file: &Path,
+        index: &mut SourceIndex,
+        merchant: (usize, &Node),
+        key: &str,
+        objects: &mut [T],
+        origin: fn(&mut T) -> &mut Origin,
+    ) {
+        let (i, node) = merchant;
+        for (j, (o, n)) in objects
+            .iter_mut()
+            .zip(items(node.get(key)).iter())
+            .enumerate()
+        {
+            let o = origin(o);
+            *o = Origin::new(file, n.line, n.column);
+            index.add_object(o, format!("merchants[{i}].{key}[{j}]"));
+        }
+    }
     let merchants = items(root.get("merchants"));
     for (i, (m, node)) in config
         .merchants
@@ -409,55 +429,29 @@ fn fill_origins(file: &Path, root: &Node, config: &mut Config, index: &mut Sourc
         .zip(merchants.iter())
         .enumerate()
     {
-        let mut set = |origin: &mut Origin, n: &Node, path: String| {
-            *origin = Origin::new(file, n.line, n.column);
-            index.add_object(origin, path);
-        };
-        set(&mut m.origin, node, format!("merchants[{i}]"));
-        for (j, (w, n)) in m
-            .webhooks
-            .iter_mut()
-            .zip(items(node.get("webhooks")).iter())
-            .enumerate()
-        {
-            set(&mut w.origin, n, format!("merchants[{i}].webhooks[{j}]"));
-        }
-        for (j, (q, n)) in m
-            .redirect_qrs
-            .iter_mut()
-            .zip(items(node.get("redirectQrs")).iter())
-            .enumerate()
-        {
-            set(&mut q.origin, n, format!("merchants[{i}].redirectQrs[{j}]"));
-        }
-        for (j, (q, n)) in m
-            .callback_qrs
-            .iter_mut()
-            .zip(items(node.get("callbackQrs")).iter())
-            .enumerate()
-        {
-            set(&mut q.origin, n, format!("merchants[{i}].callbackQrs[{j}]"));
-        }
-        for (j, (a, n)) in m
-            .agreements
-            .iter_mut()
-            .zip(items(node.get("agreements")).iter())
-            .enumerate()
-        {
-            set(&mut a.origin, n, format!("merchants[{i}].agreements[{j}]"));
-        }
-        for (j, (a, n)) in m
-            .agreement_policies
-            .iter_mut()
-            .zip(items(node.get("agreementPolicies")).iter())
-            .enumerate()
-        {
-            set(
-                &mut a.origin,
-                n,
-                format!("merchants[{i}].agreementPolicies[{j}]"),
-            );
-        }
+        m.origin = Origin::new(file, node.line, node.column);
+        index.add_object(&m.origin, format!("merchants[{i}]"));
+        let at = (i, node);
+        place(file, index, at, "webhooks", &mut m.webhooks, |w| {
+            &mut w.origin
+        });
+        place(file, index, at, "redirectQrs", &mut m.redirect_qrs, |q| {
+            &mut q.origin
+        });
+        place(file, index, at, "callbackQrs", &mut m.callback_qrs, |q| {
+            &mut q.origin
+        });
+        place(file, index, at, "agreements", &mut m.agreements, |a| {
+            &mut a.origin
+        });
+        place(
+            file,
+            index,
+            at,
+            "agreementPolicies",
+            &mut m.agreement_policies,
+            |a| &mut a.origin,
+        );
     }
 }
 
