@@ -1,0 +1,51 @@
+//! vippsctl's integration tests, in one binary (as uv does): every module used to be its own test
+//! crate, and each of them linked the whole crate, which dominated the test build on two cores.
+//! Modules are named by area: `config_*`, `plan_*`, `cli_reconcile` / `reconcile_*`, `sim_*`,
+//! `specs_*`, `adoption_*`, `printing_*`, `help_*`, `ci_recipes`, `proof_*`, `published_specs`.
+//! Shared helpers live in `common` (and `printing_common` for the QR export tests).
+
+mod common;
+mod printing_common;
+use common::proof;
+
+mod adapters;
+mod adoption_import;
+mod adoption_policies;
+mod adoption_scope;
+mod ci_recipes;
+mod cli_reconcile;
+mod config_corpus;
+mod config_examples;
+mod config_fuzz;
+mod config_load;
+mod global_rate;
+mod help_completions;
+mod help_docs;
+mod help_guide;
+mod help_tree;
+mod http_layer;
+mod plan_diff;
+mod plan_render;
+mod printing_qr;
+mod printing_sheet;
+mod proof_concurrency;
+mod proof_crash;
+mod proof_faults;
+mod proof_fuzz;
+mod proof_hostile;
+mod proof_leaks;
+mod proof_stale;
+mod published_specs;
+mod reconcile_agreements;
+mod reconcile_merchants;
+mod reconcile_property;
+mod reconcile_secrets;
+mod reconcile_unknown_outcome;
+mod sim_conformance;
+mod sim_conformance_client;
+mod sim_fuzz;
+mod sim_scenario;
+mod sim_serve;
+mod specs_history;
+mod specs_surface;
+mod specs_workflow;

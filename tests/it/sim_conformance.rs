@@ -1,0 +1,1011 @@
+//! Every answer the simulator gives, over a broad set of valid and invalid requests, must match
+//! the published spec for its operation and status (status code, content type, body schema);
+//! every request body we send is checked against the published request schema, and the ones the
+//! simulator rejects for shape reasons must be rejected by the schema too.
+
+use crate::common;
+
+use common::conformance::Conformance;
+use common::{send_request, Client, Resp};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use vippsctl::sim::{RateLimits, SimConfig};
+use vippsctl::specs::ops::OPERATIONS;
+
+struct Run {
+    conf: Conformance,
+    http: reqwest::Client,
+    failures: Vec<String>,
+    /// Per operation: statuses seen and checked.
+    seen: BTreeMap<String, Vec<u16>>,
+}
+
+/// What a request body is, according to the published request schema.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Body {
+    SchemaValid,
+    SchemaInvalid,
+}
+
+impl Run {
+    async fn call(
+        &mut self,
+        op: &str,
+        rb: reqwest::RequestBuilder,
+        body: Option<(&Value, Body)>,
+        expect: u16,
+    ) -> Resp {
+        let rb = match body {
+            Some((v, kind)) => {
+                let verdict = self.conf.request_body(op, v);
+                match (kind, &verdict) {
+                    (Body::SchemaValid, Err(e)) => self
+                        .failures
+                        .push(format!("request we call valid fails the spec: {e}")),
+                    (Body::SchemaInvalid, Ok(())) => self.failures.push(format!(
+                        "{op}: request we call invalid passes the published schema: {v}"
+                    )),
+                    _ => {}
+                }
+                rb.json(v)
+            }
+            None => rb,
+        };
+        let req = rb.build().expect("request builds");
+        // What vippsctl would send (a request meant to succeed) must carry what the spec requires.
+        if (200..300).contains(&expect) {
+            let headers: Vec<(String, String)> = req
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+                .collect();
+            let query: Vec<(String, String)> = req
+                .url()
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            if let Err(e) = self.conf.request_params(op, &headers, &query) {
+                self.failures.push(e);
+            }
+        }
+        let r = send_request(&self.http, req).await;
+        if r.status != expect {
+            self.failures.push(format!(
+                "{op}: expected {expect}, got {} {}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            ));
+        }
+        if let Err(e) = self
+            .conf
+            .response(op, r.status, r.content_type.as_deref(), &r.body)
+        {
+            self.failures.push(e);
+        }
+        self.seen.entry(op.to_string()).or_default().push(r.status);
+        r
+    }
+}
+
+fn long(n: usize) -> String {
+    "x".repeat(n)
+}
+
+#[tokio::test]
+async fn every_answer_matches_the_published_specs() {
+    let Some(conf) = Conformance::load() else {
+        return;
+    };
+    let mut run = Run {
+        conf,
+        http: reqwest::Client::new(),
+        failures: Vec::new(),
+        seen: BTreeMap::new(),
+    };
+    let sim = common::start(SimConfig::test()).await;
+    let c = Client::new(&sim).await;
+    let base = sim.base_url();
+    let http = c.http.clone();
+
+    // --- access token
+    let tok = |id: &str, secret: &str| {
+        http.post(format!("{base}/accesstoken/get"))
+            .header("client_id", id)
+            .header("client_secret", secret)
+            .header(
+                "Ocp-Apim-Subscription-Key",
+                vippsctl::sim::SANDBOX_SUBSCRIPTION_KEY,
+            )
+    };
+    let r = run
+        .call(
+            "fetch_access_token",
+            tok(
+                vippsctl::sim::SANDBOX_CLIENT_ID,
+                vippsctl::sim::SANDBOX_CLIENT_SECRET,
+            ),
+            None,
+            200,
+        )
+        .await;
+    assert!(
+        r.json()["expires_in"].is_string(),
+        "numeric token fields are strings"
+    );
+    run.call(
+        "fetch_access_token",
+        tok(vippsctl::sim::SANDBOX_CLIENT_ID, "wrong"),
+        None,
+        401,
+    )
+    .await;
+    run.call(
+        "fetch_access_token",
+        http.post(format!("{base}/accesstoken/get")),
+        None,
+        401,
+    )
+    .await;
+
+    // --- webhooks
+    let wh = "/webhooks/v1/webhooks";
+    run.call("list_webhooks", c.req("GET", wh), None, 200).await;
+    let good =
+        json!({"url": "https://example.com/hook", "events": ["epayments.payment.captured.v1"]});
+    let r = run
+        .call(
+            "register_webhook",
+            c.req("POST", wh),
+            Some((&good, Body::SchemaValid)),
+            201,
+        )
+        .await;
+    let hook_id = r.json()["id"].as_str().unwrap_or_default().to_string();
+    let checkin = json!({"url": "https://example.com/checkin", "events": ["user.checked-in.v1"]});
+    run.call(
+        "register_webhook",
+        c.req("POST", wh),
+        Some((&checkin, Body::SchemaValid)),
+        201,
+    )
+    .await;
+    run.call(
+        "register_webhook",
+        c.req("POST", wh),
+        Some((&checkin, Body::SchemaValid)),
+        400,
+    )
+    .await;
+    let http_url = json!({"url": "http://example.com/hook", "events": ["a.b"]});
+    run.call(
+        "register_webhook",
+        c.req("POST", wh),
+        Some((&http_url, Body::SchemaValid)),
+        400,
+    )
+    .await;
+    let no_events = json!({"url": "https://example.com/hook"});
+    run.call(
+        "register_webhook",
+        c.req("POST", wh),
+        Some((&no_events, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    let events_string = json!({"url": "https://example.com/hook", "events": "a.b"});
+    run.call(
+        "register_webhook",
+        c.req("POST", wh),
+        Some((&events_string, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    let r = run.call("list_webhooks", c.req("GET", wh), None, 200).await;
+    assert_eq!(r.json()["webhooks"].as_array().map(Vec::len), Some(2));
+    assert!(
+        r.json()["webhooks"][0].get("secret").is_none(),
+        "list never returns secrets"
+    );
+    run.call(
+        "delete_webhook",
+        c.req("DELETE", &format!("{wh}/not-a-uuid")),
+        None,
+        400,
+    )
+    .await;
+    run.call(
+        "delete_webhook",
+        c.req("DELETE", &format!("{wh}/{}", uuid::Uuid::new_v4())),
+        None,
+        404,
+    )
+    .await;
+    run.call(
+        "delete_webhook",
+        c.req("DELETE", &format!("{wh}/{hook_id}")),
+        None,
+        204,
+    )
+    .await;
+    run.call(
+        "list_webhooks",
+        http.get(format!("{base}{wh}"))
+            .header("Ocp-Apim-Subscription-Key", "x"),
+        None,
+        401,
+    )
+    .await;
+
+    // --- QR merchant-redirect
+    let mr = "/qr/v1/merchant-redirect";
+    let png = |rb: reqwest::RequestBuilder| rb.header("Accept", "image/png").header("Size", "300");
+    let q1 = json!({"id": "billboard_1", "redirectUrl": "https://example.com/product"});
+    let r = run
+        .call(
+            "create_redirect_qr",
+            png(c.req("POST", mr)),
+            Some((&q1, Body::SchemaValid)),
+            200,
+        )
+        .await;
+    assert!(r.json()["url"]
+        .as_str()
+        .is_some_and(|u| u.contains(".png?size=300")));
+    assert_eq!(r.json()["expiresIn"], -1);
+    let q2 = json!({"id": "kasse 2 æøå", "redirectUrl": "https://example.com/p2?a=1", "ttl": 600});
+    let r = run
+        .call(
+            "create_redirect_qr",
+            c.req("POST", mr).header("Accept", "image/svg+xml"),
+            Some((&q2, Body::SchemaValid)),
+            200,
+        )
+        .await;
+    assert!(r.json()["url"]
+        .as_str()
+        .is_some_and(|u| u.ends_with(".svg")));
+    let q3 = json!({"id": "target", "redirectUrl": "https://example.com/t", "ttl": null});
+    run.call(
+        "create_redirect_qr",
+        c.req("POST", mr).header("Accept", "text/targetUrl"),
+        Some((&q3, Body::SchemaValid)),
+        200,
+    )
+    .await;
+    let r = run
+        .call(
+            "create_redirect_qr",
+            png(c.req("POST", mr)),
+            Some((&q1, Body::SchemaValid)),
+            409,
+        )
+        .await;
+    assert_eq!(r.json()["id"], "billboard_1");
+    for (bad, why) in [
+        (
+            json!({"id": "a/b", "redirectUrl": "https://example.com"}),
+            "id pattern",
+        ),
+        (
+            json!({"id": long(129), "redirectUrl": "https://example.com"}),
+            "id length",
+        ),
+        (
+            json!({"id": "", "redirectUrl": "https://example.com"}),
+            "empty id",
+        ),
+        (
+            json!({"id": "ok", "redirectUrl": "http://example.com"}),
+            "http",
+        ),
+        (
+            json!({"id": "ok", "redirectUrl": "https://example.com", "ttl": 10}),
+            "ttl",
+        ),
+        (json!({"redirectUrl": "https://example.com"}), "no id"),
+        (json!({"id": "ok"}), "no url"),
+    ] {
+        let before = run.failures.len();
+        run.call(
+            "create_redirect_qr",
+            png(c.req("POST", mr)),
+            Some((&bad, Body::SchemaInvalid)),
+            400,
+        )
+        .await;
+        if run.failures.len() > before {
+            run.failures.push(format!("(case: {why})"));
+        }
+    }
+    let ok_body = json!({"id": "ok", "redirectUrl": "https://example.com"});
+    run.call(
+        "create_redirect_qr",
+        c.req("POST", mr).header("Accept", "application/json"),
+        Some((&ok_body, Body::SchemaValid)),
+        400,
+    )
+    .await;
+    run.call(
+        "create_redirect_qr",
+        png(c.req("POST", mr))
+            .header("Content-Type", "text/plain")
+            .body("id=x"),
+        None,
+        415,
+    )
+    .await;
+    let r = run
+        .call("list_redirect_qrs", png(c.req("GET", mr)), None, 200)
+        .await;
+    assert_eq!(r.json().as_array().map(Vec::len), Some(3));
+    run.call(
+        "get_redirect_qr",
+        png(c.req("GET", &format!("{mr}/billboard_1"))),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "get_redirect_qr",
+        png(c.req("GET", &format!("{mr}/kasse%202%20%C3%A6%C3%B8%C3%A5"))),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "get_redirect_qr",
+        png(c.req("GET", &format!("{mr}/nope"))),
+        None,
+        404,
+    )
+    .await;
+    let upd = json!({"redirectUrl": "https://example.com/new"});
+    let r = run
+        .call(
+            "update_redirect_qr",
+            png(c.req("PUT", &format!("{mr}/billboard_1"))),
+            Some((&upd, Body::SchemaValid)),
+            200,
+        )
+        .await;
+    assert_eq!(r.json()["redirectUrl"], "https://example.com/new");
+    let bad_upd = json!({"redirectUrl": "ftp://example.com"});
+    run.call(
+        "update_redirect_qr",
+        png(c.req("PUT", &format!("{mr}/billboard_1"))),
+        Some((&bad_upd, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    run.call(
+        "update_redirect_qr",
+        png(c.req("PUT", &format!("{mr}/nope"))),
+        Some((&upd, Body::SchemaValid)),
+        404,
+    )
+    .await;
+    run.call(
+        "delete_redirect_qr",
+        c.req("DELETE", &format!("{mr}/target")),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "delete_redirect_qr",
+        c.req("DELETE", &format!("{mr}/target")),
+        None,
+        404,
+    )
+    .await;
+    run.call(
+        "list_redirect_qrs",
+        http.get(format!("{base}{mr}"))
+            .header("Accept", "image/png"),
+        None,
+        401,
+    )
+    .await;
+
+    // --- QR merchant-callback
+    let mc = "/qr/v1/merchant-callback";
+    let loc = json!({"locationDescription": "Kasse 1"});
+    run.call(
+        "put_callback_qr",
+        c.req("PUT", &format!("{mc}/till-1")),
+        Some((&loc, Body::SchemaValid)),
+        200,
+    )
+    .await;
+    let loc2 = json!({"locationDescription": "Kasse 1, ved vinduet"});
+    run.call(
+        "put_callback_qr",
+        c.req("PUT", &format!("{mc}/till-1")),
+        Some((&loc2, Body::SchemaValid)),
+        200,
+    )
+    .await;
+    let too_long = json!({"locationDescription": long(37)});
+    run.call(
+        "put_callback_qr",
+        c.req("PUT", &format!("{mc}/till-2")),
+        Some((&too_long, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    run.call(
+        "put_callback_qr",
+        c.req("PUT", &format!("{mc}/till-2")),
+        Some((&json!({}), Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    let no_msn = Client {
+        http: c.http.clone(),
+        base: c.base.clone(),
+        token: c.token.clone(),
+        msn: None,
+    };
+    run.call(
+        "put_callback_qr",
+        no_msn.req("PUT", &format!("{mc}/till-2")),
+        Some((&loc, Body::SchemaValid)),
+        400,
+    )
+    .await;
+    let r = run
+        .call("list_callback_qrs", c.req("GET", mc), None, 200)
+        .await;
+    assert_eq!(r.json()[0]["locationDescription"], "Kasse 1, ved vinduet");
+    let r = run
+        .call(
+            "list_callback_qrs",
+            c.req("GET", &format!("{mc}?QrImageFormat=PNG&QrImageSize=300")),
+            None,
+            200,
+        )
+        .await;
+    assert!(r.json()[0]["qrImageUrl"]
+        .as_str()
+        .is_some_and(|u| u.contains(".png?size=300")));
+    run.call(
+        "list_callback_qrs",
+        c.req("GET", &format!("{mc}?QrImageFormat=GIF")),
+        None,
+        400,
+    )
+    .await;
+    run.call(
+        "list_callback_qrs",
+        c.req("GET", &format!("{mc}?QrImageSize=99")),
+        None,
+        400,
+    )
+    .await;
+    run.call(
+        "get_callback_qr",
+        c.req("GET", &format!("{mc}/till-1")),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "get_callback_qr",
+        c.req("GET", &format!("{mc}/nope")),
+        None,
+        404,
+    )
+    .await;
+    run.call(
+        "delete_callback_qr",
+        c.req("DELETE", &format!("{mc}/till-1")),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "delete_callback_qr",
+        c.req("DELETE", &format!("{mc}/till-1")),
+        None,
+        404,
+    )
+    .await;
+    run.call("list_callback_qrs", no_msn.req("GET", mc), None, 400)
+        .await;
+
+    // --- Recurring v3 agreements
+    let ag = "/recurring/v3/agreements";
+    let draft = |key: &str| c.req("POST", ag).header("Idempotency-Key", key);
+    let legacy = common::legacy_draft("Pluss");
+    let r = run
+        .call(
+            "draft_agreement",
+            draft("k-legacy"),
+            Some((&legacy, Body::SchemaValid)),
+            201,
+        )
+        .await;
+    let legacy_id = r.json()["agreementId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let again = run
+        .call(
+            "draft_agreement",
+            draft("k-legacy"),
+            Some((&legacy, Body::SchemaValid)),
+            201,
+        )
+        .await;
+    assert_eq!(
+        again.json()["agreementId"],
+        legacy_id.as_str(),
+        "same key and body: same answer"
+    );
+    let other = common::legacy_draft("Other");
+    run.call(
+        "draft_agreement",
+        draft("k-legacy"),
+        Some((&other, Body::SchemaValid)),
+        409,
+    )
+    .await;
+    run.call(
+        "draft_agreement",
+        c.req("POST", ag),
+        Some((&legacy, Body::SchemaValid)),
+        400,
+    )
+    .await;
+    let variable = json!({
+        "pricing": {"type": "VARIABLE", "suggestedMaxAmount": 50000, "currency": "NOK"},
+        "interval": {"unit": "WEEK", "count": 2},
+        "merchantRedirectUrl": "https://example.com/r",
+        "merchantAgreementUrl": "https://example.com/a",
+        "productName": "Variable", "productDescription": "Up to 500", "externalId": "ext-1",
+    });
+    let r = run
+        .call(
+            "draft_agreement",
+            draft("k-var"),
+            Some((&variable, Body::SchemaValid)),
+            201,
+        )
+        .await;
+    let variable_id = r.json()["agreementId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let flexible = json!({
+        "pricing": {"type": "FLEXIBLE", "currency": "DKK"},
+        "merchantRedirectUrl": "https://example.com/r",
+        "productName": "Per use",
+    });
+    run.call(
+        "draft_agreement",
+        draft("k-flex"),
+        Some((&flexible, Body::SchemaValid)),
+        201,
+    )
+    .await;
+    let mut campaign = common::legacy_draft("Campaign");
+    campaign["campaign"] =
+        json!({"type": "PRICE_CAMPAIGN", "price": 100, "end": "2030-01-01T00:00:00Z"});
+    campaign["initialCharge"] = json!({"amount": 100, "description": "First month", "transactionType": "DIRECT_CAPTURE", "orderId": "order-1"});
+    let r = run
+        .call(
+            "draft_agreement",
+            draft("k-camp"),
+            Some((&campaign, Body::SchemaValid)),
+            201,
+        )
+        .await;
+    assert_eq!(r.json()["chargeId"], "order-1");
+    let campaign_id = r.json()["agreementId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut period = common::legacy_draft("Period");
+    period["campaign"] =
+        json!({"type": "PERIOD_CAMPAIGN", "price": 0, "period": {"unit": "MONTH", "count": 3}});
+    let r = run
+        .call(
+            "draft_agreement",
+            draft("k-period"),
+            Some((&period, Body::SchemaValid)),
+            201,
+        )
+        .await;
+    let period_id = r.json()["agreementId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut var_campaign = variable.clone();
+    var_campaign["campaign"] =
+        json!({"type": "PRICE_CAMPAIGN", "price": 100, "end": "2030-01-01T00:00:00Z"});
+    run.call(
+        "draft_agreement",
+        draft("k-vc"),
+        Some((&var_campaign, Body::SchemaValid)),
+        400,
+    )
+    .await;
+    let mut no_name = common::legacy_draft("x");
+    no_name.as_object_mut().map(|m| m.remove("productName"));
+    run.call(
+        "draft_agreement",
+        draft("k-nn"),
+        Some((&no_name, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    run.call(
+        "draft_agreement",
+        draft("k-ln"),
+        Some((&common::legacy_draft(&long(46)), Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    let mut bad_currency = common::legacy_draft("x");
+    bad_currency["pricing"]["currency"] = json!("SEK");
+    run.call(
+        "draft_agreement",
+        draft("k-sek"),
+        Some((&bad_currency, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    let mut bad_interval = common::legacy_draft("x");
+    bad_interval["interval"]["count"] = json!(32);
+    run.call(
+        "draft_agreement",
+        draft("k-int"),
+        Some((&bad_interval, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    let mut variable_without_max = variable.clone();
+    variable_without_max["pricing"] = json!({"type": "VARIABLE", "currency": "NOK"});
+    run.call(
+        "draft_agreement",
+        draft("k-vnm"),
+        Some((&variable_without_max, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+
+    let r = run
+        .call("list_agreements", c.req("GET", ag), None, 200)
+        .await;
+    assert_eq!(r.json().as_array().map(Vec::len), Some(5));
+    let r = run
+        .call(
+            "list_agreements",
+            c.req(
+                "GET",
+                &format!("{ag}?status=PENDING&pageNumber=2&pageSize=2"),
+            ),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(r.json().as_array().map(Vec::len), Some(2));
+    run.call(
+        "list_agreements",
+        c.req("GET", &format!("{ag}?pageSize=0")),
+        None,
+        400,
+    )
+    .await;
+    run.call(
+        "list_agreements",
+        c.req("GET", &format!("{ag}?status=PAUSED")),
+        None,
+        400,
+    )
+    .await;
+    for id in [&legacy_id, &variable_id, &campaign_id, &period_id] {
+        run.call(
+            "fetch_agreement",
+            c.req("GET", &format!("{ag}/{id}")),
+            None,
+            200,
+        )
+        .await;
+    }
+    run.call(
+        "fetch_agreement",
+        c.req("GET", &format!("{ag}/agr_nope")),
+        None,
+        404,
+    )
+    .await;
+
+    let patch = |id: &str, key: &str| {
+        c.req("PATCH", &format!("{ag}/{id}"))
+            .header("Idempotency-Key", key)
+    };
+    let p = json!({"productName": "Pluss 2", "pricing": {"amount": 39900}, "externalId": "ext-9"});
+    run.call(
+        "update_agreement",
+        patch(&legacy_id, "p1"),
+        Some((&p, Body::SchemaValid)),
+        204,
+    )
+    .await;
+    let p = json!({"pricing": {"suggestedMaxAmount": 10000}});
+    run.call(
+        "update_agreement",
+        patch(&legacy_id, "p2"),
+        Some((&p, Body::SchemaValid)),
+        400,
+    )
+    .await;
+    run.call(
+        "update_agreement",
+        patch(&variable_id, "p3"),
+        Some((&p, Body::SchemaValid)),
+        204,
+    )
+    .await;
+    let p = json!({"status": "STOPPED", "productName": "x"});
+    run.call(
+        "update_agreement",
+        patch(&legacy_id, "p4"),
+        Some((&p, Body::SchemaValid)),
+        400,
+    )
+    .await;
+    let p = json!({"merchantRedirectUrl": "https://example.com/other"});
+    run.call(
+        "update_agreement",
+        patch(&legacy_id, "p5"),
+        Some((&p, Body::SchemaValid)),
+        400,
+    )
+    .await;
+    let p = json!({"productName": long(46)});
+    run.call(
+        "update_agreement",
+        patch(&legacy_id, "p6"),
+        Some((&p, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    let p = json!({"status": "ACTIVE"});
+    run.call(
+        "update_agreement",
+        patch(&legacy_id, "p7"),
+        Some((&p, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    let p = json!({"interval": {"type": "RECURRING", "period": {"unit": "YEAR", "count": 1}}});
+    run.call(
+        "update_agreement",
+        patch(&legacy_id, "p8"),
+        Some((&p, Body::SchemaValid)),
+        204,
+    )
+    .await;
+    run.call(
+        "update_agreement",
+        patch("agr_nope", "p9"),
+        Some((&p, Body::SchemaValid)),
+        404,
+    )
+    .await;
+
+    let accept = |id: &str, key: &str| {
+        c.req("PATCH", &format!("{ag}/{id}/accept"))
+            .header("Idempotency-Key", key)
+    };
+    let phone = json!({"phoneNumber": "4712345678"});
+    run.call(
+        "accept_agreement",
+        accept(&variable_id, "a1"),
+        Some((&phone, Body::SchemaValid)),
+        204,
+    )
+    .await;
+    run.call(
+        "accept_agreement",
+        accept(&variable_id, "a2"),
+        Some((&phone, Body::SchemaValid)),
+        400,
+    )
+    .await;
+    run.call(
+        "accept_agreement",
+        accept(&legacy_id, "a3"),
+        Some((&json!({}), Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    run.call(
+        "accept_agreement",
+        accept("agr_nope", "a4"),
+        Some((&phone, Body::SchemaValid)),
+        404,
+    )
+    .await;
+    let r = run
+        .call(
+            "fetch_agreement",
+            c.req("GET", &format!("{ag}/{variable_id}")),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(r.json()["status"], "ACTIVE");
+    assert_eq!(r.json()["pricing"]["maxAmount"], 10000);
+    let stop = json!({"status": "STOPPED"});
+    run.call(
+        "update_agreement",
+        patch(&variable_id, "s1"),
+        Some((&stop, Body::SchemaValid)),
+        204,
+    )
+    .await;
+    run.call(
+        "update_agreement",
+        patch(&variable_id, "s2"),
+        Some((&json!({"productName": "x"}), Body::SchemaValid)),
+        400,
+    )
+    .await;
+    let r = run
+        .call(
+            "fetch_agreement",
+            c.req("GET", &format!("{ag}/{variable_id}")),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(r.json()["status"], "STOPPED");
+    sim.advance_clock(std::time::Duration::from_secs(11 * 60));
+    let r = run
+        .call(
+            "fetch_agreement",
+            c.req("GET", &format!("{ag}/{legacy_id}")),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(r.json()["status"], "EXPIRED");
+    let r = run
+        .call(
+            "list_agreements",
+            c.req("GET", &format!("{ag}?status=EXPIRED")),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(r.json().as_array().map(Vec::len), Some(4));
+    run.call(
+        "list_agreements",
+        http.get(format!("{base}{ag}")),
+        None,
+        401,
+    )
+    .await;
+
+    // --- 403 for an MSN the keys may not act for, and documented rate limits
+    let closed = common::start(SimConfig {
+        open_merchants: false,
+        rate_limits: RateLimits::documented(),
+        ..SimConfig::test()
+    })
+    .await;
+    let mut cc = Client::new(&closed).await;
+    cc.msn = Some("999999".into());
+    run.call("list_callback_qrs", cc.req("GET", mc), None, 403)
+        .await;
+    run.call(
+        "draft_agreement",
+        cc.req("POST", ag).header("Idempotency-Key", "x"),
+        Some((&legacy, Body::SchemaValid)),
+        403,
+    )
+    .await;
+    cc.msn = Some(vippsctl::sim::SANDBOX_MSN.into());
+    for _ in 0..5 {
+        run.call("list_agreements", cc.req("GET", ag), None, 200)
+            .await;
+    }
+    let r = run
+        .call("list_agreements", cc.req("GET", ag), None, 429)
+        .await;
+    assert!(r.header("Retry-After").is_some());
+
+    eprintln!("checked answers per operation: {:?}", run.seen);
+    // Breadth: every operation answered at least once with success and once with an error.
+    for op in OPERATIONS {
+        let statuses = run.seen.get(op.name).cloned().unwrap_or_default();
+        if !statuses.iter().any(|s| (200..300).contains(s)) {
+            run.failures
+                .push(format!("{}: no success answer checked", op.name));
+        }
+        if !statuses.iter().any(|s| *s >= 400) {
+            run.failures
+                .push(format!("{}: no error answer checked", op.name));
+        }
+    }
+    assert!(
+        run.failures.is_empty(),
+        "{} conformance failures:\n{}",
+        run.failures.len(),
+        run.failures.join("\n")
+    );
+    closed.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[test]
+fn the_validator_rejects_what_the_spec_forbids() {
+    let Some(conf) = Conformance::load() else {
+        return;
+    };
+    // A response schema check that cannot fail would prove nothing: feed it wrong answers.
+    let ok_token = br#"{"token_type":"Bearer","expires_in":"3600","ext_expires_in":"0","expires_on":"1","not_before":"0","resource":"r","access_token":"t"}"#;
+    assert!(conf
+        .response(
+            "fetch_access_token",
+            200,
+            Some("application/json;charset=UTF-8"),
+            ok_token
+        )
+        .is_ok());
+    let numeric = br#"{"token_type":"Bearer","expires_in":3600,"ext_expires_in":"0","expires_on":"1","not_before":"0","resource":"r","access_token":"t"}"#;
+    assert!(conf
+        .response(
+            "fetch_access_token",
+            200,
+            Some("application/json;charset=UTF-8"),
+            numeric
+        )
+        .is_err());
+    assert!(conf
+        .response(
+            "fetch_access_token",
+            200,
+            Some("application/json"),
+            ok_token
+        )
+        .is_err());
+    assert!(conf.response("list_webhooks", 418, None, b"").is_err());
+    assert!(conf
+        .response(
+            "list_webhooks",
+            200,
+            Some("application/json"),
+            br#"{"hooks":[]}"#
+        )
+        .is_err());
+    let pricing_mismatch = json!([{"id":"agr_1","uuid":"9c2ca95c-245f-4a2e-aab2-4a08eb78e6fb","productName":"p","pricing":{"type":"VARIABLE","currency":"NOK","amount":100},"interval":{},"created":"2024-01-01T00:00:00Z","merchantAgreementUrl":"","merchantRedirectUrl":"https://x","countryCode":"NO"}]);
+    let body = serde_json::to_vec(&pricing_mismatch).unwrap_or_default();
+    assert!(
+        conf.response("list_agreements", 200, Some("application/json"), &body)
+            .is_err(),
+        "VARIABLE pricing without suggestedMaxAmount must fail"
+    );
+    let mut fixed = pricing_mismatch.clone();
+    fixed[0]["pricing"] = json!({"type":"LEGACY","currency":"NOK","amount":100});
+    let body = serde_json::to_vec(&fixed).unwrap_or_default();
+    assert_eq!(
+        conf.response("list_agreements", 200, Some("application/json"), &body),
+        Ok(())
+    );
+    assert!(
+        conf.response("get_callback_qr", 404, None, b"{}").is_err(),
+        "404 there has no body"
+    );
+    let mut bad_date = fixed.clone();
+    bad_date[0]["created"] = json!("yesterday");
+    let body = serde_json::to_vec(&bad_date).unwrap_or_default();
+    assert!(
+        conf.response("list_agreements", 200, Some("application/json"), &body)
+            .is_err(),
+        "formats (date-time) are checked"
+    );
+}
