@@ -206,6 +206,7 @@ pub async fn timed_plan(
             api,
             &m.msn,
             &vippsctl::plan::diff::kinds_to_observe(m),
+            &vippsctl::plan::diff::agreement_lists(m),
         )
         .await
     });
