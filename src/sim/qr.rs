@@ -196,8 +196,9 @@ fn image_url(
 }
 
 fn redirect_json(inner: &Inner, msn: &str, q: &RedirectQr, choice: &ImageChoice) -> Value {
+    // Whole seconds left, rounded up: a QR just created reports its ttl.
     let expires_in = match q.expires_at() {
-        Some(t) => (t - inner.now()).num_seconds().max(0),
+        Some(t) => ((t - inner.now()).num_milliseconds().max(0) + 999) / 1000,
         None => -1,
     };
     json!({

@@ -43,6 +43,7 @@ mod reconcile_secrets;
 mod reconcile_unknown_outcome;
 mod sim_conformance;
 mod sim_conformance_client;
+mod sim_fidelity;
 mod sim_fuzz;
 mod sim_scenario;
 mod sim_serve;
