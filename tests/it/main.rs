@@ -47,6 +47,7 @@ mod sim_fidelity;
 mod sim_fuzz;
 mod sim_scenario;
 mod sim_serve;
+mod sim_strict;
 mod specs_history;
 mod specs_surface;
 mod specs_workflow;

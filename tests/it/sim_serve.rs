@@ -182,7 +182,10 @@ async fn status_of(
     http.get(format!("{base}/webhooks/v1/webhooks"))
         .header(
             "Authorization",
-            format!("Bearer {}", token["access_token"].as_str().unwrap_or_default()),
+            format!(
+                "Bearer {}",
+                token["access_token"].as_str().unwrap_or_default()
+            ),
         )
         .header("Ocp-Apim-Subscription-Key", key)
         .header("Merchant-Serial-Number", msn)
@@ -205,7 +208,13 @@ async fn serve_msn_creates_sales_units_whose_keys_act_only_for_themselves() {
         served.fields
     );
     let http = reqwest::Client::new();
-    let keys = |i: usize| (units[i].1.as_str(), units[i].2.as_str(), units[i].3.as_str());
+    let keys = |i: usize| {
+        (
+            units[i].1.as_str(),
+            units[i].2.as_str(),
+            units[i].3.as_str(),
+        )
+    };
     assert_eq!(status_of(&http, &base, keys(0), "654321").await, 200);
     assert_eq!(status_of(&http, &base, keys(1), "234567").await, 200);
     // One sales unit's keys for another, and an MSN nobody created: refused.
@@ -249,7 +258,10 @@ async fn the_documented_fault_names_work_in_the_flag_and_the_control_api() {
         .expect("runs");
     assert!(!bad.status.success());
     let err = String::from_utf8_lossy(&bad.stderr);
-    assert!(err.contains("status_500") && err.contains("after_write_drop"), "{err}");
+    assert!(
+        err.contains("status_500") && err.contains("after_write_drop"),
+        "{err}"
+    );
 
     let served = serve(&["--fault", "status_503", "--fault", "after_write_500"]);
     let base = served.field("base_url");
@@ -266,7 +278,13 @@ async fn the_documented_fault_names_work_in_the_flag_and_the_control_api() {
     // The example in docs/simulator.md, as written there (hang_ms may be left out).
     for mix in [
         json!(["status_500", "drop", "after_write_500"]),
-        json!(["status_502", "status_503", "status_429", "timeout", "after_write_drop"]),
+        json!([
+            "status_502",
+            "status_503",
+            "status_429",
+            "timeout",
+            "after_write_drop"
+        ]),
     ] {
         let r = http
             .put(format!("{base}/_sim/faults"))
