@@ -615,3 +615,81 @@ fn a_plan_that_needs_more_than_five_lists_waits_for_the_budget_and_says_so() {
         "the sixth list waited for the window instead of collecting a 429"
     );
 }
+
+/// The content of the one QR code in an exported PNG.
+fn exported_content(sim: &Sim, file: &str) -> String {
+    let bytes = std::fs::read(sim.path(file)).expect("the exported image");
+    let (_, codes) = crate::printing_common::decode_png(&bytes);
+    assert_eq!(codes.len(), 1, "{file}: {codes:?}");
+    codes[0].clone()
+}
+
+#[test]
+fn a_ttl_replacement_kills_the_printed_code_and_plan_and_export_say_so() {
+    let sim = Sim::with_config(strict());
+    let yaml = |ttl: &str| {
+        format!("version: 1\nmerchants:\n  - msn: \"{MSN}\"\n    redirectQrs:\n      - id: poster\n        redirectUrl: https://shop.example/poster\n{ttl}")
+    };
+    sim.write("setup.yaml", &yaml(""));
+    assert!(sim
+        .run(&["apply", "setup.yaml", "--auto-approve"])
+        .success());
+    let export = sim.run(&[
+        "qr",
+        "export",
+        "setup.yaml",
+        "--out",
+        "before",
+        "--format",
+        "png",
+    ]);
+    assert!(export.success(), "{export}");
+    let png = std::fs::read_dir(sim.path("before"))
+        .expect("exported")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.ends_with(".png"))
+        .expect("a png");
+    let printed = exported_content(&sim, &format!("before/{png}"));
+    let (status, lead) = sim.block_on(crate::printing_common::follow(&printed));
+    assert_eq!(
+        (status, lead.as_str()),
+        (302, "https://shop.example/poster")
+    );
+
+    // A ttl cannot change in place: the QR is deleted and created again.
+    sim.write("setup.yaml", &yaml("        ttl: 86400\n"));
+    let plan = sim.run(&["plan", "setup.yaml"]);
+    assert!(
+        plan.stdout.contains("-/+ 123456.redirectQrs[poster]"),
+        "{plan}"
+    );
+    assert!(
+        plan.stdout
+            .contains("every printed copy of this QR code stops working for good"),
+        "the plan says the printed code dies: {plan}"
+    );
+    assert!(sim
+        .run(&["apply", "setup.yaml", "--auto-approve"])
+        .success());
+    // The printed code is dead for good; the new one must be printed again.
+    let (status, _) = sim.block_on(crate::printing_common::follow(&printed));
+    assert_eq!(status, 404, "the code printed before the replacement");
+    let again = sim.run(&[
+        "qr",
+        "export",
+        "setup.yaml",
+        "--out",
+        "after",
+        "--format",
+        "png",
+    ]);
+    assert!(again.success(), "{again}");
+    let reprinted = exported_content(&sim, &format!("after/{png}"));
+    assert_ne!(reprinted, printed, "a re-created id gets new content");
+    let (status, lead) = sim.block_on(crate::printing_common::follow(&reprinted));
+    assert_eq!(
+        (status, lead.as_str()),
+        (302, "https://shop.example/poster")
+    );
+}
