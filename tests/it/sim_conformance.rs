@@ -146,6 +146,18 @@ async fn every_answer_matches_the_published_specs() {
         401,
     )
     .await;
+    // The POST has an empty body (API-FACTS 2).
+    run.call(
+        "fetch_access_token",
+        tok(
+            vippsctl::sim::SANDBOX_CLIENT_ID,
+            vippsctl::sim::SANDBOX_CLIENT_SECRET,
+        )
+        .body("grant_type=client_credentials"),
+        None,
+        400,
+    )
+    .await;
 
     // --- webhooks
     let wh = "/webhooks/v1/webhooks";
@@ -336,6 +348,16 @@ async fn every_answer_matches_the_published_specs() {
         .call("list_redirect_qrs", png(c.req("GET", mr)), None, 200)
         .await;
     assert_eq!(r.json().as_array().map(Vec::len), Some(3));
+    // Accept is a required header on the reads too.
+    run.call("list_redirect_qrs", c.req("GET", mr), None, 400)
+        .await;
+    run.call(
+        "get_redirect_qr",
+        c.req("GET", &format!("{mr}/billboard_1")),
+        None,
+        400,
+    )
+    .await;
     run.call(
         "get_redirect_qr",
         png(c.req("GET", &format!("{mr}/billboard_1"))),

@@ -712,6 +712,14 @@ async fn a_deleted_redirect_qr_never_works_again_even_when_its_id_is_created_aga
     assert_eq!(send(c.http.get(&printed)).await.status, 404);
     assert_eq!(send(c.http.get(&image)).await.status, 404);
     assert_eq!(send(c.http.get(&reprinted)).await.status, 302);
+    assert_eq!(
+        send(c.req("DELETE", &format!("{MR}/poster"))).await.status,
+        200
+    );
+    assert_eq!(
+        send(c.req("DELETE", &format!("{MR}/poster"))).await.status,
+        404
+    );
 }
 
 #[tokio::test]
@@ -889,6 +897,14 @@ async fn a_callback_qr_put_is_an_upsert_that_keeps_the_image() {
     assert_eq!(second["merchantSerialNumber"], SANDBOX_MSN);
     assert_eq!(send(put(&"x".repeat(37))).await.status, 400);
     assert_eq!(send(put(&"x".repeat(36))).await.status, 200);
+    // Deleted and put again: the identity is (MSN, merchantQrId), so is the content.
+    assert_eq!(
+        send(c.req("DELETE", &format!("{MC}/till-1"))).await.status,
+        200
+    );
+    assert_eq!(send(put("Kasse 1")).await.status, 200);
+    let again = send(c.req("GET", &format!("{MC}/till-1"))).await.json();
+    assert_eq!(first["qrContent"], again["qrContent"]);
 }
 
 #[tokio::test]
