@@ -978,7 +978,7 @@ async fn listing_agreements_without_a_status_lists_only_active_ones_unless_lenie
     let sim = start(SimConfig::test()).await;
     let c = Caller::sandbox(&sim).await;
     let [active, pending, stopped, expired] = one_of_each(&sim, &c).await;
-    assert_eq!(ids(&send(c.req("GET", AG)).await), [active.clone()]);
+    assert_eq!(ids(&send(c.req("GET", AG)).await), vec![active.clone()]);
     for (status, id) in [
         ("ACTIVE", &active),
         ("PENDING", &pending),
@@ -986,7 +986,7 @@ async fn listing_agreements_without_a_status_lists_only_active_ones_unless_lenie
         ("EXPIRED", &expired),
     ] {
         let r = send(c.req("GET", &format!("{AG}?status={status}"))).await;
-        assert_eq!(ids(&r), [id.clone()], "{status}");
+        assert_eq!(ids(&r), vec![id.to_string()], "{status}");
     }
     assert_eq!(
         send(c.req("GET", &format!("{AG}?status=PAUSED")))

@@ -693,3 +693,54 @@ fn a_ttl_replacement_kills_the_printed_code_and_plan_and_export_say_so() {
         (302, "https://shop.example/poster")
     );
 }
+
+#[test]
+fn import_lists_exactly_the_statuses_it_is_asked_for() {
+    let sim = Sim::with_config(strict());
+    let h = &sim.handle;
+    common::seed::agreement(h, MSN, "agr_Active1", "a", AgreementStatus::Active, 100);
+    common::seed::agreement(h, MSN, "agr_Stoppd1", "s", AgreementStatus::Stopped, 100);
+    common::seed::agreement(h, MSN, "agr_Expird1", "e", AgreementStatus::Expired, 100);
+    sim.clear_calls();
+    let default = sim.run(&["import", "--msn", MSN, "--kinds", "agreements"]);
+    assert!(default.success(), "{default}");
+    assert_eq!(
+        common::cli::agreement_lists(&sim.calls()),
+        ["ACTIVE", "PENDING"]
+    );
+    assert!(default.stdout.contains("externalId: \"a\""), "{default}");
+    sim.clear_calls();
+    let ended = sim.run(&[
+        "import",
+        "--msn",
+        MSN,
+        "--kinds",
+        "agreements",
+        "--agreement-status",
+        "STOPPED,EXPIRED",
+        "--created-after",
+        "2020-01-01",
+    ]);
+    assert!(ended.success(), "{ended}");
+    assert_eq!(
+        common::cli::agreement_lists(&sim.calls()),
+        ["EXPIRED", "STOPPED"]
+    );
+    // The day is sent as the instant before it (the API lists agreements created after it).
+    let since = chrono::NaiveDate::from_ymd_opt(2020, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_millis() - 1)
+        .expect("a date");
+    assert!(sim
+        .calls()
+        .iter()
+        .filter(|c| c.operation == "list_agreements")
+        .all(|c| c
+            .query
+            .as_deref()
+            .is_some_and(|q| q.contains(&format!("createdAfter={since}")))));
+    assert!(
+        ended.stdout.contains("externalId: \"s\"") && ended.stdout.contains("externalId: \"e\"")
+    );
+    assert!(!ended.stdout.contains("externalId: \"a\""), "{ended}");
+}
