@@ -433,14 +433,10 @@ fn a_plan_reads_agreements_in_pages() {
         agreement_lists(&sim.calls()),
         ["ACTIVE", "ACTIVE page 2", "EXPIRED", "PENDING", "STOPPED"]
     );
-    assert!(sim
-        .calls()
-        .iter()
-        .filter(|c| c.operation == "list_agreements")
-        .all(|c| c
-            .query
-            .as_deref()
-            .is_some_and(|q| q.contains("pageSize=2000"))));
+    assert!(common::cli::every_agreement_list_asks(
+        &sim.calls(),
+        "pageSize=2000"
+    ));
     assert_eq!(sim.writes(), vec![]);
 }
 

@@ -509,12 +509,10 @@ fn the_lifecycle_plans_the_same_against_the_strict_simulator_and_the_spec_double
         "{drift}"
     );
     // Every list asked for a status: the spec double never had to fill one in.
-    assert!(a
-        .sim
-        .calls()
-        .iter()
-        .filter(|c| c.operation == "list_agreements")
-        .all(|c| c.query.as_deref().is_some_and(|q| q.contains("status="))));
+    assert!(common::cli::every_agreement_list_asks(
+        &a.sim.calls(),
+        "status="
+    ));
     assert!(
         a.sim.calls().iter().all(|c| c.status != 429),
         "the client paced itself within the documented limits"
@@ -731,14 +729,10 @@ fn import_lists_exactly_the_statuses_it_is_asked_for() {
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc().timestamp_millis() - 1)
         .expect("a date");
-    assert!(sim
-        .calls()
-        .iter()
-        .filter(|c| c.operation == "list_agreements")
-        .all(|c| c
-            .query
-            .as_deref()
-            .is_some_and(|q| q.contains(&format!("createdAfter={since}")))));
+    assert!(common::cli::every_agreement_list_asks(
+        &sim.calls(),
+        &format!("createdAfter={since}")
+    ));
     assert!(
         ended.stdout.contains("externalId: \"s\"") && ended.stdout.contains("externalId: \"e\"")
     );

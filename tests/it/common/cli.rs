@@ -331,6 +331,18 @@ pub fn agreement_lists(calls: &[CallRecord]) -> Vec<String> {
     out
 }
 
+/// Whether every agreement list call's query contains `needle` (and there was one).
+pub fn every_agreement_list_asks(calls: &[CallRecord], needle: &str) -> bool {
+    let lists: Vec<&CallRecord> = calls
+        .iter()
+        .filter(|c| c.operation == "list_agreements")
+        .collect();
+    !lists.is_empty()
+        && lists
+            .iter()
+            .all(|c| c.query.as_deref().is_some_and(|q| q.contains(needle)))
+}
+
 fn regex_escape(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
