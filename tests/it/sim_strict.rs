@@ -738,3 +738,39 @@ fn import_lists_exactly_the_statuses_it_is_asked_for() {
     );
     assert!(!ended.stdout.contains("externalId: \"a\""), "{ended}");
 }
+
+#[test]
+fn the_sandbox_needs_no_credentials_and_creates_the_configured_sales_units() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("setup.yaml"),
+        "version: 1\nmerchants:\n  - msn: \"777001\"\n    redirectQrs:\n      - id: a\n        redirectUrl: https://a.example/\n  - msn: \"777002\"\n    callbackQrs:\n      - merchantQrId: t\n        locationDescription: T\n    webhooks:\n      - url: https://hooks.example/checkin\n        events: [user.checked-in.v1]\n",
+    )
+    .expect("write");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vippsctl"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("VIPPS_CLIENT_ID")
+            .env_remove("VIPPS_CLIENT_SECRET")
+            .env_remove("VIPPS_SUBSCRIPTION_KEY")
+            .env_remove("VIPPSCTL_BASE_URL")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("runs")
+    };
+    let apply = run(&["apply", "setup.yaml", "--sandbox", "--auto-approve"]);
+    assert!(
+        apply.status.success(),
+        "{}",
+        String::from_utf8_lossy(&apply.stderr)
+    );
+    let plan = run(&["plan", "setup.yaml", "--sandbox", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0));
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join(".vippsctl/sandbox.json")).expect("sandbox state"),
+    )
+    .expect("json");
+    assert!(state["merchants"]["777001"]["redirect_qrs"]["a"].is_object());
+    assert!(state["merchants"]["777002"]["callback_qrs"]["t"].is_object());
+}
