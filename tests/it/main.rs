@@ -20,6 +20,7 @@ mod config_fuzz;
 mod config_load;
 mod config_masking;
 mod config_schema;
+mod config_scope;
 mod config_validate;
 mod global_rate;
 mod help_completions;
