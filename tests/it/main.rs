@@ -21,6 +21,7 @@ mod config_load;
 mod config_masking;
 mod config_schema;
 mod config_scope;
+mod config_sinks;
 mod config_validate;
 mod global_rate;
 mod help_completions;
