@@ -107,7 +107,9 @@ pub(crate) async fn make_plan(
             );
         }
     }
-    scope.check_names(&Known::of(&plan, &loaded.config, &live), &requested)?;
+    if scope.names_objects() || !requested.is_empty() {
+        scope.check_names(&Known::of(&plan, &loaded.config, &live), &requested)?;
+    }
     scope.restrict(&mut plan);
     Ok((plan, loaded, target, apis))
 }

@@ -154,6 +154,11 @@ impl RunScope {
         Ok(())
     }
 
+    /// Whether `--target` or `--exclude` name anything (and so must be checked by `check_names`).
+    pub fn names_objects(&self) -> bool {
+        !self.targets.is_empty() || !self.excludes.is_empty()
+    }
+
     /// Every `--target`, `--exclude` and `--replace` must name something of this run: an address
     /// that matches nothing (a trailing `/`, a case difference, a wrong MSN) would otherwise be
     /// ignored in silence, and a rotation after a leak would silently not happen. `known` is

@@ -119,8 +119,9 @@ pub struct SourceCache {
     files: HashMap<PathBuf, String>,
     /// Files that are not configuration (a dotenv sink named `*.yaml`): never quoted.
     hidden: Vec<PathBuf>,
-    /// Secrets and phone numbers found in the files, masked in everything rendered.
-    redactions: Redactions,
+    /// Secrets and phone numbers found in the files, masked in everything rendered (boxed: a
+    /// failed load returns the cache, and results stay small).
+    redactions: Box<Redactions>,
 }
 
 impl SourceCache {
