@@ -144,6 +144,24 @@ fn warnings_of_a_valid_config_are_masked_too() {
 }
 
 #[test]
+fn plan_time_diagnostics_are_masked_too() {
+    let sim = Sim::start();
+    // A callback QR with no check-in webhook is a plan-time problem at the QR's line, and this
+    // line happens to hold the number that is a customer's phone number elsewhere in the file.
+    sim.write(
+        "setup.yaml",
+        &format!(
+            "version: 1\nmerchants:\n  - msn: \"{MSN}\"\n    callbackQrs:\n      - {{ merchantQrId: till-1, locationDescription: \"Ring 4791234567\" }}\n    agreements:\n      - externalId: a1\n        productName: Gold\n        pricing: {{ type: LEGACY, amount: 100, currency: NOK }}\n        merchantRedirectUrl: https://shop.example/r\n        phoneNumber: \"4791234567\"\n"
+        ),
+    );
+    let out = run(&sim, &["plan", "setup.yaml"]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(out.stderr.contains("the plan cannot be made"), "{out}");
+    assert!(out.stderr.contains("Ring ********67"), "{out}");
+    assert_no_canary("plan (plan-time problem)", &out);
+}
+
+#[test]
 fn phone_numbers_are_masked_by_one_rule_everywhere() {
     let sim = Sim::start();
     let config = |phone: &str| {
