@@ -11,6 +11,7 @@ pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod import;
+pub mod mask;
 pub mod plan;
 pub mod resources;
 pub mod sim;

@@ -304,7 +304,7 @@ impl Ctx<'_> {
             (Some(s), _) => Some(Sink::resolve(s, &w.origin.file)),
             (None, Some(path)) => Some(Sink::File {
                 path: path.clone(),
-                key: secrets::default_key(&self.m.msn, &w.url),
+                key: secrets::default_key(self.m, w),
             }),
             (None, None) => None,
         }

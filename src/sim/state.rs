@@ -176,18 +176,12 @@ pub struct Msisdn(pub String);
 
 impl std::fmt::Debug for Msisdn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&mask_phone(&self.0))
+        f.write_str(&crate::mask::phone(&self.0))
     }
 }
 
-/// `4712345678` -> `********78`.
-pub fn mask_phone(p: &str) -> String {
-    let n = p.chars().count();
-    p.chars()
-        .enumerate()
-        .map(|(i, c)| if i + 2 < n { '*' } else { c })
-        .collect()
-}
+/// The one masking rule (`crate::mask`), under the name the call log uses.
+pub use crate::mask::phone as mask_phone;
 
 impl SimState {
     /// Find an agreement by id across merchants (ids are globally unique); for the consent page.
