@@ -10,6 +10,8 @@ pub mod api;
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod error_chain;
+pub mod fsutil;
 pub mod import;
 pub mod plan;
 pub mod resources;

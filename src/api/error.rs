@@ -301,23 +301,10 @@ impl ApiError {
             ApiError::Connection {
                 operation,
                 refused: e.is_connect(),
-                message: error_chain(e),
+                message: crate::error_chain::one_line(e),
             }
         }
     }
-}
-
-/// reqwest's message plus its causes (the interesting part, e.g. "connection refused", is in
-/// the source chain). reqwest errors carry the URL but never headers.
-fn error_chain(e: &reqwest::Error) -> String {
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
 }
 
 fn is_write(operation: &str) -> bool {

@@ -65,14 +65,7 @@ impl TransportError {
     /// The message with its causes on one line (`a: b: c`), for callers that can carry only a
     /// string (progenitor's `Error::Custom`).
     pub fn describe(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(s) = source {
-            text.push_str(": ");
-            text.push_str(&s.to_string());
-            source = s.source();
-        }
-        text
+        crate::error_chain::one_line(self)
     }
 }
 

@@ -154,6 +154,7 @@ async fn apply_merchant(
         webhooks,
         opts,
         lost: std::sync::Mutex::new(Vec::new()),
+        freed: std::sync::Mutex::new(HashMap::new()),
     };
     let mut results = Vec::new();
     let mut check_in_failed = false;
@@ -208,6 +209,9 @@ struct Ctx<'a> {
     opts: &'a ApplyOptions,
     /// Webhooks whose registration may exist without its secret in a sink.
     lost: std::sync::Mutex<Vec<Address>>,
+    /// Events that allow one registration per sales unit whose registration this run deleted,
+    /// with that registration's id: a new one for such an event is the only one left.
+    freed: std::sync::Mutex<HashMap<String, String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -218,20 +222,34 @@ enum StepError {
     Sink(#[from] secrets::SinkError),
     #[error("{0}")]
     Refused(String),
+    /// The sink failed after the old registration of a single-registration event was deleted:
+    /// the new one is kept (taking it back would leave none) and its secret recorded as lost.
+    #[error(
+        "{sink_failure}; the new registration {id} is kept without its secret, because the old one ({old}) was deleted first and {event} allows one registration per sales unit: events are delivered, but nobody can verify them until it is replaced. Fix the sink and run apply again: the next plan replaces {id}"
+    )]
+    KeptWithoutSecret {
+        sink_failure: String,
+        id: String,
+        old: String,
+        event: String,
+    },
+    /// Registering failed after the old registration of a single-registration event was deleted.
+    #[error(
+        "the old registration ({old}) was deleted first ({event} allows one registration per sales unit), and registering the new one failed, so merchant {msn} has no {event} webhook now; run apply again once the cause is fixed"
+    )]
+    NoneLeft {
+        old: String,
+        event: String,
+        msn: String,
+        #[source]
+        source: Box<StepError>,
+    },
 }
 
 fn failed(e: StepError) -> Outcome {
-    let mut text = e.to_string();
-    let mut src = std::error::Error::source(&e);
-    while let Some(s) = src {
-        let line = s.to_string();
-        if !text.contains(&line) {
-            text.push_str(": ");
-            text.push_str(&line);
-        }
-        src = s.source();
+    Outcome::Failed {
+        error: crate::error_chain::one_line(&e),
     }
-    Outcome::Failed { error: text }
 }
 
 impl Ctx<'_> {
@@ -282,14 +300,35 @@ impl Ctx<'_> {
             Action::ReplaceDeleteFirst => {
                 let old = Self::live_id(c)?;
                 self.delete_webhook(old).await?;
+                self.freed_by(old, &self.declared_webhook(c)?.events);
                 self.register(c, Some(old)).await
             }
             Action::Delete => {
-                self.delete_webhook(Self::live_id(c)?).await?;
+                let old = Self::live_id(c)?;
+                self.delete_webhook(old).await?;
+                self.freed_by(old, &events_of(c));
                 Ok(None)
             }
             _ => Ok(None),
         }
+    }
+
+    /// Remember that deleting registration `old` left its single-registration events without one.
+    fn freed_by(&self, old: &str, events: &[String]) {
+        let mut freed = self.freed.lock().unwrap_or_else(|e| e.into_inner());
+        for e in events {
+            if webhook::limit_per_event(e) == 1 {
+                freed.insert(e.clone(), old.to_string());
+            }
+        }
+    }
+
+    /// A single-registration event of `w` whose old registration this run deleted, and its id.
+    fn freed_for(&self, w: &Webhook) -> Option<(String, String)> {
+        let freed = self.freed.lock().unwrap_or_else(|e| e.into_inner());
+        w.events
+            .iter()
+            .find_map(|e| freed.get(e).map(|old| (e.clone(), old.clone())))
     }
 
     async fn delete_webhook(&self, id: &str) -> Result<(), StepError> {
@@ -339,7 +378,15 @@ impl Ctx<'_> {
                     // one: only this run knows, so it must say so.
                     self.lose(&c.address);
                 }
-                return Err(err);
+                return Err(match self.freed_for(w) {
+                    Some((event, old)) => StepError::NoneLeft {
+                        old,
+                        event,
+                        msn: self.m.msn.clone(),
+                        source: Box::new(err),
+                    },
+                    None => err,
+                });
             }
         };
         let Some(sink) = sink else {
@@ -353,6 +400,18 @@ impl Ctx<'_> {
             webhook_id: id.clone(),
         };
         if let Err(e) = secrets::deliver(&sink, &secret, &ctx).await {
+            if let Some((event, old)) = self.freed_for(w) {
+                // Taking it back would leave the merchant without any registration for the
+                // event (e.g. no check-ins for its callback QR codes): a registration that
+                // delivers, recorded as lost so the next plan replaces it, is the better state.
+                self.lose(&c.address);
+                return Err(StepError::KeptWithoutSecret {
+                    sink_failure: crate::error_chain::one_line(&e),
+                    id,
+                    old,
+                    event,
+                });
+            }
             // A registration whose secret nobody has cannot be verified: take it back.
             let cleanup = self.delete_webhook(&id).await;
             if let Err(ce) = cleanup {

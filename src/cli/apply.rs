@@ -56,6 +56,7 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     let _lock = lock_merchants(&args.paths).await?;
     let (plan, loaded, target, apis) =
         make_plan(&args.paths, global, args.sandbox, &diff_opts, &scope).await?;
+    remove_leftover_temp_files(&loaded.config, &opts);
     // The plan is data on stdout; the question and progress go to stderr.
     print!(
         "{}",
@@ -91,6 +92,18 @@ async fn lock_merchants(paths: &[PathBuf]) -> Result<crate::apply::lock::ApplyLo
     })
     .await
     .map_err(|e| Failure::from_error(&e))
+}
+
+/// Temporary files a killed sink write left hold secrets: remove them, and say so.
+fn remove_leftover_temp_files(config: &crate::config::model::Config, opts: &ApplyOptions) {
+    let removed =
+        crate::apply::secrets::remove_leftover_temp_files(config, opts.secrets_out.as_deref());
+    for p in removed {
+        eprintln!(
+            "Removed {}: a temporary copy of a secret sink left by an interrupted apply",
+            p.display()
+        );
+    }
 }
 
 fn confirm() -> Result<(), Failure> {
@@ -141,6 +154,7 @@ async fn apply_saved(
     let _lock = lock_merchants(&config_paths).await?;
     let (fresh, loaded, target, apis) =
         make_plan(&config_paths, global, sandbox, &diff_opts, &scope).await?;
+    remove_leftover_temp_files(&loaded.config, opts);
     if saved.environment != target.environment || saved.base_url != target.label {
         return Err(Failure::new(format!(
             "{} was made for {} ({}), not for {} ({})",

@@ -51,11 +51,7 @@ impl Failure {
     /// Build from an error, walking its `source()` chain into `caused by:` lines.
     pub fn from_error(err: &(dyn std::error::Error + 'static)) -> Self {
         let mut f = Failure::new(err.to_string());
-        let mut src = err.source();
-        while let Some(s) = src {
-            f.causes.push(s.to_string());
-            src = s.source();
-        }
+        f.causes = crate::error_chain::causes(err);
         f
     }
 

@@ -208,14 +208,7 @@ pub async fn observe_kinds(
         }
     ));
     for e in &failures {
-        let mut line = e.to_string();
-        let mut src = std::error::Error::source(e);
-        while let Some(s) = src {
-            line.push_str(": ");
-            line.push_str(&s.to_string());
-            src = s.source();
-        }
-        f = f.caused_by(line);
+        f = f.caused_by(crate::error_chain::one_line(e));
     }
     Err(f.hint("check the credentials and the MSN; run again with -v for the API calls made"))
 }
@@ -306,12 +299,12 @@ pub fn record_lost_secrets(
             _ => Ok(()),
         };
     }
-    let path = Path::new(LOST_SECRETS);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Failure::new(format!("could not create {}", dir.display())).caused_by(e)
-        })?;
-    }
+    // A crash-safety record: written atomically and fsynced like a secret sink.
     let text = serde_json::to_string_pretty(&all).unwrap_or_default();
-    super::plan::write_file(path, &text)
+    crate::fsutil::write_atomic(
+        Path::new(LOST_SECRETS),
+        text.as_bytes(),
+        crate::fsutil::PRIVATE,
+    )
+    .map_err(|e| Failure::new(format!("could not write {LOST_SECRETS}")).caused_by(e))
 }

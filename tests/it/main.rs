@@ -40,6 +40,7 @@ mod reconcile_agreements;
 mod reconcile_merchants;
 mod reconcile_property;
 mod reconcile_secrets;
+mod reconcile_sinks;
 mod reconcile_unknown_outcome;
 mod sim_conformance;
 mod sim_conformance_client;

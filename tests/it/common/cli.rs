@@ -313,6 +313,46 @@ fn regex_escape(s: &str) -> String {
     out
 }
 
+/// `KEY=value` of a dotenv file, unquoted.
+pub fn dotenv_value(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k == key).then(|| v.trim_matches('"').to_string())
+    })
+}
+
+impl Sim {
+    /// The secret the simulator stored for the only webhook of merchant [`MSN`].
+    pub fn live_secret(&self) -> String {
+        let state = self.state();
+        let hooks = &state.merchants[MSN].webhooks;
+        assert_eq!(hooks.len(), 1, "exactly one registration: {hooks:?}");
+        hooks[0].secret.expose().to_string()
+    }
+
+    /// After an apply that lost a webhook's secret, with `setup.yaml` now sending it to
+    /// `hook.env` as `HOOK_SECRET`: the next plan replaces the registration for that reason, an
+    /// apply stores the new secret and forgets the loss, and then nothing is left to do.
+    pub fn assert_lost_secret_is_replaced(&self) {
+        let plan = self.run(&["plan", "setup.yaml", "--detailed-exitcode"]);
+        assert_eq!(plan.code, Some(2), "{plan}");
+        assert!(
+            plan.stdout
+                .contains("its one-time secret is not in its sink"),
+            "{plan}"
+        );
+        let again = self.run(&["apply", "setup.yaml", "--auto-approve"]);
+        assert!(again.success(), "{again}");
+        assert_eq!(
+            dotenv_value(&self.read("hook.env"), "HOOK_SECRET"),
+            Some(self.live_secret())
+        );
+        assert!(!self.path(".vippsctl/lost-secrets.json").exists());
+        let after = self.run(&["plan", "setup.yaml", "--detailed-exitcode"]);
+        assert_eq!(after.code, Some(0), "{after}");
+    }
+}
+
 pub fn file_mode(p: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p)
