@@ -10,6 +10,7 @@ pub mod api;
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod duration;
 pub mod error_chain;
 pub mod fsutil;
 pub mod import;

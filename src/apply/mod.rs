@@ -5,8 +5,10 @@
 pub mod lock;
 pub mod report;
 pub mod secrets;
+pub mod stop;
 
 pub use report::{ActionResult, ApplyReport, Outcome};
+pub use stop::Stop;
 
 use crate::api::error::ApiError;
 use crate::api::vipps::MerchantApi;
@@ -27,6 +29,8 @@ pub struct ApplyOptions {
     pub parallelism: usize,
     /// Where secrets of webhooks without a declared sink go.
     pub secrets_out: Option<PathBuf>,
+    /// Asked to stop early (a signal, the run deadline): see [`stop`].
+    pub stop: Stop,
 }
 
 impl Default for ApplyOptions {
@@ -34,6 +38,7 @@ impl Default for ApplyOptions {
         ApplyOptions {
             parallelism: 4,
             secrets_out: None,
+            stop: Stop::new(),
         }
     }
 }
@@ -96,6 +101,7 @@ pub async fn apply(
     ApplyReport {
         results,
         lost_secrets,
+        interrupted: opts.stop.reason(),
     }
 }
 
@@ -163,7 +169,11 @@ async fn apply_merchant(
         let done: Vec<ActionResult> = futures::stream::iter(phase)
             .map(|c| async move {
                 // A callback QR without its check-in webhook would never fire: skip, don't half-apply.
-                let outcome = if c.address.kind == Kind::CallbackQrs
+                let outcome = if let Some(why) = opts.stop.reason() {
+                    Outcome::Skipped {
+                        reason: format!("not started: the apply was {why}"),
+                    }
+                } else if c.address.kind == Kind::CallbackQrs
                     && c.action == Action::Create
                     && check_in_failed
                 {
@@ -174,7 +184,7 @@ async fn apply_merchant(
                         ),
                     }
                 } else {
-                    ctx.execute(c).await
+                    ctx.execute_unless_abandoned(c).await
                 };
                 let r = ActionResult {
                     address: c.address.clone(),
@@ -253,6 +263,27 @@ fn failed(e: StepError) -> Outcome {
 }
 
 impl Ctx<'_> {
+    /// [`Ctx::execute`], cut off when the stop's grace runs out. A webhook registration cut
+    /// off may exist with its secret in no sink: it is recorded as lost.
+    async fn execute_unless_abandoned(&self, c: &Change) -> Outcome {
+        tokio::select! {
+            outcome = self.execute(c) => outcome,
+            () = self.opts.stop.abandoned() => {
+                let registers = c.address.kind == Kind::Webhooks && c.action != Action::Delete;
+                if registers {
+                    self.lose(&c.address);
+                }
+                Outcome::Unknown {
+                    reason: format!(
+                        "abandoned in flight {} after the apply was {}",
+                        crate::duration::show(stop::GRACE),
+                        self.opts.stop.reason().unwrap_or_default()
+                    ),
+                }
+            }
+        }
+    }
+
     async fn execute(&self, c: &Change) -> Outcome {
         let r = match c.address.kind {
             Kind::Webhooks => self.webhook(c).await,
