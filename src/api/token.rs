@@ -84,7 +84,9 @@ impl TokenError {
             TokenError::Status { status, body, .. } => {
                 if matches!(status.as_u16(), 400 | 401 | 403) && !looks_like_html(body) {
                     "check the client id, client secret and subscription key (a trailing space counts) and that they are for this environment: test and production keys differ".into()
-                } else if status.is_server_error() && !looks_like_html(body) && status.as_u16() != 501 {
+                } else if *status == reqwest::StatusCode::TOO_MANY_REQUESTS
+                    || (status.is_server_error() && !looks_like_html(body) && status.as_u16() != 501)
+                {
                     "the token service had a problem: try again later".into()
                 } else {
                     NOT_THE_TOKEN_ENDPOINT.into()
@@ -465,6 +467,40 @@ mod tests {
         let (_, life) =
             parse_token_response(br#"{"access_token":"t","expires_in":-5}"#, at(0)).unwrap();
         assert_eq!(life, FALLBACK_LIFETIME);
+    }
+
+    #[test]
+    fn hints_follow_the_cause_and_bodies_are_quoted_without_credentials() {
+        let key = Secret::new("key-123");
+        let status = |code: u16, body: &[u8], ct: &str| TokenError::Status {
+            url: "https://x/accesstoken/get".into(),
+            status: reqwest::StatusCode::from_u16(code).unwrap(),
+            body: describe_body(body, Some(ct), &[&key]),
+        };
+        let bad = status(
+            401,
+            br#"{"error":"x","error_description":"no key-123"}"#,
+            "application/json",
+        );
+        assert!(
+            bad.to_string()
+                .ends_with("answered 401 Unauthorized: no ***"),
+            "{bad}"
+        );
+        assert!(bad.hint().contains("subscription key"));
+        let page = status(401, b"<html>login</html>", "text/html");
+        assert_eq!(page.hint(), NOT_THE_TOKEN_ENDPOINT);
+        assert!(status(429, b"", "text/plain")
+            .hint()
+            .contains("try again later"));
+        assert!(status(503, b"{}", "application/json")
+            .hint()
+            .contains("try again later"));
+        let long = describe_body(&[b'a'; 400], None, &[]);
+        assert!(
+            long.starts_with("no content type body \"aaa") && long.ends_with("…\""),
+            "{long}"
+        );
     }
 
     #[test]

@@ -33,7 +33,13 @@ async fn two_applies_at_once_end_in_the_configured_state() {
         let apply = || {
             let mut c = proof::cli(dir.path(), &sim.base_url());
             // Without --lock-timeout the second run would fail at once (cli_lock tests that).
-            c.args(["apply", "--auto-approve", "--lock-timeout", "5m", "setup.yaml"]);
+            c.args([
+                "apply",
+                "--auto-approve",
+                "--lock-timeout",
+                "5m",
+                "setup.yaml",
+            ]);
             proof::run(c)
         };
         let (a, b) = tokio::join!(apply(), apply());
