@@ -154,16 +154,6 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> Result<Outcome, Failure
 }
 
 pub(crate) fn write_file(path: &std::path::Path, content: &str) -> Result<(), Failure> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let tmp = tempfile::NamedTempFile::new_in(dir.unwrap_or(std::path::Path::new(".")))
-        .and_then(|mut f| {
-            use std::io::Write;
-            f.write_all(content.as_bytes())?;
-            Ok(f)
-        })
-        .map_err(|e| Failure::new(format!("could not write {}", path.display())).caused_by(e))?;
-    tmp.persist(path).map_err(|e| {
-        Failure::new(format!("could not write {}", path.display())).caused_by(e.error)
-    })?;
-    Ok(())
+    crate::fsutil::write_atomic(path, content.as_bytes(), crate::fsutil::PRIVATE)
+        .map_err(|e| Failure::new(format!("could not write {}", path.display())).caused_by(e))
 }
