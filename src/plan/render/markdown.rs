@@ -104,6 +104,14 @@ fn head(plan: &Plan) -> String {
     if let Some(scope) = plan.scope.as_ref().filter(|s| s.is_partial()) {
         let _ = writeln!(out, "> [!NOTE]\n> {}\n", scope.describe());
     }
+    let drift = super::drift_lines(plan);
+    if !drift.is_empty() {
+        let _ = writeln!(out, "> [!WARNING]\n> **Drift that apply cannot undo:**");
+        for (object, what) in &drift {
+            let _ = writeln!(out, "> - `!` `{object}`: {what}");
+        }
+        out.push('\n');
+    }
     let destructive: Vec<_> = plan
         .changes()
         .filter(|c| c.action.is_destructive())
@@ -171,7 +179,11 @@ fn section(plan: &Plan, m: &crate::plan::model::MerchantPlan) -> String {
         let prefix = match c.action {
             Action::Create => "+",
             Action::Delete | Action::Stop | Action::ReplaceDeleteFirst => "-",
-            Action::Unmanaged | Action::Notice | Action::Update | Action::ReplaceCreateFirst => "!",
+            Action::Unmanaged
+            | Action::Notice
+            | Action::Drift
+            | Action::Update
+            | Action::ReplaceCreateFirst => "!",
             Action::AwaitingConsent => "#",
         };
         let _ = writeln!(
