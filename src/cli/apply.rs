@@ -391,10 +391,14 @@ async fn execute(
     }
 }
 
-/// A bar on a terminal; otherwise (CI logs) one line per action, or for large runs (a policy
-/// over thousands of agreements) failures and a count every 5%.
+/// A bar on a terminal; otherwise (CI logs, `TERM=dumb`) plain lines: where stdout and stderr
+/// go to the same place (a CI log, a terminal), a count as actions finish, because the report on
+/// stdout lists each result; where they go apart, one line per action (failures and a count every
+/// 5% for large runs: a policy over thousands of agreements).
 struct StderrProgress {
     bar: Option<indicatif::ProgressBar>,
+    /// stdout and stderr are one stream: result lines would reach the reader twice.
+    shared: bool,
     total: std::sync::atomic::AtomicUsize,
     done: std::sync::atomic::AtomicUsize,
 }
@@ -404,7 +408,8 @@ const QUIET_ABOVE: usize = 200;
 
 impl StderrProgress {
     fn new() -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
+        let terminal = std::io::stderr().is_terminal() && !super::dumb_terminal(&super::env_var);
+        let bar = terminal.then(|| {
             let b = indicatif::ProgressBar::new(0);
             b.set_style(
                 indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
@@ -414,6 +419,7 @@ impl StderrProgress {
         });
         StderrProgress {
             bar,
+            shared: stdout_is_stderr(),
             total: 0.into(),
             done: 0.into(),
         }
@@ -424,6 +430,27 @@ impl StderrProgress {
             b.finish_and_clear();
         }
     }
+}
+
+/// Whether stdout and stderr are the same file, pipe or terminal (`2>&1`, a CI runner's log).
+#[cfg(unix)]
+fn stdout_is_stderr() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let id = |fd: std::os::fd::BorrowedFd<'_>| {
+        fd.try_clone_to_owned()
+            .and_then(|fd| std::fs::File::from(fd).metadata())
+            .map(|m| (m.dev(), m.ino()))
+            .ok()
+    };
+    let (out, err) = (id(std::io::stdout().as_fd()), id(std::io::stderr().as_fd()));
+    out.is_some() && out == err
+}
+
+/// Without a way to tell, assume one stream: a count is never a repeated line.
+#[cfg(not(unix))]
+fn stdout_is_stderr() -> bool {
+    true
 }
 
 impl Progress for StderrProgress {
@@ -449,11 +476,16 @@ impl Progress for StderrProgress {
                 use std::sync::atomic::Ordering::Relaxed;
                 let total = self.total.load(Relaxed);
                 let done = self.done.fetch_add(1, Relaxed) + 1;
-                if total <= QUIET_ABOVE || r.outcome.is_failed() {
+                let quiet = self.shared || total > QUIET_ABOVE;
+                if !quiet || (r.outcome.is_failed() && !self.shared) {
                     eprintln!("  {}", r.line());
                 }
-                let step = (total / 20).max(1);
-                if total > QUIET_ABOVE && (done % step == 0 || done == total) {
+                let step = if total > QUIET_ABOVE {
+                    (total / 20).max(1)
+                } else {
+                    1
+                };
+                if quiet && (done % step == 0 || done == total) {
                     eprintln!("  {done}/{total} done");
                 }
             }

@@ -19,6 +19,7 @@ mod config_examples;
 mod config_fuzz;
 mod config_load;
 mod global_rate;
+mod help_colour;
 mod help_completions;
 mod help_docs;
 mod help_examples;
