@@ -128,6 +128,18 @@ fn in_terminal(mut cmd: Command) -> (Option<i32>, String) {
     (code, String::from_utf8_lossy(&shown).replace("\r\n", "\n"))
 }
 
+/// Each QR's result line appears exactly once in `output`.
+fn assert_each_done_once(output: &str) {
+    for qr in ["bord 1", "bord 2"] {
+        let line = format!("654321.redirectQrs[{qr}]");
+        let done = output
+            .lines()
+            .filter(|l| l.contains("done") && l.contains(&line))
+            .count();
+        assert_eq!(done, 1, "one done line for {qr}:\n{output}");
+    }
+}
+
 #[test]
 fn a_dumb_terminal_gets_plain_progress_lines_and_no_colour() {
     let dir = setup();
@@ -147,14 +159,7 @@ fn a_dumb_terminal_gets_plain_progress_lines_and_no_colour() {
         "progress is shown as lines:\n{shown}"
     );
     assert!(shown.contains("Apply complete: 2 done"), "{shown}");
-    for qr in ["bord 1", "bord 2"] {
-        let line = format!("654321.redirectQrs[{qr}]");
-        let done = shown
-            .lines()
-            .filter(|l| l.contains("done") && l.contains(&line))
-            .count();
-        assert_eq!(done, 1, "one done line for {qr}:\n{shown}");
-    }
+    assert_each_done_once(&shown);
 }
 
 #[test]
@@ -177,14 +182,7 @@ fn each_done_line_reaches_a_shared_log_once() {
         text.contains("Applying 2 changes"),
         "progress in the log:\n{text}"
     );
-    for qr in ["bord 1", "bord 2"] {
-        let line = format!("654321.redirectQrs[{qr}]");
-        let done = text
-            .lines()
-            .filter(|l| l.contains("done") && l.contains(&line))
-            .count();
-        assert_eq!(done, 1, "one done line for {qr}:\n{text}");
-    }
+    assert_each_done_once(&text);
     // Separate destinations each get everything: the report on stdout, progress lines on stderr.
     let dir = setup();
     let out = vippsctl(
