@@ -4,7 +4,7 @@
 
 use crate::printing_common;
 
-use printing_common::{run, text, vippsctl};
+use printing_common::{copy_tree, run, text, vippsctl};
 use std::path::{Path, PathBuf};
 
 /// The configuration examples: every `*.yaml` file and every folder in examples/ (the `*.rs`
@@ -18,18 +18,6 @@ fn examples() -> Vec<PathBuf> {
         .collect();
     out.sort();
     out
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    if from.is_dir() {
-        std::fs::create_dir_all(to).expect("mkdir");
-        for e in std::fs::read_dir(from).expect("read dir") {
-            let e = e.expect("entry");
-            copy_tree(&e.path(), &to.join(e.file_name()));
-        }
-    } else {
-        std::fs::copy(from, to).expect("copy");
-    }
 }
 
 async fn vippsctl_on_a_fresh_machine(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
@@ -73,4 +61,24 @@ async fn every_example_applies_and_converges_in_the_sandbox() {
         .await;
         assert_eq!(code, Some(0), "examples/{name} did not converge:\n{out}");
     }
+}
+
+/// `validate` on each example says how many merchants and objects it found, in words that fit
+/// the count ("1 merchant", not "1 merchants").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_counts_each_example_in_words() {
+    let mut report = String::new();
+    for example in examples() {
+        let name = example
+            .file_name()
+            .expect("a name")
+            .to_string_lossy()
+            .into_owned();
+        let (code, out) =
+            vippsctl_on_a_fresh_machine(example.parent().expect("examples/"), &["validate", &name])
+                .await;
+        assert_eq!(code, Some(0), "{name}: {out}");
+        report.push_str(&format!("{name}: {}\n", out.trim()));
+    }
+    insta::assert_snapshot!("validate_examples", report);
 }

@@ -21,6 +21,7 @@ mod config_load;
 mod global_rate;
 mod help_colour;
 mod help_completions;
+mod help_doc_blocks;
 mod help_docs;
 mod help_examples;
 mod help_guide;
