@@ -561,7 +561,8 @@ fn diff_redirect_qrs(
                     } else {
                         c.notes.push(why);
                     }
-                    c.warnings.push(what);
+                    // A note, not a warning: nothing is wrong, the plan only cannot see it.
+                    c.notes.push(what);
                 }
                 if action == Action::ReplaceDeleteFirst {
                     c.reason = Some(if forcing.is_empty() {
@@ -877,8 +878,7 @@ fn protected_but_stopped(address: &Address, stopped: &LiveAgreement) -> Change {
         stopped.id
     ));
     c.notes.push(agreement::NOTE_PROTECTED_STOPPED.into());
-    c.warnings
-        .push(agreement::WHAT_TO_DO_PROTECTED_STOPPED.into());
+    c.notes.push(agreement::WHAT_TO_DO_PROTECTED_STOPPED.into());
     c
 }
 
