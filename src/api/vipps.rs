@@ -299,13 +299,23 @@ impl MerchantApi {
         format: ImageFormat,
         size: Option<u32>,
     ) -> Result<String, ApiError> {
+        let q = self.redirect_qr_with_image(id, format, size).await?;
+        q.url.ok_or_else(|| missing("get_redirect_qr", "url"))
+    }
+
+    /// The QR as [`MerchantApi::get_redirect_qr`] reads it, with `url` the image in `format`.
+    pub async fn redirect_qr_with_image(
+        &self,
+        id: &str,
+        format: ImageFormat,
+        size: Option<u32>,
+    ) -> Result<LiveRedirectQr, ApiError> {
         const OP: &str = "get_redirect_qr";
         let mut request = self.qr.get_redirect_qr().id(id).accept(accept(format));
         if let (ImageFormat::Png, Some(size)) = (format, size) {
             request = request.size(size);
         }
-        let resp = to_json(OP, call!(OP, request.send()))?;
-        required_str(OP, &resp, "url")
+        redirect_qr(OP, &to_json(OP, call!(OP, request.send()))?)
     }
 
     // --- QR: merchant callback ----------------------------------------------------------------

@@ -219,16 +219,37 @@ async fn apply_saved(
         ))
         .hint("run plan again and review the new plan"));
     }
-    let differences = stale_differences(&saved, &fresh);
-    if !differences.is_empty() {
+    let stale = stale_differences(&saved, &fresh);
+    if !stale.live.is_empty() {
         let mut f = Failure::new(format!(
             "{} is stale: the live state changed since it was made",
             path.display()
         ));
-        for d in differences {
+        for d in stale.live {
             f = f.caused_by(d);
         }
+        for d in stale.content {
+            f = f.caused_by(format!("and the file differs from a fresh plan: {d}"));
+        }
         return Err(f.hint("run plan again and review the new plan"));
+    }
+    if !stale.content.is_empty() {
+        let mut f = Failure::new(format!(
+            "{} does not match what planning produces now: the configuration files and the live state are as they were when it was made, but the plan file's own content differs from a fresh plan of them (it was edited, or made by another vippsctl version)",
+            path.display()
+        ));
+        if saved.vippsctl_version != fresh.vippsctl_version {
+            f = f.caused_by(format!(
+                "it says it was made by vippsctl {}; this is vippsctl {}",
+                saved.vippsctl_version, fresh.vippsctl_version
+            ));
+        }
+        for d in stale.content {
+            f = f.caused_by(d);
+        }
+        return Err(f.hint(
+            "a saved plan is applied only as vippsctl wrote it: run plan again, review the new plan and apply that",
+        ));
     }
     if !fresh.has_changes() {
         eprintln!("The saved plan has no changes.");
@@ -246,43 +267,170 @@ async fn apply_saved(
     .await
 }
 
-/// What differs between the saved plan and the same plan made now, by address.
-pub(crate) fn stale_differences(saved: &Plan, fresh: &Plan) -> Vec<String> {
+/// How a saved plan differs from the plan made now from the same configuration files.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Staleness {
+    /// The live state moved: objects whose fingerprint changed, or whose planned change changed
+    /// while their merchant's live state did.
+    pub live: Vec<String>,
+    /// The file says what a fresh plan of the same configuration and the same live state does
+    /// not: it was edited, or made by another vippsctl version.
+    pub content: Vec<String>,
+}
+
+/// What differs between the saved plan and the same plan made now, by merchant and address, each
+/// difference put down to the live state or to the file itself. A difference is the live state's
+/// when the fingerprint of the object it concerns (or, for an object without one, of its
+/// merchant's whole live state) moved; otherwise the file's. Information-only entries (awaiting
+/// consent, unmanaged, notes) may change with the live state; they are compared only where it did
+/// not move.
+pub(crate) fn stale_differences(saved: &Plan, fresh: &Plan) -> Staleness {
     use std::collections::BTreeMap;
-    let index = |p: &Plan| -> BTreeMap<String, crate::plan::Change> {
-        p.changes()
-            .filter(|c| c.action.is_change())
+    let by_msn = |p: &Plan| -> BTreeMap<String, crate::plan::MerchantPlan> {
+        p.merchants
+            .iter()
+            .map(|m| (m.msn.clone(), m.clone()))
+            .collect()
+    };
+    let (a, b) = (by_msn(saved), by_msn(fresh));
+    let mut out = Staleness::default();
+    for (msn, m) in &a {
+        match b.get(msn) {
+            Some(n) => stale_merchant(m, n, &mut out),
+            None => out.content.push(format!(
+                "merchant {msn} is in the saved plan, not in a fresh one"
+            )),
+        }
+    }
+    for msn in b.keys().filter(|k| !a.contains_key(*k)) {
+        out.content.push(format!(
+            "merchant {msn} is in a fresh plan, not in the saved one"
+        ));
+    }
+    out
+}
+
+fn stale_merchant(
+    saved: &crate::plan::MerchantPlan,
+    fresh: &crate::plan::MerchantPlan,
+    out: &mut Staleness,
+) {
+    use crate::plan::Change;
+    use std::collections::BTreeMap;
+    let live_moved = saved.live_fingerprint != fresh.live_fingerprint;
+    let index = |cs: &[Change]| -> BTreeMap<String, Change> {
+        cs.iter()
             .map(|c| (c.address.to_string(), c.clone()))
             .collect()
     };
-    let (a, b) = (index(saved), index(fresh));
-    let mut out = Vec::new();
-    for (addr, c) in &a {
-        match b.get(addr) {
-            None => out.push(format!(
-                "{addr}: planned to {}, now nothing to do",
-                c.action.verb()
-            )),
-            Some(n) if n.action != c.action => out.push(format!(
+    let (a, b) = (index(&saved.changes), index(&fresh.changes));
+    let mut addrs: Vec<&String> = a.keys().chain(b.keys()).collect();
+    addrs.sort();
+    addrs.dedup();
+    for addr in addrs {
+        let (c, n) = (a.get(addr), b.get(addr));
+        if c == n {
+            continue;
+        }
+        let moved = match (
+            c.and_then(|c| c.live_fingerprint.as_ref()),
+            n.and_then(|n| n.live_fingerprint.as_ref()),
+        ) {
+            (Some(x), Some(y)) => x != y,
+            _ => live_moved,
+        };
+        let acts = |x: Option<&Change>| x.is_some_and(|x| x.action.is_change());
+        if moved && !acts(c) && !acts(n) {
+            continue;
+        }
+        let line = match (c, n, moved) {
+            (Some(c), None, true) => {
+                format!("{addr}: planned to {}, now nothing to do", c.action.verb())
+            }
+            (None, Some(n), true) => format!(
+                "{addr}: not in the saved plan, now it would {}",
+                n.action.verb()
+            ),
+            (Some(c), Some(n), true) if c.action != n.action => format!(
                 "{addr}: planned to {}, now it would {}",
                 c.action.verb(),
                 n.action.verb()
-            )),
-            Some(n) if n.live_fingerprint != c.live_fingerprint || n.fields != c.fields => {
-                out.push(format!("{addr}: the live object changed"))
-            }
-            _ => {}
-        }
-    }
-    for (addr, n) in &b {
-        if !a.contains_key(addr) {
-            out.push(format!(
-                "{addr}: not in the saved plan, now it would {}",
+            ),
+            (Some(_), Some(_), true) => format!("{addr}: the live object changed"),
+            (Some(c), None, false) => format!(
+                "{addr}: the saved plan would {}, a fresh plan has nothing to do",
+                c.action.verb()
+            ),
+            (None, Some(n), false) => format!(
+                "{addr}: a fresh plan would {}, the saved plan does not have it",
                 n.action.verb()
-            ));
+            ),
+            (Some(c), Some(n), false) => format!("{addr}: {}", content_difference(c, n)),
+            (None, None, _) => continue,
+        };
+        if moved {
+            out.live.push(line);
+        } else {
+            out.content.push(line);
         }
     }
-    out
+    if !live_moved
+        && (saved.name != fresh.name
+            || saved.observed != fresh.observed
+            || saved.unmanaged_agreements != fresh.unmanaged_agreements)
+    {
+        out.content.push(format!(
+            "merchant {}: its name, observed kinds or unmanaged agreements differ from a fresh plan's",
+            saved.msn
+        ));
+    }
+}
+
+/// The first thing in which a saved change differs from the fresh one, values shown as plans
+/// show them (personal data masked).
+fn content_difference(saved: &crate::plan::Change, fresh: &crate::plan::Change) -> String {
+    use crate::plan::render::field_values;
+    if saved.action != fresh.action {
+        return format!(
+            "the saved plan would {}, a fresh plan would {}",
+            saved.action.verb(),
+            fresh.action.verb()
+        );
+    }
+    let show = |f: &crate::resources::FieldDiff| {
+        let (b, a) = field_values(f);
+        format!(
+            "{} -> {}",
+            b.as_deref().unwrap_or("(none)"),
+            a.as_deref().unwrap_or("(none)")
+        )
+    };
+    let pairs = saved.fields.iter().zip(&fresh.fields);
+    for (x, y) in pairs {
+        if x != y {
+            return if x.field == y.field {
+                format!(
+                    "{}: the saved plan has {}, a fresh plan has {}",
+                    x.field,
+                    show(x),
+                    show(y)
+                )
+            } else {
+                format!(
+                    "the saved plan has the field {}, a fresh plan has {} in its place",
+                    x.field, y.field
+                )
+            };
+        }
+    }
+    if saved.fields.len() != fresh.fields.len() {
+        return format!(
+            "the saved plan has {} fields, a fresh plan {}",
+            saved.fields.len(),
+            fresh.fields.len()
+        );
+    }
+    "its reason, notes, warnings, ids or keys differ from a fresh plan's".into()
 }
 
 async fn execute(
@@ -429,10 +577,14 @@ mod signals {
     }
 }
 
-/// A bar on a terminal; otherwise (CI logs) one line per action, or for large runs (a policy
-/// over thousands of agreements) failures and a count every 5%.
+/// A bar on a terminal; otherwise (CI logs, `TERM=dumb`) plain lines: where stdout and stderr
+/// go to the same place (a CI log, a terminal), a count as actions finish, because the report on
+/// stdout lists each result; where they go apart, one line per action (failures and a count every
+/// 5% for large runs: a policy over thousands of agreements).
 struct StderrProgress {
     bar: Option<indicatif::ProgressBar>,
+    /// stdout and stderr are one stream: result lines would reach the reader twice.
+    shared: bool,
     total: std::sync::atomic::AtomicUsize,
     done: std::sync::atomic::AtomicUsize,
 }
@@ -442,7 +594,8 @@ const QUIET_ABOVE: usize = 200;
 
 impl StderrProgress {
     fn new() -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
+        let terminal = std::io::stderr().is_terminal() && !super::dumb_terminal(&super::env_var);
+        let bar = terminal.then(|| {
             let b = indicatif::ProgressBar::new(0);
             b.set_style(
                 indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
@@ -452,6 +605,7 @@ impl StderrProgress {
         });
         StderrProgress {
             bar,
+            shared: stdout_is_stderr(),
             total: 0.into(),
             done: 0.into(),
         }
@@ -462,6 +616,27 @@ impl StderrProgress {
             b.finish_and_clear();
         }
     }
+}
+
+/// Whether stdout and stderr are the same file, pipe or terminal (`2>&1`, a CI runner's log).
+#[cfg(unix)]
+fn stdout_is_stderr() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let id = |fd: std::os::fd::BorrowedFd<'_>| {
+        fd.try_clone_to_owned()
+            .and_then(|fd| std::fs::File::from(fd).metadata())
+            .map(|m| (m.dev(), m.ino()))
+            .ok()
+    };
+    let (out, err) = (id(std::io::stdout().as_fd()), id(std::io::stderr().as_fd()));
+    out.is_some() && out == err
+}
+
+/// Without a way to tell, assume one stream: a count is never a repeated line.
+#[cfg(not(unix))]
+fn stdout_is_stderr() -> bool {
+    true
 }
 
 impl Progress for StderrProgress {
@@ -487,11 +662,16 @@ impl Progress for StderrProgress {
                 use std::sync::atomic::Ordering::Relaxed;
                 let total = self.total.load(Relaxed);
                 let done = self.done.fetch_add(1, Relaxed) + 1;
-                if total <= QUIET_ABOVE || r.outcome.is_failed() {
+                let quiet = self.shared || total > QUIET_ABOVE;
+                if !quiet || (r.outcome.is_failed() && !self.shared) {
                     eprintln!("  {}", r.line());
                 }
-                let step = (total / 20).max(1);
-                if total > QUIET_ABOVE && (done % step == 0 || done == total) {
+                let step = if total > QUIET_ABOVE {
+                    (total / 20).max(1)
+                } else {
+                    1
+                };
+                if quiet && (done % step == 0 || done == total) {
                     eprintln!("  {done}/{total} done");
                 }
             }

@@ -123,8 +123,9 @@ pub async fn run(args: ImportArgs, global: &GlobalArgs) -> Result<Outcome, Failu
     match &args.out {
         Some(out) => {
             super::plan::write_file(out, &yaml)?;
+            // The hint is a command to run as it is: against the sandbox when imported from it.
             eprintln!(
-                "Wrote {} ({} {}); check it with: vippsctl plan {}",
+                "Wrote {} ({} {}); check it with: vippsctl plan {}{}",
                 out.display(),
                 live.len(),
                 if live.len() == 1 {
@@ -132,7 +133,8 @@ pub async fn run(args: ImportArgs, global: &GlobalArgs) -> Result<Outcome, Failu
                 } else {
                     "merchants"
                 },
-                out.display()
+                out.display(),
+                if args.sandbox { " --sandbox" } else { "" }
             );
         }
         None => print!("{yaml}"),

@@ -189,24 +189,52 @@ impl GlobalArgs {
         self.started + self.deadline
     }
 
-    /// Colour is used only on a terminal, and never with `--no-color` or `NO_COLOR`.
+    /// Whether stdout (plans, reports, diagnostics of `validate`) is coloured: see [`colour`].
     pub fn color(&self) -> bool {
         use std::io::IsTerminal;
-        !self.no_color
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            && std::io::stdout().is_terminal()
+        colour(self.no_color, std::io::stdout().is_terminal(), &env_var)
     }
 
-    /// The same for what goes to stderr (diagnostics, progress).
+    /// The same rule for stderr (log lines, progress, errors and warnings).
     pub fn color_stderr(&self) -> bool {
         use std::io::IsTerminal;
-        !self.no_color
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            && std::io::stderr().is_terminal()
+        colour(self.no_color, std::io::stderr().is_terminal(), &env_var)
     }
 }
 
-fn init_tracing(verbose: u8) {
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Whether a stream gets colour, the same rule for stdout and stderr, strongest first:
+/// `--no-color` and `NO_COLOR` (set and not empty) never colour; `CLICOLOR_FORCE` or
+/// `FORCE_COLOR` (set, not empty and not `0`) colour even when the stream is not a terminal;
+/// otherwise only a terminal colours, and not with `TERM=dumb` or `CLICOLOR=0`.
+pub(crate) fn colour(
+    no_color_flag: bool,
+    is_terminal: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> bool {
+    let set = |name: &str| env(name).filter(|v| !v.is_empty());
+    if no_color_flag || set("NO_COLOR").is_some() {
+        return false;
+    }
+    if ["CLICOLOR_FORCE", "FORCE_COLOR"]
+        .iter()
+        .any(|n| set(n).is_some_and(|v| v != "0"))
+    {
+        return true;
+    }
+    is_terminal && !dumb_terminal(env) && set("CLICOLOR").is_none_or(|v| v != "0")
+}
+
+/// `TERM=dumb`: a terminal that cannot move the cursor or show escape codes, so no colour and no
+/// redrawn progress bar (progress comes as plain lines instead).
+pub(crate) fn dumb_terminal(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    env("TERM").is_some_and(|t| t == "dumb")
+}
+
+fn init_tracing(verbose: u8, ansi: bool) {
     let level = match verbose {
         0 => "warn",
         1 => "info",
@@ -218,6 +246,7 @@ fn init_tracing(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .with_target(false)
         .without_time()
         .try_init();
@@ -238,7 +267,7 @@ pub fn main() -> ExitCode {
             });
         }
     };
-    init_tracing(cli.global.verbose);
+    init_tracing(cli.global.verbose, cli.global.color_stderr());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

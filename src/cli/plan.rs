@@ -26,7 +26,8 @@ pub struct PlanArgs {
     /// Print the plan as JSON (the saved-plan format) instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Exit 0 when there are no changes, 1 on error, 2 when there are changes.
+    /// Exit 0 when there are no changes, 1 on error, 2 when there are changes (or drift that
+    /// apply cannot undo).
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Replace this object even though it matches (e.g. to rotate a webhook secret). Repeatable.
@@ -146,7 +147,7 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> Result<Outcome, Failure
     if let Some(md) = &args.markdown {
         write_file(md, &markdown::render(&plan))?;
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    Ok(if args.detailed_exitcode && plan.differs() {
         Outcome::Changes
     } else {
         Outcome::Ok

@@ -106,10 +106,21 @@ pub struct SheetEntry {
     pub merchant_name: Option<String>,
     pub kind: QrKind,
     pub id: String,
-    /// Where a scan leads: the redirect URL, or the till's location description.
+    /// Where a scan leads as configured: the redirect URL, or the till's location description.
     pub target: String,
     /// The image's file name, relative to the sheet.
     pub file: String,
+    /// What Vipps answered when the image was fetched (what a scan does now).
+    pub live: Option<LiveCode>,
+}
+
+/// A code as read from the QR API when its image was fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveCode {
+    /// The live redirect URL or location description.
+    pub target: Option<String>,
+    /// Seconds until the code expires and stops working for good; `None` when it never does.
+    pub expires_in: Option<u64>,
 }
 
 pub async fn run(args: QrArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
@@ -166,7 +177,10 @@ async fn export(args: ExportArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     let mut missing = false;
     for (entry, result) in results {
         match result {
-            Ok(()) => written.push(entry.clone()),
+            Ok(live) => written.push(SheetEntry {
+                live: Some(live),
+                ..entry.clone()
+            }),
             Err(err) => {
                 missing |= matches!(err, FetchError::Missing);
                 let message = err.to_string();
@@ -180,7 +194,7 @@ async fn export(args: ExportArgs, global: &GlobalArgs) -> Result<Outcome, Failur
         }
     }
     let index = out.join("index.html");
-    write_bytes(&index, sheet_html(&written).as_bytes())?;
+    write_bytes(&index, sheet_html(&written, chrono::Utc::now()).as_bytes())?;
     for e in &written {
         println!("{}", out.join(&e.file).display());
     }
@@ -219,7 +233,8 @@ enum FetchError {
     Other(String),
 }
 
-/// Get the image link from the QR API and download the image into `out`.
+/// Read the code from the QR API (with its image link), download the image into `out`, and return
+/// what the API said about the code.
 async fn fetch_one(
     api: &Arc<MerchantApi>,
     http: &reqwest::Client,
@@ -227,23 +242,40 @@ async fn fetch_one(
     format: Format,
     size: Option<u32>,
     out: &Path,
-) -> Result<(), FetchError> {
+) -> Result<LiveCode, FetchError> {
     let image_format = ImageFormat::from(format);
-    let url = match entry.kind {
-        QrKind::Redirect => api.redirect_qr_image(&entry.id, image_format, size).await,
+    let lacks = |operation: &str, field: &str| crate::api::error::ApiError::Decode {
+        operation: operation.into(),
+        status: None,
+        message: format!("the response lacks `{field}`"),
+    };
+    let found = match entry.kind {
+        QrKind::Redirect => api
+            .redirect_qr_with_image(&entry.id, image_format, size)
+            .await
+            .and_then(|q| {
+                let live = LiveCode {
+                    target: Some(q.redirect_url),
+                    expires_in: q.expires_in.and_then(|s| u64::try_from(s).ok()),
+                };
+                Ok((q.url.ok_or_else(|| lacks("get_redirect_qr", "url"))?, live))
+            }),
         QrKind::Callback => api
             .get_callback_qr(&entry.id, image_format, size)
             .await
             .and_then(|q| {
-                q.qr_image_url
-                    .ok_or_else(|| crate::api::error::ApiError::Decode {
-                        operation: "get_callback_qr".into(),
-                        status: None,
-                        message: "the response lacks `qrImageUrl`".into(),
-                    })
+                let live = LiveCode {
+                    target: q.location_description,
+                    expires_in: None,
+                };
+                Ok((
+                    q.qr_image_url
+                        .ok_or_else(|| lacks("get_callback_qr", "qrImageUrl"))?,
+                    live,
+                ))
             }),
     };
-    let url = url.map_err(|e| {
+    let (url, live) = found.map_err(|e| {
         if e.is_not_found() {
             FetchError::Missing
         } else {
@@ -268,9 +300,58 @@ async fn fetch_one(
             format.ext().to_uppercase()
         )));
     }
+    let bytes = match (format, size) {
+        (Format::Png, Some(n)) => fit_png(&bytes, n).map_err(|e| {
+            FetchError::Other(format!("could not make the PNG {n} x {n} pixels: {e}"))
+        })?,
+        _ => bytes.to_vec(),
+    };
     let path = out.join(&entry.file);
     write_atomic(&path, &bytes)
-        .map_err(|e| FetchError::Other(format!("could not write {}: {e}", path.display())))
+        .map_err(|e| FetchError::Other(format!("could not write {}: {e}", path.display())))?;
+    Ok(live)
+}
+
+/// The PNG at exactly `n` x `n` pixels, as `--size` promises. The API's image is used as it is
+/// when it has that size; otherwise (an API that rounds to whole pixels per module) it is scaled
+/// by nearest neighbour, which keeps the modules sharp: the code itself is the API's, unchanged.
+fn fit_png(bytes: &[u8], n: u32) -> Result<Vec<u8>, png::DecodingError> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info()?;
+    let (w, h) = (reader.info().width, reader.info().height);
+    if (w, h) == (n, n) {
+        return Ok(bytes.to_vec());
+    }
+    let mut buf = vec![0; reader.output_buffer_size().unwrap_or(0)];
+    let frame = reader.next_frame(&mut buf)?;
+    let channels = frame.color_type.samples();
+    let rgba = |x: usize, y: usize| -> [u8; 4] {
+        let p = &buf[y * frame.line_size + x * channels..];
+        match channels {
+            1 => [p[0], p[0], p[0], 255],
+            2 => [p[0], p[0], p[0], p[1]],
+            3 => [p[0], p[1], p[2], 255],
+            _ => [p[0], p[1], p[2], p[3]],
+        }
+    };
+    let side = n as usize;
+    let mut pixels = Vec::with_capacity(side * side * 4);
+    for y in 0..side {
+        let sy = (2 * y + 1) * h as usize / (2 * side);
+        for x in 0..side {
+            pixels.extend_from_slice(&rgba((2 * x + 1) * w as usize / (2 * side), sy));
+        }
+    }
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, n, n);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    let written = enc
+        .write_header()
+        .and_then(|mut w| w.write_image_data(&pixels).and_then(|()| w.finish()));
+    written.map_err(|e| png::DecodingError::IoError(std::io::Error::other(e)))?;
+    Ok(out)
 }
 
 /// A cheap check that the download is the image asked for, not an HTML error page.
@@ -306,6 +387,7 @@ pub fn declared_codes(config: &Config, format: Format) -> Vec<SheetEntry> {
                 id: q.id.clone(),
                 target: q.redirect_url.clone(),
                 file: String::new(),
+                live: None,
             });
         }
         for q in &m.callback_qrs {
@@ -316,6 +398,7 @@ pub fn declared_codes(config: &Config, format: Format) -> Vec<SheetEntry> {
                 id: q.merchant_qr_id.clone(),
                 target: q.location_description.clone(),
                 file: String::new(),
+                live: None,
             });
         }
     }
@@ -422,6 +505,9 @@ figure img{width:50mm;height:50mm;image-rendering:pixelated;display:block;margin
 figcaption{font-size:9pt;overflow-wrap:anywhere}
 figcaption .id{font-size:11pt;font-weight:bold;display:block}
 figcaption .target{display:block;color:#333}
+figcaption .differs{display:block;color:#b00}
+figcaption .expires{display:block;font-weight:bold;color:#b00}
+p.source{font-size:9pt;margin:0 0 6mm}
 @page{size:A4;margin:10mm}
 @media print{body{margin:0}p.note,p.broken{display:none}figure{border-color:#ccc}}
 ";
@@ -439,38 +525,91 @@ document.body.insertBefore(p,document.body.firstChild);}
 ";
 
 /// The printable sheet: self-contained HTML (inline CSS, no external assets) referring to the
-/// image files beside it.
-pub fn sheet_html(entries: &[SheetEntry]) -> String {
+/// image files beside it. Targets and expiry are the live ones the API gave with each image (what
+/// a scan does), and the sheet says so; a configured target that differs is named beside it.
+pub fn sheet_html(entries: &[SheetEntry], made: chrono::DateTime<chrono::Utc>) -> String {
     let mut cards = String::new();
+    let mut expiring = 0;
     for e in entries {
         let merchant = match &e.merchant_name {
             Some(n) => format!("{} (MSN {})", escape(n), escape(&e.msn)),
             None => format!("MSN {}", escape(&e.msn)),
         };
+        let live = e.live.as_ref();
+        let shown = live.and_then(|l| l.target.as_deref()).unwrap_or(&e.target);
         let target = match e.kind {
-            QrKind::Redirect => format!("opens {}", escape(&e.target)),
-            QrKind::Callback => format!("check-in at {}", escape(&e.target)),
+            QrKind::Redirect => format!("opens {}", escape(shown)),
+            QrKind::Callback => format!("check-in at {}", escape(shown)),
+        };
+        let differs = if shown != e.target {
+            format!(
+                "<span class=\"differs\">the configuration says {}: not applied yet</span>",
+                escape(&e.target)
+            )
+        } else {
+            String::new()
+        };
+        let (expires_attr, expires) = match live.and_then(|l| l.expires_in) {
+            Some(left) => {
+                expiring += 1;
+                let at = i64::try_from(left)
+                    .ok()
+                    .and_then(chrono::TimeDelta::try_seconds)
+                    .and_then(|d| made.checked_add_signed(d));
+                let when = at.map_or_else(
+                    || "far in the future".to_string(),
+                    |t| format!("on {}", t.format("%Y-%m-%d %H:%M UTC")),
+                );
+                (
+                    format!(" data-expires-in=\"{left}\""),
+                    format!(
+                        "<span class=\"expires\">Expires {when} (in {}), then stops working for good</span>",
+                        duration_words(left)
+                    ),
+                )
+            }
+            None => (String::new(), String::new()),
         };
         cards.push_str(&format!(
-            "<figure class=\"qr\" data-msn=\"{msn}\" data-kind=\"{kind}\" data-id=\"{id}\">\
+            "<figure class=\"qr\" data-msn=\"{msn}\" data-kind=\"{kind}\" data-id=\"{id}\"{expires_attr}>\
 <img src=\"{file}\" alt=\"QR code {id}\">\
 <figcaption><span class=\"id\">{id}</span><span class=\"merchant\">{merchant}</span>\
-<span class=\"target\">{target}</span></figcaption></figure>\n",
+<span class=\"target\">{target}</span>{differs}{expires}</figcaption></figure>\n",
             msn = escape(&e.msn),
             kind = e.kind.as_str(),
             id = escape(&e.id),
             file = escape(&e.file),
         ));
     }
+    let expiring = match expiring {
+        0 => "No code on it expires.".to_string(),
+        1 => "1 code expires: it is marked.".to_string(),
+        n => format!("{n} codes expire: they are marked."),
+    };
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <title>QR codes</title>\n<style>\n{SHEET_CSS}</style>\n<script>\n{SHEET_SCRIPT}</script>\n</head>\n\
 <body data-qr-count=\"{n}\">\n<h1>QR codes</h1>\n\
 <p class=\"note\">{n} codes, written by vippsctl qr export. Print this page (the note is not printed).</p>\n\
+<p class=\"source\">Targets and expiry as read from Vipps on {made} (what a scan does), not as \
+configured. {expiring}</p>\n\
 <main>\n{cards}</main>\n</body></html>\n",
         n = entries.len(),
+        made = made.format("%Y-%m-%d %H:%M UTC"),
     )
+}
+
+/// `about 90 days`, `about 5 hours`, `12 minutes`: `seconds` in the largest unit that makes at
+/// least two of it, rounded.
+fn duration_words(seconds: u64) -> String {
+    let round = |unit: u64| (seconds + unit / 2) / unit;
+    match seconds {
+        s if s >= 2 * 86_400 => format!("about {} days", round(86_400)),
+        s if s >= 2 * 3_600 => format!("about {} hours", round(3_600)),
+        s if s >= 120 => format!("{} minutes", round(60)),
+        s => format!("{s} seconds"),
+    }
 }
 
 #[cfg(test)]
@@ -485,6 +624,7 @@ mod tests {
             id: id.into(),
             target: "https://example.com".into(),
             file: String::new(),
+            live: None,
         }
     }
 
@@ -539,7 +679,7 @@ mod tests {
         e.target = "Kasse \"1\" & <b>".into();
         e.merchant_name = Some("Café <Ø>".into());
         e.file = "123456-callback-_script_.svg".into();
-        let html = sheet_html(&[e]);
+        let html = sheet_html(&[e], chrono::Utc::now());
         assert!(!html.contains("<script>alert"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains("Kasse &quot;1&quot; &amp; &lt;b&gt;"));

@@ -31,10 +31,15 @@ pub fn validate(
 ) -> (String, bool) {
     let (diags, sources, summary) = match config::load(&args.paths, env) {
         Ok(loaded) => {
+            let (merchants, objects) = (loaded.config.merchants.len(), loaded.object_count());
             let summary = format!(
-                "{} merchants, {} objects: valid",
-                loaded.config.merchants.len(),
-                loaded.object_count()
+                "{merchants} {}, {objects} {}: valid",
+                if merchants == 1 {
+                    "merchant"
+                } else {
+                    "merchants"
+                },
+                if objects == 1 { "object" } else { "objects" }
             );
             (loaded.warnings, loaded.sources, Some(summary))
         }

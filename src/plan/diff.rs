@@ -100,8 +100,9 @@ pub fn fingerprint<T: Serialize>(value: &T) -> String {
     hex::encode(&Sha256::digest(&bytes)[..8])
 }
 
-/// The live state without what changes by itself (a QR's seconds left), so fingerprints move only
-/// when something was changed.
+/// The live state as fingerprints see it: what a plan depends on, without what changes by itself
+/// (a QR's seconds left) or differs from one answer to the next (image links, which carry the
+/// server's host, port and image options), so a fingerprint moves only when an object was changed.
 fn stable(live: &LiveMerchant) -> LiveMerchant {
     let mut l = live.clone();
     if let Some(q) = &mut l.redirect_qrs {
@@ -109,12 +110,25 @@ fn stable(live: &LiveMerchant) -> LiveMerchant {
             *x = stable_qr(x);
         }
     }
+    if let Some(q) = &mut l.callback_qrs {
+        for x in q.iter_mut() {
+            *x = stable_callback_qr(x);
+        }
+    }
     l
 }
 
 fn stable_qr(q: &LiveRedirectQr) -> LiveRedirectQr {
     let mut q = q.clone();
+    q.url = None;
     q.expires_in = q.expires_in.map(|s| if s >= 0 { 0 } else { -1 });
+    q
+}
+
+fn stable_callback_qr(q: &LiveCallbackQr) -> LiveCallbackQr {
+    let mut q = q.clone();
+    q.qr_image_url = None;
+    q.qr_content = None;
     q
 }
 
@@ -497,7 +511,7 @@ fn diff_callback_qrs(
                 if !fields.is_empty() {
                     let mut c = Change::new(address, Action::Update);
                     c.fields = fields;
-                    c.live_fingerprint = Some(fingerprint(l));
+                    c.live_fingerprint = Some(fingerprint(&stable_callback_qr(l)));
                     changes.push(c);
                 }
             }
@@ -520,7 +534,7 @@ fn diff_callback_qrs(
     rest.sort_by(|a, b| a.merchant_qr_id.cmp(&b.merchant_qr_id));
     for l in rest {
         let mut c = undeclared(m, Kind::CallbackQrs, &l.merchant_qr_id, prune);
-        c.live_fingerprint = Some(fingerprint(l));
+        c.live_fingerprint = Some(fingerprint(&stable_callback_qr(l)));
         if prune {
             c.notes.push(callback_qr::NOTE_PRINTED.into());
         }
@@ -547,14 +561,27 @@ fn diff_redirect_qrs(
                     .filter(|f| f.effect == Effect::ForcesReplacement)
                     .map(|f| f.field.as_str())
                     .collect();
+                let unverified = redirect_qr::ttl_unverified(d, l);
                 let action = if !forcing.is_empty() || forced(&address) {
                     Action::ReplaceDeleteFirst
                 } else if !fields.is_empty() {
                     Action::Update
+                } else if unverified {
+                    Action::Notice
                 } else {
                     continue;
                 };
                 let mut c = Change::new(address.clone(), action);
+                if unverified && action != Action::ReplaceDeleteFirst {
+                    let (why, what) = redirect_qr::ttl_unverified_note(&address);
+                    if action == Action::Notice {
+                        c.reason = Some(why);
+                    } else {
+                        c.notes.push(why);
+                    }
+                    // A note, not a warning: nothing is wrong, the plan only cannot see it.
+                    c.notes.push(what);
+                }
                 if action == Action::ReplaceDeleteFirst {
                     c.reason = Some(if forcing.is_empty() {
                         "replacement requested with --replace".into()
@@ -766,6 +793,10 @@ fn diff_agreements(
             }
             (DeclaredStatus::Active, None) => {
                 if let Some(last) = ended.last() {
+                    if last.status == AgreementStatus::Stopped && d.protect {
+                        changes.push(protected_but_stopped(&address, last));
+                        continue;
+                    }
                     if last.status == AgreementStatus::Stopped {
                         let mut c = Change::new(address.clone(), Action::Notice);
                         c.live_id = Some(last.id.clone());
@@ -850,6 +881,27 @@ fn diff_agreements(
         .into_iter()
         .map(|(s, n)| (s.to_string(), n))
         .collect()
+}
+
+/// A `protect: true` agreement whose last agreement with its externalId was STOPPED outside
+/// vippsctl: drift that apply cannot undo (stopping is final), said at the top of every plan.
+fn protected_but_stopped(address: &Address, stopped: &LiveAgreement) -> Change {
+    let mut c = Change::new(address.clone(), Action::Drift);
+    c.live_id = Some(stopped.id.clone());
+    c.live_fingerprint = Some(fingerprint(stopped));
+    c.fields.push(FieldDiff::new(
+        "status",
+        Some(stopped.status.as_str().into()),
+        Some("ACTIVE".into()),
+        Effect::Unchangeable,
+    ));
+    c.reason = Some(format!(
+        "{} is declared `protect: true` but was STOPPED outside vippsctl (in the app by the customer, or in the portal)",
+        stopped.id
+    ));
+    c.notes.push(agreement::NOTE_PROTECTED_STOPPED.into());
+    c.notes.push(agreement::WHAT_TO_DO_PROTECTED_STOPPED.into());
+    c
 }
 
 /// The Idempotency-Key of the write a change makes (recurring only): the same change planned again

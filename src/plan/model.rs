@@ -66,6 +66,10 @@ pub enum Action {
     Unmanaged,
     /// `!` something the reviewer should know about, no action (info only).
     Notice,
+    /// `!` live state that no longer matches the configuration in a way apply cannot undo (a
+    /// `protect: true` agreement stopped outside vippsctl). No action, but it counts for
+    /// `plan --detailed-exitcode`, so a drift check fails.
+    Drift,
 }
 
 impl Action {
@@ -77,7 +81,7 @@ impl Action {
             Action::ReplaceDeleteFirst => "-/+",
             Action::Delete | Action::Stop => "-",
             Action::AwaitingConsent => "?",
-            Action::Unmanaged | Action::Notice => "!",
+            Action::Unmanaged | Action::Notice | Action::Drift => "!",
         }
     }
 
@@ -92,6 +96,7 @@ impl Action {
             Action::AwaitingConsent => "awaiting the customer's consent",
             Action::Unmanaged => "unmanaged (left alone)",
             Action::Notice => "note",
+            Action::Drift => "drift that apply cannot undo",
         }
     }
 
@@ -99,7 +104,7 @@ impl Action {
     pub fn is_change(self) -> bool {
         !matches!(
             self,
-            Action::AwaitingConsent | Action::Unmanaged | Action::Notice
+            Action::AwaitingConsent | Action::Unmanaged | Action::Notice | Action::Drift
         )
     }
 
@@ -169,9 +174,17 @@ pub struct Summary {
     pub destroy: usize,
     pub awaiting_consent: usize,
     pub unmanaged: usize,
+    /// Objects that drifted in a way apply cannot undo (`Action::Drift`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub drift: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
+    /// No action for apply to take (drift may still be present).
     pub fn is_empty(&self) -> bool {
         self.add + self.change + self.replace + self.destroy == 0
     }
@@ -193,6 +206,7 @@ impl Plan {
                 Action::AwaitingConsent => s.awaiting_consent += 1,
                 Action::Unmanaged => s.unmanaged += 1,
                 Action::Notice => {}
+                Action::Drift => s.drift += 1,
             }
         }
         for m in &self.merchants {
@@ -201,7 +215,15 @@ impl Plan {
         s
     }
 
+    /// Whether apply has something to do.
     pub fn has_changes(&self) -> bool {
         !self.summary().is_empty()
+    }
+
+    /// Whether the live state differs from the configuration at all: changes to apply, or drift
+    /// apply cannot undo. This is what `plan --detailed-exitcode` exits 2 for.
+    pub fn differs(&self) -> bool {
+        let s = self.summary();
+        !s.is_empty() || s.drift > 0
     }
 }

@@ -9,6 +9,11 @@ use crate::config::model::Agreement;
 
 pub const NOTE_STOP: &str =
     "stopping is irreversible: the customer must consent to a new agreement to resume";
+/// A protected agreement found STOPPED: what it means, and what the merchant can do about it.
+pub const NOTE_PROTECTED_STOPPED: &str =
+    "a protected agreement is STOPPED; apply cannot restart it (stopping is irreversible)";
+pub const WHAT_TO_DO_PROTECTED_STOPPED: &str =
+    "to keep the customer, ask them to accept a new agreement: declare it with a new externalId; to accept the loss, declare this one `status: STOPPED` and remove `protect: true`";
 pub const NOTE_PRICE: &str =
     "the new price applies to the next charges and Vipps does not ask the customer again: tell your customers (for a large change, consider a new agreement)";
 

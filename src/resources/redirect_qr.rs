@@ -11,8 +11,11 @@ pub const NOTE_PRINTED: &str =
 
 /// Field differences between a declared QR and its live counterpart.
 ///
-/// The API reports `expiresIn` (seconds left, -1 for none), not the ttl it was created with, so a
-/// ttl change is visible only as "expiring" vs "not expiring".
+/// The API reports `expiresIn` (seconds left, -1 for none), never the ttl a code was created with.
+/// What that proves: a code that expires against a declaration without ttl (and the reverse), and
+/// a ttl shorter than the seconds left. A ttl at least as long as the time left cannot be told
+/// from the one the code has: see [`ttl_unverified`]. The values shown do not move with the clock,
+/// so a saved plan still matches the plan made when it is applied.
 pub fn fields(desired: &RedirectQr, live: &LiveRedirectQr) -> Vec<FieldDiff> {
     let mut out = Vec::new();
     compare(
@@ -22,21 +25,42 @@ pub fn fields(desired: &RedirectQr, live: &LiveRedirectQr) -> Vec<FieldDiff> {
         Some(&desired.redirect_url),
         Effect::InPlace,
     );
-    let live_expires = matches!(live.expires_in, Some(n) if n >= 0);
-    match (live_expires, desired.ttl) {
-        (false, Some(ttl)) => out.push(FieldDiff::new(
+    let ttl = |before: &str, after: String| {
+        FieldDiff::new(
             "ttl",
-            Some("(none)".into()),
-            Some(ttl.to_string()),
+            Some(before.into()),
+            Some(after),
             Effect::ForcesReplacement,
-        )),
-        (true, None) => out.push(FieldDiff::new(
-            "ttl",
-            live.expires_in.map(|s| format!("(expires in {s}s)")),
-            Some("(none)".into()),
-            Effect::ForcesReplacement,
-        )),
+        )
+    };
+    match (seconds_left(live), desired.ttl) {
+        (None, Some(t)) => out.push(ttl("(none)", t.to_string())),
+        (Some(_), None) => out.push(ttl("(set: the code expires)", "(none)".into())),
+        (Some(left), Some(t)) if left > t => {
+            out.push(ttl(&format!("(longer than {t})"), t.to_string()))
+        }
         _ => {}
     }
     out
+}
+
+/// Seconds until the live code expires, `None` when it never does.
+fn seconds_left(live: &LiveRedirectQr) -> Option<u64> {
+    live.expires_in.and_then(|s| u64::try_from(s).ok())
+}
+
+/// Whether the declared ttl cannot be checked: the code expires, and no later than the declared
+/// ttl allows, so any ttl from the seconds left up to the declared one looks the same.
+pub fn ttl_unverified(desired: &RedirectQr, live: &LiveRedirectQr) -> bool {
+    matches!((seconds_left(live), desired.ttl), (Some(left), Some(t)) if left <= t)
+}
+
+/// Why the plan cannot show a ttl change, and how to force one.
+pub fn ttl_unverified_note(address: &super::Address) -> (String, String) {
+    (
+        "the ttl cannot be read back: Vipps reports only the seconds left (expiresIn), and they fit the declared ttl".into(),
+        format!(
+            "a ttl change shows in a plan only when the new ttl is shorter than the time left; to apply any other, replace the code with --replace '{address}' (every printed copy stops working)"
+        ),
+    )
 }

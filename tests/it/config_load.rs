@@ -119,7 +119,7 @@ fn warnings_pass_unless_strict() {
         "{text}"
     );
     assert!(
-        text.ends_with("1 merchants, 1 objects: valid (1 warning(s))\n"),
+        text.ends_with("1 merchant, 1 object: valid (1 warning(s))\n"),
         "{text}"
     );
     args.strict = true;
@@ -217,7 +217,7 @@ fn binary_exit_codes_and_schema_output() {
     assert_eq!(ok.status.code(), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&ok.stdout),
-        "1 merchants, 7 objects: valid\n"
+        "1 merchant, 7 objects: valid\n"
     );
     let bad = Command::new(exe)
         .args(["validate", "--no-color"])

@@ -263,6 +263,7 @@ fn plan_format_md_describes_every_key_and_value_of_a_real_plan() {
         Action::AwaitingConsent,
         Action::Unmanaged,
         Action::Notice,
+        Action::Drift,
     ] {
         values.insert(
             serde_json::to_value(a)

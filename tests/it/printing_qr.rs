@@ -100,6 +100,15 @@ async fn export(dir: &Path, base_url: &str, extra: &[&str]) -> std::process::Out
     run(cmd).await
 }
 
+/// Width and height from a PNG's header.
+fn png_dimensions(bytes: &[u8]) -> (u32, u32) {
+    let reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .expect("a PNG header");
+    let info = reader.info();
+    (info.width, info.height)
+}
+
 /// Checks every image in `qr/` and returns the files found (without the hash suffix rule: names
 /// that clash carry `-<hash>`, matched by prefix).
 async fn check_images(dir: &Path, ext: &str) -> usize {
@@ -186,22 +195,32 @@ async fn png_images_decode_to_codes_that_lead_to_the_declared_targets() {
         "five images and the sheet on stdout: {stdout}"
     );
     assert_eq!(check_images(dir.path(), "png").await, 5);
-    // --size reaches the API: a 300-pixel request gives an image of at least 300 pixels, and
-    // a bigger request a bigger one.
-    let first = std::fs::read(dir.path().join("qr/123456-callback-till-2.png")).expect("png");
-    let (small, _) = decode_png(&first);
-    assert!(small >= 300, "{small}");
-    let out = export(
-        dir.path(),
-        &sim.base_url(),
-        &["--format", "png", "--size", "1200"],
-    )
-    .await;
-    assert!(out.status.success(), "{:?}", text(&out));
-    let big = std::fs::read(dir.path().join("qr/123456-callback-till-2.png")).expect("png");
-    let (large, codes) = decode_png(&big);
-    assert!(large >= 1200 && large > small, "{large} vs {small}");
-    assert_eq!(codes.len(), 1);
+    // --size N gives N x N pixels exactly, for every image, and each still decodes.
+    for size in ["300", "1200", "101"] {
+        let out = export(
+            dir.path(),
+            &sim.base_url(),
+            &["--format", "png", "--size", size],
+        )
+        .await;
+        assert!(out.status.success(), "{:?}", text(&out));
+        for entry in std::fs::read_dir(dir.path().join("qr")).expect("qr/") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_none_or(|e| e != "png") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).expect("png");
+            let (w, h) = png_dimensions(&bytes);
+            let want: u32 = size.parse().expect("a number");
+            assert_eq!((w, h), (want, want), "{}: --size {size}", path.display());
+            assert_eq!(
+                decode_png(&bytes).1.len(),
+                1,
+                "{} decodes at --size {size}",
+                path.display()
+            );
+        }
+    }
     // The image links came from the QR API with the image options, not from a local renderer.
     let calls = sim.calls();
     let ops: BTreeSet<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
@@ -310,4 +329,70 @@ async fn bad_options_and_empty_configs_are_refused_clearly() {
         "the hint offers the sandbox: {stderr}"
     );
     assert!(!dir.path().join("qr").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sheet_shows_live_targets_marks_expiring_codes_and_says_so() {
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let setup = "version: 1
+merchants:
+  - msn: \"123456\"
+    redirectQrs:
+      - id: kampanje
+        redirectUrl: https://example.com/sommer
+        ttl: 864000
+      - id: meny
+        redirectUrl: https://example.com/meny
+";
+    std::fs::write(dir.path().join("setup.yaml"), setup).expect("write");
+    let mut cmd = vippsctl(dir.path());
+    cmd.args([
+        "apply",
+        "--auto-approve",
+        "--base-url",
+        &sim.base_url(),
+        "setup.yaml",
+    ]);
+    assert!(run(cmd).await.status.success());
+    // The file changes after the apply: the sheet shows what a scan does now, and says so.
+    std::fs::write(
+        dir.path().join("setup.yaml"),
+        setup.replace("example.com/meny", "example.com/meny-2027"),
+    )
+    .expect("write");
+    let out = export(dir.path(), &sim.base_url(), &[]).await;
+    assert!(out.status.success(), "{:?}", text(&out));
+    let sheet = std::fs::read_to_string(dir.path().join("qr/index.html")).expect("sheet");
+    let card = |id: &str| -> String {
+        let at = sheet
+            .find(&format!("data-id=\"{id}\""))
+            .unwrap_or_else(|| panic!("a card for {id}"));
+        let end = sheet[at..].find("</figure>").expect("card end");
+        sheet[at..at + end].to_string()
+    };
+    let kampanje = card("kampanje");
+    let left: i64 = kampanje
+        .split("data-expires-in=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("the card says when it expires: {kampanje}"));
+    assert!((863_000..=864_000).contains(&left), "{left}");
+    assert!(kampanje.contains("class=\"expires\""), "{kampanje}");
+    assert!(kampanje.contains("Expires"), "{kampanje}");
+    let meny = card("meny");
+    assert!(!meny.contains("class=\"expires\""), "{meny}");
+    assert!(
+        meny.contains("opens https://example.com/meny<"),
+        "the live target: {meny}"
+    );
+    assert!(
+        meny.contains("https://example.com/meny-2027"),
+        "the configured target that differs is named: {meny}"
+    );
+    assert!(
+        sheet.contains("as read from Vipps"),
+        "the sheet says its values are live: {sheet}"
+    );
 }

@@ -105,6 +105,24 @@ fn head(plan: &Plan) -> String {
     if let Some(scope) = plan.scope.as_ref().filter(|s| s.is_partial()) {
         let _ = writeln!(out, "> [!NOTE]\n> {}\n", scope.describe());
     }
+    // Drift apply cannot undo first: it is what a nightly drift check is for.
+    let drifted: Vec<(&Change, String)> = plan
+        .changes()
+        .filter(|c| c.action == Action::Drift)
+        .map(|c| {
+            let what = c.notes.first().map(String::as_str).unwrap_or("drifted");
+            match &c.live_id {
+                Some(id) => (c, format!("{what} (live id {id})")),
+                None => (c, what.to_string()),
+            }
+        })
+        .collect();
+    callout(
+        &mut out,
+        "WARNING",
+        "**Drift that apply cannot undo:**",
+        &drifted,
+    );
     let destructive: Vec<(&Change, String)> = plan
         .changes()
         .filter(|c| c.action.is_destructive())
@@ -183,7 +201,11 @@ fn section(plan: &Plan, m: &crate::plan::model::MerchantPlan) -> String {
         let prefix = match c.action {
             Action::Create => "+",
             Action::Delete | Action::Stop | Action::ReplaceDeleteFirst => "-",
-            Action::Unmanaged | Action::Notice | Action::Update | Action::ReplaceCreateFirst => "!",
+            Action::Unmanaged
+            | Action::Notice
+            | Action::Drift
+            | Action::Update
+            | Action::ReplaceCreateFirst => "!",
             Action::AwaitingConsent => "#",
         };
         let _ = writeln!(

@@ -8,16 +8,45 @@ pub mod text;
 use super::model::{Action, Change, MerchantPlan, Plan, Summary};
 use crate::resources::FieldDiff;
 
-/// `Plan: N to add, N to change, N to replace, N to destroy.` or the no-change sentence.
+/// `Plan: N to add, N to change, N to replace, N to destroy.` or the no-change sentence, and the
+/// drift apply cannot undo when there is any.
 pub fn summary_line(s: &Summary) -> String {
-    if s.is_empty() {
-        "No changes. Live state matches the configuration.".to_string()
-    } else {
-        format!(
-            "Plan: {} to add, {} to change, {} to replace, {} to destroy.",
-            s.add, s.change, s.replace, s.destroy
-        )
+    let drift = match s.drift {
+        0 => String::new(),
+        1 => "1 object drifted and apply cannot change it back.".to_string(),
+        n => format!(
+            "{} objects drifted and apply cannot change them back.",
+            count(n)
+        ),
+    };
+    match (s.is_empty(), drift.is_empty()) {
+        (true, true) => "No changes. Live state matches the configuration.".to_string(),
+        (true, false) => format!("No changes to apply, but {drift}"),
+        (false, _) => format!(
+            "Plan: {} to add, {} to change, {} to replace, {} to destroy.{}{drift}",
+            s.add,
+            s.change,
+            s.replace,
+            s.destroy,
+            if drift.is_empty() { "" } else { " " }
+        ),
     }
+}
+
+/// Each drifted object, for the top of a plan: its address (with the live id) and what happened.
+pub(crate) fn drift_lines(plan: &Plan) -> Vec<(String, &str)> {
+    plan.changes()
+        .filter(|c| c.action == Action::Drift)
+        .map(|c| {
+            let id = c
+                .live_id
+                .as_ref()
+                .map(|i| format!(" ({i})"))
+                .unwrap_or_default();
+            let what = c.notes.first().map(String::as_str).unwrap_or("drifted");
+            (format!("{}{id}", c.address), what)
+        })
+        .collect()
 }
 
 /// The per-merchant counts, in the same words.
@@ -64,14 +93,18 @@ pub(crate) fn legend(plan: &Plan) -> Vec<(&'static str, &'static str)> {
         ),
         (
             Action::Unmanaged,
-            "not managed by this configuration, or a note (no action)",
+            if plan.changes().any(|c| c.action == Action::Drift) {
+                "not managed by this configuration, a note, or drift apply cannot undo (no action)"
+            } else {
+                "not managed by this configuration, or a note (no action)"
+            },
         ),
     ];
     let used = |a: Action| {
         plan.changes().any(|c| {
             c.action == a
                 || (a == Action::Delete && c.action == Action::Stop)
-                || (a == Action::Unmanaged && c.action == Action::Notice)
+                || (a == Action::Unmanaged && matches!(c.action, Action::Notice | Action::Drift))
         }) || (a == Action::Unmanaged
             && plan
                 .merchants

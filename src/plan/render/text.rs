@@ -29,6 +29,7 @@ impl Style {
             Action::Delete | Action::Stop => "31",
             Action::AwaitingConsent => "36",
             Action::Unmanaged | Action::Notice => "2",
+            Action::Drift => "31",
         };
         self.paint(code, s)
     }
@@ -49,6 +50,14 @@ pub fn render_with(plan: &Plan, style: Style, detail: bool) -> String {
     );
     if let Some(scope) = plan.scope.as_ref().filter(|s| s.is_partial()) {
         let _ = writeln!(out, "{}", style.paint("33", &scope.describe()));
+    }
+    // Drift apply cannot undo goes first: it is what a nightly drift check is for.
+    for (object, what) in super::drift_lines(plan) {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.paint("31", &format!("Drift: {object}: {what}"))
+        );
     }
     for m in &plan.merchants {
         out.push('\n');
