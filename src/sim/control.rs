@@ -335,8 +335,7 @@ pub(crate) fn handle(inner: &mut Inner, req: &Req) -> Reply {
             ok()
         }
         ("GET", ["qr", msn, kind, file]) => qr_image(inner, req, msn, kind, file),
-        ("GET", ["r", msn, id]) => redirect_content(inner, msn, id, None),
-        ("GET", ["r", msn, id, content]) => redirect_content(inner, msn, id, Some(content)),
+        ("GET", ["r", msn, content]) => redirect_content(inner, msn, content),
         ("GET", ["m", msn, id]) => match inner
             .state
             .merchants
@@ -409,17 +408,18 @@ pub(crate) fn handle(inner: &mut Inner, req: &Req) -> Reply {
     }
 }
 
-/// The short link a redirect QR encodes: it redirects while that very QR exists. A code
-/// printed before a DELETE carries the old content and stays dead when the id is created again.
-fn redirect_content(inner: &mut Inner, msn: &str, id: &str, content: Option<&str>) -> Reply {
+/// The short link a redirect QR encodes: its content token (or, for seeded QRs without one,
+/// its id). It redirects while that very QR exists, so a code printed before a DELETE stays dead
+/// when the id is created again.
+fn redirect_content(inner: &mut Inner, msn: &str, content: &str) -> Reply {
     inner.sweep();
-    match inner
-        .state
-        .merchants
-        .get(msn)
-        .and_then(|m| m.redirect_qrs.get(id))
-        .filter(|q| q.content.as_deref() == content)
-    {
+    let qrs = inner.state.merchants.get(msn).map(|m| &m.redirect_qrs);
+    let found = qrs.and_then(|q| {
+        q.values()
+            .find(|x| x.content.as_deref() == Some(content))
+            .or_else(|| q.get(content).filter(|x| x.content.is_none()))
+    });
+    match found {
         Some(q) => Reply::empty(302).with_header("Location", q.redirect_url.clone()),
         None => Reply::raw(
             404,

@@ -136,8 +136,9 @@ fn callback_image_choice(ctx: &Ctx<'_>) -> Result<ImageChoice, Reply> {
     Ok(ImageChoice { format, size })
 }
 
-/// The text a QR encodes; the simulator serves these paths itself. A redirect QR's content
-/// carries its `content` token (see `RedirectQr::content`).
+/// The text a QR encodes; the simulator serves these paths itself. A redirect QR's content is
+/// its `content` token instead of its id (see `RedirectQr::content`), which keeps the code as
+/// small as an id-based one.
 pub(crate) fn content_url(
     base: &str,
     msn: &str,
@@ -146,21 +147,16 @@ pub(crate) fn content_url(
     content: Option<&str>,
 ) -> String {
     let short = if kind == "redirect" { "r" } else { "m" };
-    let mut url = format!(
+    format!(
         "{base}/_sim/{short}/{}/{}",
         percent_encode(msn),
-        percent_encode(id)
-    );
-    if let Some(c) = content {
-        url.push('/');
-        url.push_str(&percent_encode(c));
-    }
-    url
+        percent_encode(content.unwrap_or(id))
+    )
 }
 
 /// A fresh content token for a created redirect QR.
 fn new_content() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
 }
 
 fn image_url(
