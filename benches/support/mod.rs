@@ -252,6 +252,7 @@ pub async fn apply(
     let opts = ApplyOptions {
         parallelism,
         secrets_out: Some(secrets.to_path_buf()),
+        ..ApplyOptions::default()
     };
     vippsctl::apply::apply(plan, &loaded.config, apis, &opts, &Silent).await
 }

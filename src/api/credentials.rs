@@ -27,6 +27,59 @@ pub enum CredentialsError {
     NotUnicode { var: String },
     #[error("the value of environment variable {var} cannot be sent as an HTTP header (it contains control characters)")]
     NotAHeaderValue { var: String },
+    /// More than one of the above, so that one run names them all.
+    #[error("{}", several(.0))]
+    Several(Vec<CredentialsError>),
+}
+
+/// `environment variables A, B and C are not set; environment variable D is empty`.
+fn several(errors: &[CredentialsError]) -> String {
+    let missing: Vec<&str> = errors
+        .iter()
+        .filter_map(|e| match e {
+            CredentialsError::Missing { var } => Some(var.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut parts = Vec::new();
+    match missing.as_slice() {
+        [] => {}
+        [one] => parts.push(format!("environment variable {one} is not set")),
+        [rest @ .., last] => parts.push(format!(
+            "environment variables {} and {last} are not set",
+            rest.join(", ")
+        )),
+    }
+    parts.extend(
+        errors
+            .iter()
+            .filter(|e| !matches!(e, CredentialsError::Missing { .. }))
+            .map(ToString::to_string),
+    );
+    parts.join("; ")
+}
+
+impl CredentialsError {
+    /// One error for `errors` (in order, each variable once): `None` when there are none.
+    pub fn all(errors: Vec<CredentialsError>) -> Option<CredentialsError> {
+        let mut flat: Vec<CredentialsError> = Vec::new();
+        for e in errors {
+            let items = match e {
+                CredentialsError::Several(v) => v,
+                e => vec![e],
+            };
+            for e in items {
+                if !flat.contains(&e) {
+                    flat.push(e);
+                }
+            }
+        }
+        match flat.len() {
+            0 => None,
+            1 => flat.pop(),
+            _ => Some(CredentialsError::Several(flat)),
+        }
+    }
 }
 
 impl Credentials {
@@ -79,11 +132,17 @@ impl Credentials {
             }
             Ok(Secret::new(value))
         };
-        Ok(Credentials {
-            client_id: read(id_var)?,
-            client_secret: read(secret_var)?,
-            subscription_key: read(key_var)?,
-        })
+        match (read(id_var), read(secret_var), read(key_var)) {
+            (Ok(client_id), Ok(client_secret), Ok(subscription_key)) => Ok(Credentials {
+                client_id,
+                client_secret,
+                subscription_key,
+            }),
+            (a, b, c) => Err(CredentialsError::all(
+                [a.err(), b.err(), c.err()].into_iter().flatten().collect(),
+            )
+            .unwrap_or(CredentialsError::Several(Vec::new()))),
+        }
     }
 
     /// Every secret in the set, for [`crate::api::redact::redact`].
@@ -130,6 +189,16 @@ mod tests {
         let text = format!("{err} {err:?}");
         assert!(text.contains("A_KEY"), "{text}");
         assert!(!text.contains("id-value-1") && !text.contains("secret-value-2"));
+    }
+
+    #[test]
+    fn every_missing_variable_is_named_at_once() {
+        let err = Credentials::from_lookup("A_ID", "A_SECRET", "A_KEY", env(&[("A_SECRET", " ")]))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variables A_ID and A_KEY are not set; environment variable A_SECRET is empty"
+        );
     }
 
     #[test]

@@ -93,9 +93,18 @@ pub enum ApiError {
         /// Boxed to keep `Result<_, ApiError>` small.
         problem: Option<Box<Problem>>,
     },
-    /// No answer in time: the request may or may not have been carried out.
-    #[error("{operation}: timed out waiting for the API (the outcome is unknown)")]
-    Timeout { operation: String },
+    /// No answer in time: the request reached the server (it accepted the connection), and a
+    /// write may or may not have been carried out.
+    #[error("{}", timeout_text(.operation, *.body_started, .origin.as_deref(), *.after))]
+    Timeout {
+        operation: String,
+        /// The status and headers came, the body did not finish.
+        body_started: bool,
+        /// `scheme://host:port` the request went to.
+        origin: Option<String>,
+        /// The request timeout, when known for certain.
+        after: Option<std::time::Duration>,
+    },
     /// The connection failed. `refused`: it was never established, so nothing was sent.
     #[error("{operation}: {}: {message}", if *.refused { "could not connect" } else { "the connection failed" })]
     Connection {
@@ -116,6 +125,31 @@ pub enum ApiError {
     /// vippsctl built a request the spec does not allow (e.g. a field too long); nothing was sent.
     #[error("{operation}: invalid request: {message}")]
     InvalidRequest { operation: String, message: String },
+}
+
+/// `op: no answer from HOST within N` (the request reached a server that accepted it), or
+/// `op: the answer from HOST did not complete within N`; writes add that the outcome is unknown.
+fn timeout_text(
+    operation: &str,
+    body_started: bool,
+    origin: Option<&str>,
+    after: Option<std::time::Duration>,
+) -> String {
+    let host = origin.unwrap_or("the API");
+    let within = after
+        .map(|d| format!(" within {}", crate::api::ratelimit::human(d)))
+        .unwrap_or_default();
+    let what = if body_started {
+        format!("the answer from {host} did not complete{within}")
+    } else {
+        format!("no answer from {host}{within}")
+    };
+    let unknown = if is_write(operation) {
+        " (the outcome is unknown)"
+    } else {
+        ""
+    };
+    format!("{operation}: {what}{unknown}")
 }
 
 fn problem_suffix(p: &Option<Box<Problem>>) -> String {
@@ -159,7 +193,7 @@ impl ApiError {
     pub fn operation(&self) -> &str {
         match self {
             ApiError::Status { operation, .. }
-            | ApiError::Timeout { operation }
+            | ApiError::Timeout { operation, .. }
             | ApiError::Connection { operation, .. }
             | ApiError::Decode { operation, .. }
             | ApiError::Prepare { operation, .. }
@@ -184,6 +218,28 @@ impl ApiError {
 
     pub fn trace_id(&self) -> Option<&str> {
         self.problem().and_then(|p| p.trace_id.as_deref())
+    }
+
+    /// What to try, where the error says enough to choose: the network for a host that could
+    /// not be reached or did not answer, the keys and MSN for a refusal.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Connection { .. } => Some(
+                "the API could not be reached: check the network and the API address (--env, --base-url, `environment:`)",
+            ),
+            ApiError::Timeout { .. } => Some(
+                "the API accepted the connection but did not answer in time: try again later, or raise --timeout",
+            ),
+            ApiError::Status {
+                status: 401 | 403, ..
+            } => Some("check the credentials and the MSN (the keys must belong to this sales unit and environment)"),
+            ApiError::Prepare { .. } => Some("check the credentials: the access token could not be renewed"),
+            ApiError::Status {
+                status: 300..=399,
+                ..
+            } => Some("set --base-url (or --env) to the API host itself; vippsctl follows no redirects"),
+            _ => None,
+        }
     }
 
     pub fn is_conflict(&self) -> bool {
@@ -249,6 +305,25 @@ impl ApiError {
             }
             G::UnexpectedResponse(resp) => {
                 let status = resp.status().as_u16();
+                if (300..400).contains(&status) {
+                    let to = resp
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|l| resp.url().join(l).ok())
+                        .map(|u| crate::api::token::origin(&u))
+                        .unwrap_or_else(|| "no Location".into());
+                    return ApiError::Status {
+                        operation,
+                        status,
+                        problem: Some(Box::new(Problem {
+                            detail: Some(format!(
+                                "a redirect to {to}, which is not followed (credentials are sent only to the configured host)"
+                            )),
+                            ..Problem::default()
+                        })),
+                    };
+                }
                 let body = match resp.bytes().await {
                     Ok(b) => b,
                     Err(e) => return ApiError::from_reqwest(operation, &e),
@@ -278,9 +353,23 @@ impl ApiError {
                     problem,
                 }
             }
-            G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
+            G::CommunicationError(e) | G::InvalidUpgrade(e) => {
                 ApiError::from_reqwest(operation, &e)
             }
+            G::ResponseBodyError(e) => match ApiError::from_reqwest(operation, &e) {
+                ApiError::Timeout {
+                    operation,
+                    origin,
+                    after,
+                    ..
+                } => ApiError::Timeout {
+                    operation,
+                    body_started: true,
+                    origin,
+                    after,
+                },
+                other => other,
+            },
             G::InvalidResponsePayload(_, e) => ApiError::Decode {
                 operation,
                 status: None,
@@ -295,29 +384,25 @@ impl ApiError {
     }
 
     fn from_reqwest(operation: String, e: &reqwest::Error) -> ApiError {
-        if e.is_timeout() {
-            ApiError::Timeout { operation }
+        if e.is_timeout() && !e.is_connect() {
+            let origin = e.url().map(crate::api::token::origin);
+            let after = origin
+                .as_deref()
+                .and_then(crate::api::transport::request_timeout_for);
+            ApiError::Timeout {
+                operation,
+                body_started: false,
+                origin,
+                after,
+            }
         } else {
             ApiError::Connection {
                 operation,
                 refused: e.is_connect(),
-                message: error_chain(e),
+                message: crate::error_chain::one_line(e),
             }
         }
     }
-}
-
-/// reqwest's message plus its causes (the interesting part, e.g. "connection refused", is in
-/// the source chain). reqwest errors carry the URL but never headers.
-fn error_chain(e: &reqwest::Error) -> String {
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
 }
 
 fn is_write(operation: &str) -> bool {
@@ -364,7 +449,10 @@ mod tests {
         assert!(decode("register_webhook").outcome_unknown());
         assert!(!decode("list_webhooks").outcome_unknown());
         assert!(ApiError::Timeout {
-            operation: "x".into()
+            operation: "x".into(),
+            body_started: false,
+            origin: None,
+            after: None,
         }
         .outcome_unknown());
         let refused = ApiError::Connection {

@@ -37,7 +37,9 @@ macro_rules! transport_hooks {
                 self.inner()
                     .prepare(request, info.operation_id)
                     .await
-                    .map_err(|e| progenitor_client::Error::Custom(e.to_string()))
+                    // The whole chain: the cause (e.g. the token endpoint's 401 detail) is
+                    // what the user needs, and `Custom` carries only a string.
+                    .map_err(|e| progenitor_client::Error::Custom(e.describe()))
             }
 
             async fn exec(

@@ -15,25 +15,52 @@ use tokio::time::Instant;
 const FALLBACK_LIFETIME: Duration = Duration::from_secs(300);
 /// Refresh this long before expiry at most (the 10% rule wins for short-lived tokens).
 const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(300);
-/// How much of an error body to keep in a message.
-const BODY_EXCERPT: usize = 500;
+/// How much of a body that is not a problem document to quote in a message.
+const BODY_EXCERPT: usize = 160;
+/// A request that got no answer within the timeout is sent at most this often in all: a server
+/// that kept one request waiting for the whole timeout seldom answers the next one.
+const NO_ANSWER_ATTEMPTS: u32 = 2;
 
+/// Why no token could be had. Every variant names the URL (never a credential); what the
+/// endpoint answered is quoted from its problem detail, or the first bytes of a body that is not
+/// JSON, with any credential value blanked out.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
+    /// No connection: refused, unknown host, TLS.
     #[error("could not reach {url}")]
     Send {
         url: String,
         #[source]
         source: reqwest::Error,
     },
-    #[error("{url} answered {status}{}", excerpt(body))]
+    /// Connected, but no answer in time.
+    #[error("no answer from {origin} within {} to the token request{}", human(*.after), if *.attempts > 1 { format!(" (sent {attempts} times)") } else { String::new() })]
+    NoAnswer {
+        url: String,
+        origin: String,
+        after: Duration,
+        attempts: u32,
+    },
+    #[error("{url} answered {status}{}", excerpt(.body))]
     Status {
         url: String,
         status: reqwest::StatusCode,
+        /// The problem detail, or the first bytes of the body (with its content type).
         body: String,
     },
-    #[error("{url} answered with a body that is not a token response: {reason}")]
-    Malformed { url: String, reason: String },
+    #[error("{url} answered {status} to {location}, which is not followed (credentials are sent only to the configured host)")]
+    Redirect {
+        url: String,
+        status: reqwest::StatusCode,
+        /// Scheme, host and port of the `Location`, or `no Location`.
+        location: String,
+    },
+    #[error("{url} answered {status} with a body that is not a token response: {reason}")]
+    Malformed {
+        url: String,
+        status: reqwest::StatusCode,
+        reason: String,
+    },
     #[error("header {name} cannot be sent: its value is not a valid HTTP header value")]
     InvalidHeader { name: &'static str },
 }
@@ -44,6 +71,78 @@ fn excerpt(body: &str) -> String {
     } else {
         format!(": {}", body.trim())
     }
+}
+
+impl TokenError {
+    /// What to try, fitting the cause: a network problem is not a credentials problem.
+    pub fn hint(&self) -> String {
+        match self {
+            TokenError::Send { .. } => "check the network and the API address (--env, --base-url, `environment:`); behind a proxy set HTTPS_PROXY".into(),
+            TokenError::NoAnswer { origin, .. } => format!(
+                "{origin} accepted the connection but did not answer: try again later, raise --timeout, or check that --base-url points at the Vipps API"
+            ),
+            TokenError::Status { status, body, .. } => {
+                if matches!(status.as_u16(), 400 | 401 | 403) && !looks_like_html(body) {
+                    "check the client id, client secret and subscription key (a trailing space counts) and that they are for this environment: test and production keys differ".into()
+                } else if *status == reqwest::StatusCode::TOO_MANY_REQUESTS
+                    || (status.is_server_error() && !looks_like_html(body) && status.as_u16() != 501)
+                {
+                    "the token service had a problem: try again later".into()
+                } else {
+                    NOT_THE_TOKEN_ENDPOINT.into()
+                }
+            }
+            TokenError::Redirect { .. } => {
+                "set --base-url (or --env) to the API host itself; vippsctl follows no redirects".into()
+            }
+            TokenError::Malformed { .. } => NOT_THE_TOKEN_ENDPOINT.into(),
+            TokenError::InvalidHeader { .. } => {
+                "the credential contains characters that cannot be sent in an HTTP header".into()
+            }
+        }
+    }
+}
+
+const NOT_THE_TOKEN_ENDPOINT: &str = "this does not look like the Vipps token endpoint (a proxy, a login page or a wrong host?): check --env, --base-url and `environment:`";
+
+fn looks_like_html(body: &str) -> bool {
+    body.contains("text/html") || body.to_ascii_lowercase().contains("<html")
+}
+
+/// `scheme://host[:port]` of `url` (the port when it is not the scheme's default): where a
+/// request went, without its path or query.
+pub fn origin(url: &reqwest::Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{}://{h}:{p}", url.scheme()),
+        (Some(h), None) => format!("{}://{h}", url.scheme()),
+        _ => url.scheme().to_string(),
+    }
+}
+
+/// What a non-token body says, for a message: a problem document's detail, else its first
+/// bytes and content type. Credential values are blanked out.
+fn describe_body(body: &[u8], content_type: Option<&str>, secrets: &[&Secret]) -> String {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        let text = |k: &str| v.get(k).and_then(serde_json::Value::as_str);
+        let said: Vec<&str> = ["error_description", "detail", "message", "title", "error"]
+            .into_iter()
+            .filter_map(text)
+            .collect();
+        if let Some(first) = said.first() {
+            return redact(first, secrets);
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() {
+        return String::new();
+    }
+    let mut start: String = text.chars().take(BODY_EXCERPT).collect();
+    if start.len() < text.len() {
+        start.push('…');
+    }
+    let kind = content_type.unwrap_or("no content type");
+    format!("{kind} body {:?}", redact(&start, secrets))
 }
 
 /// A bearer token and when to stop using it.
@@ -139,6 +238,8 @@ pub struct TokenRequest<'a> {
     pub extra_headers: &'a HeaderMap,
     /// Asking for a token twice is harmless, so a transient failure is retried like a GET.
     pub retry: &'a RetryPolicy,
+    /// The transport's request timeout (for the message when no answer comes).
+    pub timeout: Duration,
 }
 
 impl TokenCache {
@@ -181,13 +282,26 @@ async fn fetch_with_retries(req: &TokenRequest<'_>) -> Result<AccessToken, Token
             Ok(token) => return Ok(token),
             Err(e) => e,
         };
-        let transient = match &error {
-            TokenError::Status { status, .. } => is_retryable_status(*status),
-            TokenError::Send { source, .. } => source.is_connect() || source.is_timeout(),
-            _ => false,
+        let (transient, limit) = match &error {
+            TokenError::Status { status, .. } => {
+                (is_retryable_status(*status), req.retry.max_attempts)
+            }
+            TokenError::Send { source, .. } => (source.is_connect(), req.retry.max_attempts),
+            TokenError::NoAnswer { .. } => (true, req.retry.max_attempts.min(NO_ANSWER_ATTEMPTS)),
+            _ => (false, 0),
         };
-        if !transient || attempt >= req.retry.max_attempts {
-            return Err(error);
+        if !transient || attempt >= limit {
+            return Err(match error {
+                TokenError::NoAnswer {
+                    url, origin, after, ..
+                } => TokenError::NoAnswer {
+                    url,
+                    origin,
+                    after,
+                    attempts: attempt,
+                },
+                e => e,
+            });
         }
         let wait = req.retry.backoff(attempt);
         tracing::warn!(
@@ -214,6 +328,25 @@ async fn fetch(req: &TokenRequest<'_>) -> Result<AccessToken, TokenError> {
         headers.insert(name, v);
     }
     let started = Instant::now();
+    let send_error = |source: reqwest::Error| {
+        if source.is_timeout() && !source.is_connect() {
+            TokenError::NoAnswer {
+                origin: reqwest::Url::parse(&url)
+                    .map(|u| origin(&u))
+                    .unwrap_or_else(|_| url.clone()),
+                url: url.clone(),
+                after: req.timeout,
+                attempts: 1,
+            }
+        } else {
+            TokenError::Send {
+                url: url.clone(),
+                source: source.without_url(),
+            }
+        }
+    };
+    // Header names only: their values are the credentials.
+    tracing::debug!("POST {url} (headers client_id, client_secret, Ocp-Apim-Subscription-Key)");
     let response = req
         .http
         .post(&url)
@@ -221,30 +354,57 @@ async fn fetch(req: &TokenRequest<'_>) -> Result<AccessToken, TokenError> {
         .header(reqwest::header::CONTENT_LENGTH, "0")
         .send()
         .await
-        .map_err(|source| TokenError::Send {
-            url: url.clone(),
-            source: source.without_url(),
-        })?;
+        .map_err(send_error)?;
     let status = response.status();
-    let body = response.bytes().await.map_err(|source| TokenError::Send {
-        url: url.clone(),
-        source: source.without_url(),
-    })?;
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(
+            |l| match reqwest::Url::parse(&url).and_then(|base| base.join(l)) {
+                Ok(u) => origin(&u),
+                Err(_) => "an unreadable Location".to_string(),
+            },
+        );
+    let body = response.bytes().await.map_err(send_error)?;
+    tracing::debug!(
+        "{url} answered {status} ({}, {} bytes) in {}",
+        content_type.as_deref().unwrap_or("no content type"),
+        body.len(),
+        human(started.elapsed())
+    );
     let secrets = creds.secrets();
+    if status.is_redirection() {
+        return Err(TokenError::Redirect {
+            url,
+            status,
+            location: location.unwrap_or_else(|| "no Location".into()),
+        });
+    }
     if !status.is_success() {
-        let text = String::from_utf8_lossy(&body);
-        let text: String = text.chars().take(BODY_EXCERPT).collect();
         return Err(TokenError::Status {
             url,
             status,
-            body: redact(&text, &secrets),
+            body: describe_body(&body, content_type.as_deref(), &secrets),
         });
     }
-    let (value, lifetime) =
-        parse_token_response(&body, SystemTime::now()).map_err(|reason| TokenError::Malformed {
+    let (value, lifetime) = parse_token_response(&body, SystemTime::now()).map_err(|reason| {
+        let is_json = serde_json::from_slice::<serde_json::Value>(&body).is_ok();
+        TokenError::Malformed {
             url: url.clone(),
-            reason: redact(&reason, &secrets),
-        })?;
+            status,
+            reason: if is_json {
+                redact(&reason, &secrets)
+            } else {
+                describe_body(&body, content_type.as_deref(), &secrets)
+            },
+        }
+    })?;
     let usable = lifetime.saturating_sub(refresh_margin(lifetime));
     tracing::debug!(
         "fetched a Vipps access token (valid {}s, refreshing after {}s)",
@@ -307,6 +467,40 @@ mod tests {
         let (_, life) =
             parse_token_response(br#"{"access_token":"t","expires_in":-5}"#, at(0)).unwrap();
         assert_eq!(life, FALLBACK_LIFETIME);
+    }
+
+    #[test]
+    fn hints_follow_the_cause_and_bodies_are_quoted_without_credentials() {
+        let key = Secret::new("key-123");
+        let status = |code: u16, body: &[u8], ct: &str| TokenError::Status {
+            url: "https://x/accesstoken/get".into(),
+            status: reqwest::StatusCode::from_u16(code).unwrap(),
+            body: describe_body(body, Some(ct), &[&key]),
+        };
+        let bad = status(
+            401,
+            br#"{"error":"x","error_description":"no key-123"}"#,
+            "application/json",
+        );
+        assert!(
+            bad.to_string()
+                .ends_with("answered 401 Unauthorized: no ***"),
+            "{bad}"
+        );
+        assert!(bad.hint().contains("subscription key"));
+        let page = status(401, b"<html>login</html>", "text/html");
+        assert_eq!(page.hint(), NOT_THE_TOKEN_ENDPOINT);
+        assert!(status(429, b"", "text/plain")
+            .hint()
+            .contains("try again later"));
+        assert!(status(503, b"{}", "application/json")
+            .hint()
+            .contains("try again later"));
+        let long = describe_body(&[b'a'; 400], None, &[]);
+        assert!(
+            long.starts_with("no content type body \"aaa") && long.ends_with("…\""),
+            "{long}"
+        );
     }
 
     #[test]

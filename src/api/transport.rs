@@ -34,6 +34,8 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Every `Vipps-System-*` value is limited to 30 characters in the specs.
 const SYSTEM_HEADER_MAX: usize = 30;
 const SYSTEM_NAME: &str = "vippsctl";
+/// Sends in all of a request that got no answer within the timeout.
+const NO_ANSWER_ATTEMPTS: u32 = 2;
 const MSN_HEADER: &str = "merchant-serial-number";
 const SUBSCRIPTION_KEY_HEADER: &str = "ocp-apim-subscription-key";
 
@@ -65,14 +67,18 @@ impl TransportError {
     /// The message with its causes on one line (`a: b: c`), for callers that can carry only a
     /// string (progenitor's `Error::Custom`).
     pub fn describe(&self) -> String {
-        let mut text = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(s) = source {
-            text.push_str(": ");
-            text.push_str(&s.to_string());
-            source = s.source();
+        crate::error_chain::one_line(self)
+    }
+
+    /// What to try, fitting the cause.
+    pub fn hint(&self) -> String {
+        match self.kind() {
+            TransportErrorKind::Token(e) => e.hint(),
+            TransportErrorKind::InvalidHeader { .. } => {
+                "fix the value named above; header values cannot hold control characters".into()
+            }
+            TransportErrorKind::Client(_) => "this is a problem of the local TLS setup".into(),
         }
-        text
     }
 }
 
@@ -112,6 +118,8 @@ impl From<&String> for BaseUrl {
 struct Shared {
     base_url: String,
     http: reqwest::Client,
+    /// The whole request, from connecting to the end of the response body.
+    timeout: Duration,
     auth: Option<Auth>,
     retry: RetryPolicy,
     limiter: RateLimiter,
@@ -219,15 +227,17 @@ impl TransportBuilder {
                 system_header_value(header, value)?,
             );
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
+        let http = client_builder()
+            .connect_timeout(self.connect_timeout.min(self.timeout))
             .timeout(self.timeout)
-            .user_agent(concat!("vippsctl/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| TransportErrorKind::Client(e.without_url()))?;
+        let base_url = self.base_url.trim_end_matches('/').to_owned();
+        note_request_timeout(&base_url, self.timeout);
         let shared = Arc::new(Shared {
-            base_url: self.base_url.trim_end_matches('/').to_owned(),
+            base_url,
             http,
+            timeout: self.timeout,
             auth: self.credentials.map(|credentials| Auth {
                 credentials,
                 tokens: TokenCache::new(),
@@ -245,6 +255,43 @@ impl TransportBuilder {
             None => Ok(transport),
         }
     }
+}
+
+/// Every client vippsctl sends credentials with. Redirects are never followed: the token call
+/// carries the client secret and every API call the subscription key in headers that reqwest
+/// would forward to whatever host a `Location` names. A redirect is returned as the answer and
+/// reported as such.
+fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("vippsctl/", env!("CARGO_PKG_VERSION")))
+}
+
+/// The request timeout of the transports built in this process, by base URL origin; `None`
+/// where transports to one origin use different ones. An [`super::ApiError`] made from a
+/// generated client's error knows its request's URL but not the transport that sent it, and
+/// says how long it waited only when that is certain.
+static REQUEST_TIMEOUTS: std::sync::Mutex<std::collections::BTreeMap<String, Option<Duration>>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+fn note_request_timeout(base_url: &str, timeout: Duration) {
+    let Ok(url) = reqwest::Url::parse(base_url) else {
+        return;
+    };
+    let mut all = REQUEST_TIMEOUTS.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = all
+        .entry(super::token::origin(&url))
+        .or_insert(Some(timeout));
+    if *entry != Some(timeout) {
+        *entry = None;
+    }
+}
+
+/// The request timeout every transport to `origin` (as [`super::token::origin`] writes it) uses,
+/// if they agree.
+pub fn request_timeout_for(origin: &str) -> Option<Duration> {
+    let all = REQUEST_TIMEOUTS.lock().unwrap_or_else(|e| e.into_inner());
+    all.get(origin).copied().flatten()
 }
 
 fn system_header_value(header: &'static str, value: &str) -> Result<HeaderValue, TransportError> {
@@ -291,7 +338,8 @@ impl Transport {
             Err(_) => Transport {
                 shared: Arc::new(Shared {
                     base_url: base.trim_end_matches('/').to_owned(),
-                    http: reqwest::Client::new(),
+                    http: client_builder().build().unwrap_or_default(),
+                    timeout: DEFAULT_REQUEST_TIMEOUT,
                     auth: None,
                     retry: RetryPolicy::none(),
                     limiter: RateLimiter::new(RateLimits::unlimited()),
@@ -384,6 +432,15 @@ impl Transport {
         Ok(())
     }
 
+    /// Fetch (and cache) the token now, so a credentials or network problem shows up before
+    /// any API call. Without credentials there is nothing to fetch.
+    pub async fn authenticate(&self) -> Result<(), TransportError> {
+        match &self.shared.auth {
+            Some(auth) => self.token(auth).await.map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
     async fn token(&self, auth: &Auth) -> Result<Secret, TransportError> {
         auth.tokens
             .get(&TokenRequest {
@@ -392,6 +449,7 @@ impl Transport {
                 credentials: &auth.credentials,
                 extra_headers: &self.shared.system_headers,
                 retry: &self.shared.retry,
+                timeout: self.shared.timeout,
             })
             .await
             .map_err(|e| TransportErrorKind::Token(e).into())
@@ -419,7 +477,19 @@ impl Transport {
                 .await;
             // A streamed body cannot be sent twice; such a request gets exactly one try.
             let spare = current.try_clone();
+            let sent = tokio::time::Instant::now();
             let outcome = shared.http.execute(current).await.map(limit_body);
+            match &outcome {
+                Ok(resp) => tracing::debug!(
+                    "{operation}: answered {} in {}",
+                    resp.status(),
+                    human(sent.elapsed())
+                ),
+                Err(e) if e.is_timeout() => {
+                    tracing::debug!("{operation}: no answer within {}", human(shared.timeout))
+                }
+                Err(e) => tracing::debug!("{operation}: failed: {e}"),
+            }
             let Some(mut next) = spare else {
                 return outcome;
             };
@@ -481,14 +551,29 @@ impl Transport {
                     }
                     wait
                 }
-                Err(e) if can_retry && (e.is_connect() || e.is_timeout() || e.is_request()) => {
+                // A server that kept a request waiting for the whole timeout seldom answers the
+                // next one at once: no answer is tried once more, not `max_attempts` times.
+                Err(e)
+                    if can_retry
+                        && (e.is_connect() || e.is_request() || e.is_timeout())
+                        && (e.is_connect() || !e.is_timeout() || attempt < NO_ANSWER_ATTEMPTS) =>
+                {
                     let wait = policy.backoff(attempt);
-                    tracing::warn!(
-                        "request to Vipps failed on {operation} ({e}); retrying in {} (attempt {} of {})",
-                        human(wait),
-                        attempt + 1,
-                        policy.max_attempts
-                    );
+                    if e.is_timeout() && !e.is_connect() {
+                        tracing::warn!(
+                            "no answer from Vipps on {operation} within {}; sending it once more in {}",
+                            human(shared.timeout),
+                            human(wait)
+                        );
+                    } else {
+                        tracing::warn!(
+                            "request to Vipps failed on {operation} ({}); retrying in {} (attempt {} of {})",
+                            crate::error_chain::one_line(e),
+                            human(wait),
+                            attempt + 1,
+                            policy.max_attempts
+                        );
+                    }
                     wait
                 }
                 _ => return outcome,

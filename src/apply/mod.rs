@@ -5,8 +5,10 @@
 pub mod lock;
 pub mod report;
 pub mod secrets;
+pub mod stop;
 
 pub use report::{ActionResult, ApplyReport, Outcome};
+pub use stop::Stop;
 
 use crate::api::error::ApiError;
 use crate::api::vipps::MerchantApi;
@@ -27,6 +29,8 @@ pub struct ApplyOptions {
     pub parallelism: usize,
     /// Where secrets of webhooks without a declared sink go.
     pub secrets_out: Option<PathBuf>,
+    /// Asked to stop early (a signal, the run deadline): see [`stop`].
+    pub stop: Stop,
 }
 
 impl Default for ApplyOptions {
@@ -34,6 +38,7 @@ impl Default for ApplyOptions {
         ApplyOptions {
             parallelism: 4,
             secrets_out: None,
+            stop: Stop::new(),
         }
     }
 }
@@ -96,6 +101,7 @@ pub async fn apply(
     ApplyReport {
         results,
         lost_secrets,
+        interrupted: opts.stop.reason(),
     }
 }
 
@@ -154,6 +160,7 @@ async fn apply_merchant(
         webhooks,
         opts,
         lost: std::sync::Mutex::new(Vec::new()),
+        freed: std::sync::Mutex::new(HashMap::new()),
     };
     let mut results = Vec::new();
     let mut check_in_failed = false;
@@ -162,7 +169,11 @@ async fn apply_merchant(
         let done: Vec<ActionResult> = futures::stream::iter(phase)
             .map(|c| async move {
                 // A callback QR without its check-in webhook would never fire: skip, don't half-apply.
-                let outcome = if c.address.kind == Kind::CallbackQrs
+                let outcome = if let Some(why) = opts.stop.reason() {
+                    Outcome::Skipped {
+                        reason: format!("not started: the apply was {why}"),
+                    }
+                } else if c.address.kind == Kind::CallbackQrs
                     && c.action == Action::Create
                     && check_in_failed
                 {
@@ -173,7 +184,7 @@ async fn apply_merchant(
                         ),
                     }
                 } else {
-                    ctx.execute(c).await
+                    ctx.execute_unless_abandoned(c).await
                 };
                 let r = ActionResult {
                     address: c.address.clone(),
@@ -208,6 +219,9 @@ struct Ctx<'a> {
     opts: &'a ApplyOptions,
     /// Webhooks whose registration may exist without its secret in a sink.
     lost: std::sync::Mutex<Vec<Address>>,
+    /// Events that allow one registration per sales unit whose registration this run deleted,
+    /// with that registration's id: a new one for such an event is the only one left.
+    freed: std::sync::Mutex<HashMap<String, String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -218,23 +232,58 @@ enum StepError {
     Sink(#[from] secrets::SinkError),
     #[error("{0}")]
     Refused(String),
+    /// The sink failed after the old registration of a single-registration event was deleted:
+    /// the new one is kept (taking it back would leave none) and its secret recorded as lost.
+    #[error(
+        "{sink_failure}; the new registration {id} is kept without its secret, because the old one ({old}) was deleted first and {event} allows one registration per sales unit: events are delivered, but nobody can verify them until it is replaced. Fix the sink and run apply again: the next plan replaces {id}"
+    )]
+    KeptWithoutSecret {
+        sink_failure: String,
+        id: String,
+        old: String,
+        event: String,
+    },
+    /// Registering failed after the old registration of a single-registration event was deleted.
+    #[error(
+        "the old registration ({old}) was deleted first ({event} allows one registration per sales unit), and registering the new one failed, so merchant {msn} has no {event} webhook now; run apply again once the cause is fixed"
+    )]
+    NoneLeft {
+        old: String,
+        event: String,
+        msn: String,
+        #[source]
+        source: Box<StepError>,
+    },
 }
 
 fn failed(e: StepError) -> Outcome {
-    let mut text = e.to_string();
-    let mut src = std::error::Error::source(&e);
-    while let Some(s) = src {
-        let line = s.to_string();
-        if !text.contains(&line) {
-            text.push_str(": ");
-            text.push_str(&line);
-        }
-        src = s.source();
+    Outcome::Failed {
+        error: crate::error_chain::one_line(&e),
     }
-    Outcome::Failed { error: text }
 }
 
 impl Ctx<'_> {
+    /// [`Ctx::execute`], cut off when the stop's grace runs out. A webhook registration cut
+    /// off may exist with its secret in no sink: it is recorded as lost.
+    async fn execute_unless_abandoned(&self, c: &Change) -> Outcome {
+        tokio::select! {
+            outcome = self.execute(c) => outcome,
+            () = self.opts.stop.abandoned() => {
+                let registers = c.address.kind == Kind::Webhooks && c.action != Action::Delete;
+                if registers {
+                    self.lose(&c.address);
+                }
+                Outcome::Unknown {
+                    reason: format!(
+                        "abandoned in flight {} after the apply was {}",
+                        crate::duration::show(stop::GRACE),
+                        self.opts.stop.reason().unwrap_or_default()
+                    ),
+                }
+            }
+        }
+    }
+
     async fn execute(&self, c: &Change) -> Outcome {
         let r = match c.address.kind {
             Kind::Webhooks => self.webhook(c).await,
@@ -282,14 +331,35 @@ impl Ctx<'_> {
             Action::ReplaceDeleteFirst => {
                 let old = Self::live_id(c)?;
                 self.delete_webhook(old).await?;
+                self.freed_by(old, &self.declared_webhook(c)?.events);
                 self.register(c, Some(old)).await
             }
             Action::Delete => {
-                self.delete_webhook(Self::live_id(c)?).await?;
+                let old = Self::live_id(c)?;
+                self.delete_webhook(old).await?;
+                self.freed_by(old, &events_of(c));
                 Ok(None)
             }
             _ => Ok(None),
         }
+    }
+
+    /// Remember that deleting registration `old` left its single-registration events without one.
+    fn freed_by(&self, old: &str, events: &[String]) {
+        let mut freed = self.freed.lock().unwrap_or_else(|e| e.into_inner());
+        for e in events {
+            if webhook::limit_per_event(e) == 1 {
+                freed.insert(e.clone(), old.to_string());
+            }
+        }
+    }
+
+    /// A single-registration event of `w` whose old registration this run deleted, and its id.
+    fn freed_for(&self, w: &Webhook) -> Option<(String, String)> {
+        let freed = self.freed.lock().unwrap_or_else(|e| e.into_inner());
+        w.events
+            .iter()
+            .find_map(|e| freed.get(e).map(|old| (e.clone(), old.clone())))
     }
 
     async fn delete_webhook(&self, id: &str) -> Result<(), StepError> {
@@ -304,7 +374,7 @@ impl Ctx<'_> {
             (Some(s), _) => Some(Sink::resolve(s, &w.origin.file)),
             (None, Some(path)) => Some(Sink::File {
                 path: path.clone(),
-                key: secrets::default_key(&self.m.msn, &w.url),
+                key: secrets::default_key(self.m, w),
             }),
             (None, None) => None,
         }
@@ -339,7 +409,15 @@ impl Ctx<'_> {
                     // one: only this run knows, so it must say so.
                     self.lose(&c.address);
                 }
-                return Err(err);
+                return Err(match self.freed_for(w) {
+                    Some((event, old)) => StepError::NoneLeft {
+                        old,
+                        event,
+                        msn: self.m.msn.clone(),
+                        source: Box::new(err),
+                    },
+                    None => err,
+                });
             }
         };
         let Some(sink) = sink else {
@@ -353,6 +431,18 @@ impl Ctx<'_> {
             webhook_id: id.clone(),
         };
         if let Err(e) = secrets::deliver(&sink, &secret, &ctx).await {
+            if let Some((event, old)) = self.freed_for(w) {
+                // Taking it back would leave the merchant without any registration for the
+                // event (e.g. no check-ins for its callback QR codes): a registration that
+                // delivers, recorded as lost so the next plan replaces it, is the better state.
+                self.lose(&c.address);
+                return Err(StepError::KeptWithoutSecret {
+                    sink_failure: crate::error_chain::one_line(&e),
+                    id,
+                    old,
+                    event,
+                });
+            }
             // A registration whose secret nobody has cannot be verified: take it back.
             let cleanup = self.delete_webhook(&id).await;
             if let Err(ce) = cleanup {

@@ -1,9 +1,13 @@
 //! Secret sinks: where a webhook's one-time secret goes the moment it is received. The value is
 //! written only here; it never reaches a log, a plan or an error.
+//!
+//! File sinks are written with [`crate::fsutil::write_atomic`]: a sink that is a symbolic link is
+//! written through to its target, and a temporary file a killed write left next to a sink is
+//! removed by the next apply ([`remove_leftover_temp_files`]). A command sink is judged by its
+//! exit status, not by its pipes closing (a helper it starts in the background may keep them).
 
 use crate::api::Secret;
 use crate::config::model::SecretSink;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,6 +38,11 @@ pub enum SinkError {
 }
 
 const TIMEOUT: Duration = Duration::from_secs(60);
+/// After the command exited, how long to keep reading what it wrote to stderr: a child it left
+/// running may hold the pipe open for good.
+const STDERR_AFTER_EXIT: Duration = Duration::from_millis(200);
+/// The most of a failing command's stderr kept.
+const STDERR_MAX: usize = 64 << 10;
 
 /// A resolved sink: file paths made absolute against the declaring file's folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +97,7 @@ pub async fn deliver(sink: &Sink, secret: &Secret, ctx: &SecretContext) -> Resul
 }
 
 /// Replace (or add) `KEY=value` in a dotenv file, keeping the other lines; atomic (temp file in
-/// the same folder, then rename) and readable by the owner only.
+/// the same folder, fsync, rename, fsync) and readable by the owner only.
 pub fn write_dotenv(path: &Path, key: &str, secret: &Secret) -> std::io::Result<()> {
     write_dotenv_with_id(path, key, secret, None)
 }
@@ -194,6 +203,7 @@ pub fn ensure_file(sink: &Sink) -> std::io::Result<()> {
     let Sink::File { path, .. } = sink else {
         return Ok(());
     };
+    let path = &crate::fsutil::resolve_links(path)?;
     if path.exists() {
         return Ok(());
     }
@@ -245,26 +255,55 @@ pub fn write_dotenv_with_id(
         lines.extend(marker);
         lines.push(entry);
     }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".vippsctl-secret")
-        .tempfile_in(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
     let mut text = lines.join("\n");
     text.push('\n');
-    tmp.write_all(text.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    crate::fsutil::write_atomic(path, text.as_bytes(), crate::fsutil::SECRET)
+}
+
+/// The folders the file sinks of `config` (and `--secrets-out`) are written in, links resolved.
+fn sink_folders(config: &crate::config::model::Config, secrets_out: Option<&Path>) -> Vec<PathBuf> {
+    let declared = config
+        .merchants
+        .iter()
+        .flat_map(|m| &m.webhooks)
+        .filter_map(
+            |w| match Sink::resolve(w.secret.as_ref()?, &w.origin.file) {
+                Sink::File { path, .. } => Some(path),
+                Sink::Command { .. } => None,
+            },
+        );
+    let mut dirs: Vec<PathBuf> = declared
+        .chain(secrets_out.map(Path::to_path_buf))
+        .map(|p| crate::fsutil::resolve_links(&p).unwrap_or(p))
+        .map(|p| match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
+/// Remove the temporary files that writes killed before their rename left next to the file
+/// sinks (each holds a whole copy of its sink, secrets included). A temporary file whose writer
+/// is still running is left alone. Returns the files removed; a folder that cannot be read is
+/// logged and skipped (writing the sink there will fail with the reason).
+pub fn remove_leftover_temp_files(
+    config: &crate::config::model::Config,
+    secrets_out: Option<&Path>,
+) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    for dir in sink_folders(config, secrets_out) {
+        match crate::fsutil::remove_stale_temp_files(&dir, crate::fsutil::SECRET_TEMP_PREFIX) {
+            Ok(r) => removed.extend(r),
+            Err(e) => tracing::warn!(
+                "could not look for leftover temporary secret files in {}: {e}",
+                dir.display()
+            ),
+        }
+    }
+    removed
 }
 
 fn quote(v: &str) -> String {
@@ -303,16 +342,40 @@ async fn run_command(
         let _ = stdin.write_all(secret.expose().as_bytes()).await;
         drop(stdin);
     }
-    let out = match tokio::time::timeout(TIMEOUT, child.wait_with_output()).await {
-        Ok(Ok(out)) => out,
+    let mut pipe = child.stderr.take();
+    let mut captured = Vec::new();
+    // Wait for the command's exit, reading its stderr meanwhile; not for the pipe to close.
+    let exited = tokio::time::timeout(TIMEOUT, async {
+        loop {
+            tokio::select! {
+                status = child.wait() => return status,
+                more = read_some(&mut pipe) => keep(&mut captured, &mut pipe, more),
+            }
+        }
+    })
+    .await;
+    let status = match exited {
+        Ok(Ok(status)) => status,
         Ok(Err(source)) => return Err(SinkError::Spawn { program, source }),
-        Err(_) => return Err(SinkError::Timeout { program }),
+        Err(_) => {
+            let _ = child.kill().await;
+            return Err(SinkError::Timeout { program });
+        }
     };
-    if out.status.success() {
+    if status.success() {
         return Ok(());
     }
+    if pipe.is_some() {
+        let _ = tokio::time::timeout(STDERR_AFTER_EXIT, async {
+            while pipe.is_some() {
+                let more = read_some(&mut pipe).await;
+                keep(&mut captured, &mut pipe, more);
+            }
+        })
+        .await;
+    }
     // The command may echo its input: scrub the secret from whatever it printed.
-    let stderr = String::from_utf8_lossy(&out.stderr)
+    let stderr = String::from_utf8_lossy(&captured)
         .replace(secret.expose(), "***")
         .trim()
         .chars()
@@ -320,7 +383,7 @@ async fn run_command(
         .collect::<String>();
     Err(SinkError::Command {
         program,
-        status: out.status.to_string(),
+        status: status.to_string(),
         stderr: if stderr.is_empty() {
             String::new()
         } else {
@@ -329,22 +392,76 @@ async fn run_command(
     })
 }
 
-/// The key a webhook's secret gets in the `--secrets-out` file when it declares no sink.
-pub fn default_key(msn: &str, url: &str) -> String {
-    let mut k = format!("VIPPS_WEBHOOK_SECRET_{msn}_");
-    let tail: String = url
-        .trim_start_matches("https://")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    k.push_str(tail.trim_matches('_'));
-    k.truncate(120);
+/// The next bytes from a child's stderr; `None` at its end. Never resolves without a pipe.
+async fn read_some(pipe: &mut Option<tokio::process::ChildStderr>) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let Some(p) = pipe else {
+        return std::future::pending().await;
+    };
+    let mut chunk = vec![0u8; 4096];
+    match p.read(&mut chunk).await {
+        Ok(0) | Err(_) => None,
+        Ok(n) => {
+            chunk.truncate(n);
+            Some(chunk)
+        }
+    }
+}
+
+fn keep(
+    captured: &mut Vec<u8>,
+    pipe: &mut Option<tokio::process::ChildStderr>,
+    more: Option<Vec<u8>>,
+) {
+    match more {
+        Some(bytes) if captured.len() < STDERR_MAX => captured.extend(bytes),
+        Some(_) => {}
+        None => *pipe = None,
+    }
+}
+
+/// The key a webhook's secret gets in the `--secrets-out` file when it declares no sink:
+/// `VIPPS_WEBHOOK_SECRET_<msn>_<url as a name>`. When another sinkless webhook of the merchant
+/// would get the same name (the same url with other events, or urls that differ only in
+/// punctuation), each of them gets a suffix from its url and event set instead, so no secret
+/// overwrites another.
+pub fn default_key(
+    m: &crate::config::model::Merchant,
+    w: &crate::config::model::Webhook,
+) -> String {
+    use sha2::{Digest, Sha256};
+    const MAX: usize = 120;
+    let base = |url: &str| {
+        let tail: String = url
+            .trim_start_matches("https://")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("VIPPS_WEBHOOK_SECRET_{}_{}", m.msn, tail.trim_matches('_'))
+    };
+    // All ASCII, so a byte cut is a character cut.
+    let cut = |s: String| s[..s.len().min(MAX)].to_string();
+    let own = crate::resources::webhook::desired_key(w);
+    let mut k = base(&w.url);
+    let shared = m.webhooks.iter().any(|o| {
+        o.secret.is_none()
+            && crate::resources::webhook::desired_key(o) != own
+            && cut(base(&o.url)) == cut(k.clone())
+    });
+    if shared {
+        let digest = hex::encode_upper(&Sha256::digest(own.as_bytes())[..4]);
+        k.truncate(MAX - digest.len() - 1);
+        k.push('_');
+        k.push_str(&digest);
+    } else {
+        k.truncate(MAX);
+    }
     k
 }
 
@@ -473,10 +590,21 @@ mod tests {
     }
 
     #[test]
-    fn default_keys_are_env_names() {
+    fn default_keys_are_env_names_and_unique_in_the_merchant() {
+        let yaml = "version: 1\nmerchants:\n  - msn: \"123456\"\n    webhooks:\n      - { url: https://kaffe.example/vipps/events, events: [a.v1] }\n      - { url: https://kaffe.example/other, events: [a.v1] }\n      - { url: https://kaffe.example/other, events: [b.v1] }\n      - { url: https://kaffe.example/vipps/events, events: [c.v1], secret: { file: s.env, key: K } }\n";
+        let loaded =
+            crate::config::load_sources(&[("c.yaml".into(), yaml.to_string())], &|_| None).unwrap();
+        let m = &loaded.config.merchants[0];
+        let keys: Vec<String> = m.webhooks.iter().map(|w| default_key(m, w)).collect();
+        // The last webhook has a sink of its own and takes no name: the first keeps the plain one.
         assert_eq!(
-            default_key("123456", "https://kaffe.example/vipps/events"),
+            keys[0],
             "VIPPS_WEBHOOK_SECRET_123456_KAFFE_EXAMPLE_VIPPS_EVENTS"
         );
+        assert!(keys[1].starts_with("VIPPS_WEBHOOK_SECRET_123456_KAFFE_EXAMPLE_OTHER_"));
+        assert_ne!(keys[1], keys[2]);
+        assert!(keys
+            .iter()
+            .all(|k| k.len() <= 120 && crate::config::diagnostic::is_env_name(k)));
     }
 }

@@ -30,6 +30,10 @@ pub struct ApplyArgs {
     /// Replace this object even though it matches (e.g. to rotate a webhook secret). Repeatable.
     #[arg(long, value_name = "ADDRESS")]
     pub replace: Vec<String>,
+    /// Wait up to this long for another apply on the same merchant to finish (e.g. 5m); by
+    /// default fail at once, naming the lock file and the holder's pid.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::duration::parse)]
+    pub lock_timeout: std::time::Duration,
     #[command(flatten)]
     pub scope: ScopeArgs,
 }
@@ -45,6 +49,7 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     let opts = ApplyOptions {
         parallelism: args.parallelism.into(),
         secrets_out: args.secrets_out.clone(),
+        stop: crate::apply::Stop::new(),
     };
     if let Some(path) = saved_plan(&args.paths) {
         return apply_saved(path, &args, global, &opts).await;
@@ -53,9 +58,16 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
         replace: parse_addresses(&args.replace)?,
     };
     let scope = RunScope::from_args(&args.scope)?;
-    let _lock = lock_merchants(&args.paths).await?;
-    let (plan, loaded, target, apis) =
-        make_plan(&args.paths, global, args.sandbox, &diff_opts, &scope).await?;
+    // Until the first write, the deadline simply ends the run: nothing was changed yet.
+    let (_lock, (plan, loaded, target, apis)) =
+        tokio::time::timeout_at(global.deadline_at(), async {
+            let lock = lock_merchants(&args.paths, args.lock_timeout).await?;
+            let planned = make_plan(&args.paths, global, args.sandbox, &diff_opts, &scope).await?;
+            Ok::<_, Failure>((lock, planned))
+        })
+        .await
+        .map_err(|_| super::deadline_passed(global))??;
+    remove_leftover_temp_files(&loaded.config, &opts);
     // The plan is data on stdout; the question and progress go to stderr.
     print!(
         "{}",
@@ -69,28 +81,70 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     if !plan.has_changes() {
         return Ok(Outcome::Ok);
     }
+    let mut deadline = global.deadline_at();
     if !args.auto_approve {
+        // Time spent reading the plan and answering is not the run's.
+        let asked = tokio::time::Instant::now();
         confirm()?;
+        deadline += asked.elapsed();
     }
-    execute(&plan, &loaded.config, &apis, &opts, &target.label).await
+    execute(
+        &plan,
+        &loaded.config,
+        &apis,
+        &opts,
+        &target.label,
+        global,
+        deadline,
+    )
+    .await
 }
 
 /// Serialise applies to the same merchants from this working directory (see `apply::lock`).
 /// A configuration that does not load locks nothing: planning reports its errors next.
-async fn lock_merchants(paths: &[PathBuf]) -> Result<crate::apply::lock::ApplyLock, Failure> {
+async fn lock_merchants(
+    paths: &[PathBuf],
+    wait: std::time::Duration,
+) -> Result<crate::apply::lock::ApplyLock, Failure> {
+    use crate::apply::lock::{acquire, LockError};
     let env = |name: &str| std::env::var(name).ok();
     let msns: Vec<String> = match crate::config::load(paths, &env) {
         Ok(loaded) => loaded.config.merchants.into_iter().map(|m| m.msn).collect(),
         Err(_) => Vec::new(),
     };
-    crate::apply::lock::acquire(std::path::Path::new("."), &msns, &|msn, path| {
+    let waiting = |msn: &str,
+                   path: &std::path::Path,
+                   holder: Option<&crate::apply::lock::Holder>| {
         eprintln!(
-            "Waiting for another vippsctl apply on merchant {msn} to finish (lock {})",
+            "Waiting up to {} (--lock-timeout) for another vippsctl apply on merchant {msn} ({}) to finish (lock {})",
+            crate::duration::show(wait),
+            holder.map_or("its pid is not recorded".to_string(), ToString::to_string),
             path.display()
         );
-    })
-    .await
-    .map_err(|e| Failure::from_error(&e))
+    };
+    // Relative to the working directory, as the message shows it.
+    acquire(std::path::Path::new(""), &msns, wait, &waiting)
+        .await
+        .map_err(|e| {
+            let hint = match &e {
+                LockError::Busy { waited, .. } if waited.is_zero() => "wait for it to finish, or pass --lock-timeout DURATION (e.g. 5m) to wait; the lock is released when that process ends, however it ends",
+                LockError::Busy { .. } => "wait for it to finish, or pass a longer --lock-timeout; the lock is released when that process ends, however it ends",
+                LockError::Io { .. } => "check that the working directory is writable",
+            };
+            Failure::from_error(&e).hint(hint)
+        })
+}
+
+/// Temporary files a killed sink write left hold secrets: remove them, and say so.
+fn remove_leftover_temp_files(config: &crate::config::model::Config, opts: &ApplyOptions) {
+    let removed =
+        crate::apply::secrets::remove_leftover_temp_files(config, opts.secrets_out.as_deref());
+    for p in removed {
+        eprintln!(
+            "Removed {}: a temporary copy of a secret sink left by an interrupted apply",
+            p.display()
+        );
+    }
 }
 
 fn confirm() -> Result<(), Failure> {
@@ -138,9 +192,15 @@ async fn apply_saved(
         Some(s) => RunScope::from_saved(s)?,
         None => RunScope::default(),
     };
-    let _lock = lock_merchants(&config_paths).await?;
-    let (fresh, loaded, target, apis) =
-        make_plan(&config_paths, global, sandbox, &diff_opts, &scope).await?;
+    let (_lock, (fresh, loaded, target, apis)) =
+        tokio::time::timeout_at(global.deadline_at(), async {
+            let lock = lock_merchants(&config_paths, args.lock_timeout).await?;
+            let planned = make_plan(&config_paths, global, sandbox, &diff_opts, &scope).await?;
+            Ok::<_, Failure>((lock, planned))
+        })
+        .await
+        .map_err(|_| super::deadline_passed(global))??;
+    remove_leftover_temp_files(&loaded.config, opts);
     if saved.environment != target.environment || saved.base_url != target.label {
         return Err(Failure::new(format!(
             "{} was made for {} ({}), not for {} ({})",
@@ -174,7 +234,16 @@ async fn apply_saved(
         eprintln!("The saved plan has no changes.");
         return Ok(Outcome::Ok);
     }
-    execute(&fresh, &loaded.config, &apis, opts, &target.label).await
+    execute(
+        &fresh,
+        &loaded.config,
+        &apis,
+        opts,
+        &target.label,
+        global,
+        global.deadline_at(),
+    )
+    .await
 }
 
 /// What differs between the saved plan and the same plan made now, by address.
@@ -222,24 +291,141 @@ async fn execute(
     apis: &session::Apis,
     opts: &ApplyOptions,
     target: &str,
+    global: &GlobalArgs,
+    deadline: tokio::time::Instant,
 ) -> Result<Outcome, Failure> {
+    use crate::apply::stop::GRACE;
+    let signals = signals::watch(opts.stop.clone());
+    let at_deadline = {
+        let stop = opts.stop.clone();
+        let limit = crate::duration::show(global.deadline);
+        tokio::spawn(async move {
+            tokio::time::sleep_until(deadline).await;
+            eprintln!(
+                "The run deadline of {limit} (--deadline) passed: no new change starts; changes in flight get up to {} to finish",
+                crate::duration::show(GRACE)
+            );
+            stop.request(
+                format!("stopped at its deadline of {limit} (--deadline)"),
+                GRACE,
+            );
+        })
+    };
     let progress = StderrProgress::new();
     let report = crate::apply::apply(plan, config, apis, opts, &progress).await;
+    at_deadline.abort();
     progress.finish();
     print!("\n{}", report.render());
+    // Only a change that is known to be done clears an earlier loss.
     let registered: Vec<crate::resources::Address> = report
         .results
         .iter()
-        .filter(|r| {
-            !r.outcome.is_failed() && !matches!(r.outcome, crate::apply::Outcome::Skipped { .. })
-        })
+        .filter(|r| matches!(r.outcome, crate::apply::Outcome::Done { .. }))
         .map(|r| r.address.clone())
         .collect();
     session::record_lost_secrets(target, &registered, &report.lost_secrets)?;
+    if let Some(code) = signals.exit_code() {
+        return Ok(Outcome::Interrupted(code));
+    }
     if report.succeeded() {
         Ok(Outcome::Ok)
     } else {
         Ok(Outcome::Failed)
+    }
+}
+
+/// SIGINT and SIGTERM while an apply writes: the first asks the apply to stop (see
+/// `apply::stop`), a second exits at once. Before the writes start a signal just ends the
+/// process: nothing has been changed yet.
+mod signals {
+    use crate::apply::stop::{Stop, GRACE};
+    use std::sync::atomic::{AtomicU8, Ordering};
+    use std::sync::Arc;
+
+    pub struct Watch {
+        code: Arc<AtomicU8>,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Watch {
+        /// The exit code for the signal received, if one was.
+        pub fn exit_code(&self) -> Option<u8> {
+            match self.code.load(Ordering::SeqCst) {
+                0 => None,
+                c => Some(c),
+            }
+        }
+    }
+
+    impl Drop for Watch {
+        fn drop(&mut self) {
+            self.task.abort();
+        }
+    }
+
+    pub fn watch(stop: Stop) -> Watch {
+        let code = Arc::new(AtomicU8::new(0));
+        let seen = Arc::clone(&code);
+        // Registered here, not in the task: a signal must not find the default handler (which
+        // kills the process) once the writes may start.
+        let mut signals = Signals::register();
+        let task = tokio::spawn(async move {
+            while let Some((name, exit)) = signals.next().await {
+                if seen.swap(exit, Ordering::SeqCst) != 0 {
+                    eprintln!(
+                        "\n{name} again: exiting now, without the report; changes in flight have an unknown outcome (the next plan shows what is still to do)"
+                    );
+                    std::process::exit(i32::from(exit));
+                }
+                eprintln!(
+                    "\n{name} received: no new change starts; changes in flight get up to {} to finish (send it again to exit at once)",
+                    crate::duration::show(GRACE)
+                );
+                stop.request(format!("interrupted by {name}"), GRACE);
+            }
+        });
+        Watch { code, task }
+    }
+
+    #[cfg(unix)]
+    struct Signals(Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>);
+
+    #[cfg(unix)]
+    impl Signals {
+        fn register() -> Self {
+            use tokio::signal::unix::{signal, SignalKind};
+            match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
+                (Ok(int), Ok(term)) => Signals(Some((int, term))),
+                _ => Signals(None),
+            }
+        }
+
+        /// The next SIGINT or SIGTERM, with the exit code it ends the run with.
+        async fn next(&mut self) -> Option<(&'static str, u8)> {
+            let (int, term) = self.0.as_mut()?;
+            tokio::select! {
+                _ = int.recv() => Some(("SIGINT", crate::cli::exit::SIGINT)),
+                _ = term.recv() => Some(("SIGTERM", crate::cli::exit::SIGTERM)),
+            }
+        }
+    }
+
+    #[cfg(not(unix))]
+    struct Signals;
+
+    #[cfg(not(unix))]
+    impl Signals {
+        fn register() -> Self {
+            Signals
+        }
+
+        async fn next(&mut self) -> Option<(&'static str, u8)> {
+            tokio::signal::ctrl_c().await.ok()?;
+            Some(("Ctrl-C", crate::cli::exit::SIGINT))
+        }
     }
 }
 

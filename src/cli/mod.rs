@@ -28,6 +28,10 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     /// `plan --detailed-exitcode`: changes are present.
     pub const CHANGES: u8 = 2;
+    /// `apply` stopped by SIGINT (Ctrl-C), after its report: 128 + 2, as shells report it.
+    pub const SIGINT: u8 = 130;
+    /// `apply` stopped by SIGTERM (a cancelled CI job), after its report: 128 + 15.
+    pub const SIGTERM: u8 = 143;
 }
 
 #[derive(Debug, Parser)]
@@ -69,6 +73,31 @@ pub struct GlobalArgs {
     /// Never colour the output (also: the NO_COLOR environment variable).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Longest wait for one API request, from connecting to the last byte (e.g. 10s, 2m). A
+    /// request that got no answer is sent once more at most.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        default_value = "30s",
+        value_parser = crate::duration::parse_positive,
+        env = "VIPPSCTL_TIMEOUT"
+    )]
+    pub timeout: std::time::Duration,
+    /// Longest a whole plan, apply, import or qr export may take (e.g. 10m, 2h). An apply that
+    /// reaches it starts no new write and ends as when interrupted.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        default_value = "30m",
+        value_parser = crate::duration::parse_positive,
+        env = "VIPPSCTL_DEADLINE"
+    )]
+    pub deadline: std::time::Duration,
+    /// When the run started (the deadline counts from here).
+    #[arg(skip = tokio::time::Instant::now())]
+    pub started: tokio::time::Instant,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,6 +184,11 @@ pub fn spec_versions() -> &'static str {
 }
 
 impl GlobalArgs {
+    /// When `--deadline` runs out.
+    pub fn deadline_at(&self) -> tokio::time::Instant {
+        self.started + self.deadline
+    }
+
     /// Colour is used only on a terminal, and never with `--no-color` or `NO_COLOR`.
     pub fn color(&self) -> bool {
         use std::io::IsTerminal;
@@ -220,20 +254,42 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Run a command that reads (and at most writes local files) under `--deadline`.
+async fn within_deadline(
+    global: &GlobalArgs,
+    command: impl std::future::Future<Output = Result<Outcome, Failure>>,
+) -> Result<Outcome, Failure> {
+    match tokio::time::timeout_at(global.deadline_at(), command).await {
+        Ok(r) => r,
+        Err(_) => Err(deadline_passed(global)),
+    }
+}
+
+/// The failure of a run cut short by `--deadline` before it changed anything.
+pub(crate) fn deadline_passed(global: &GlobalArgs) -> Failure {
+    Failure::new(format!(
+        "the run did not finish within its deadline of {} (--deadline); nothing was changed in Vipps",
+        crate::duration::show(global.deadline)
+    ))
+    .hint("run again with a longer --deadline, or -v to see which API calls take the time")
+}
+
 async fn run(cli: Cli) -> Result<Outcome, Failure> {
+    let global = &cli.global;
     match cli.command {
+        Command::Plan(args) => within_deadline(global, plan::run(args, global)).await,
+        Command::Import(args) => within_deadline(global, import::run(args, global)).await,
+        Command::Qr(args) => within_deadline(global, qr::run(args, global)).await,
+        // Apply keeps its own deadline: it stops starting writes and reports (see apply.rs).
+        Command::Apply(args) => apply::run(args, global).await,
         Command::Version => {
             println!("vippsctl {}", version_string());
             Ok(Outcome::Ok)
         }
         Command::Validate(args) => Ok(validate::run(&args, cli.global.color())),
-        Command::Plan(args) => plan::run(args, &cli.global).await,
-        Command::Apply(args) => apply::run(args, &cli.global).await,
-        Command::Import(args) => import::run(args, &cli.global).await,
         Command::Schema => Ok(schema::run()),
         Command::Specs { command } => specs::run(command),
         Command::Sim(args) => sim::run(args).await,
-        Command::Qr(args) => qr::run(args, &cli.global).await,
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args),
     }

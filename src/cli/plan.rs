@@ -4,6 +4,7 @@ use super::scope::{RunScope, ScopeArgs};
 use super::session::{self, Target};
 use super::{Failure, GlobalArgs, Outcome};
 use crate::plan::render::{json, markdown, text};
+use crate::plan::scope::{Known, Selector};
 use crate::plan::{DiffOptions, Plan, PlanContext};
 use crate::resources::Address;
 use std::path::PathBuf;
@@ -38,13 +39,22 @@ pub struct PlanArgs {
     pub scope: ScopeArgs,
 }
 
+/// `--replace` values: each names one object, as plans print it. Whether it matches an object
+/// of the run is checked once the run's objects are known (`RunScope::check_names`).
 pub(crate) fn parse_addresses(raw: &[String]) -> Result<Vec<Address>, Failure> {
+    const EXAMPLE: &str =
+        "addresses look like 123456.webhooks[https://example.com/hook], as plans print them";
     raw.iter()
         .map(|s| {
-            Address::parse(s).ok_or_else(|| {
-                Failure::new(format!("`{s}` is not an address"))
-                    .hint("addresses look like 123456.webhooks[https://example.com/hook], as plans print them")
-            })
+            let sel = Selector::parse(s)
+                .map_err(|e| Failure::new(format!("--replace {}", e.message)).hint(EXAMPLE))?;
+            match (sel.kind, sel.key) {
+                (Some(kind), Some(key)) => Ok(Address::new(&sel.msn, kind, key)),
+                _ => Err(Failure::new(format!(
+                    "--replace `{s}` names a merchant or a kind, not one object"
+                ))
+                .hint(EXAMPLE)),
+            }
         })
         .collect()
 }
@@ -69,6 +79,7 @@ pub(crate) async fn make_plan(
             lost.push(a);
         }
     }
+    let requested = opts.replace.clone();
     let mut opts = opts.clone();
     for a in &lost {
         if !opts.replace.contains(a) {
@@ -95,6 +106,9 @@ pub(crate) async fn make_plan(
                     .into(),
             );
         }
+    }
+    if scope.names_objects() || !requested.is_empty() {
+        scope.check_names(&Known::of(&plan, &loaded.config, &live), &requested)?;
     }
     scope.restrict(&mut plan);
     Ok((plan, loaded, target, apis))
@@ -140,16 +154,6 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> Result<Outcome, Failure
 }
 
 pub(crate) fn write_file(path: &std::path::Path, content: &str) -> Result<(), Failure> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let tmp = tempfile::NamedTempFile::new_in(dir.unwrap_or(std::path::Path::new(".")))
-        .and_then(|mut f| {
-            use std::io::Write;
-            f.write_all(content.as_bytes())?;
-            Ok(f)
-        })
-        .map_err(|e| Failure::new(format!("could not write {}", path.display())).caused_by(e))?;
-    tmp.persist(path).map_err(|e| {
-        Failure::new(format!("could not write {}", path.display())).caused_by(e.error)
-    })?;
-    Ok(())
+    crate::fsutil::write_atomic(path, content.as_bytes(), crate::fsutil::PRIVATE)
+        .map_err(|e| Failure::new(format!("could not write {}", path.display())).caused_by(e))
 }

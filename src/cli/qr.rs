@@ -9,6 +9,7 @@ use super::{Failure, GlobalArgs, Outcome};
 use crate::api::model::ImageFormat;
 use crate::api::vipps::MerchantApi;
 use crate::config::model::Config;
+use crate::error_chain::one_line as error_chain;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -283,36 +284,14 @@ fn looks_like(format: Format, bytes: &[u8]) -> bool {
     }
 }
 
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        line.push_str(": ");
-        line.push_str(&s.to_string());
-        src = s.source();
-    }
-    line
-}
-
 fn write_bytes(path: &Path, content: &[u8]) -> Result<(), Failure> {
     write_atomic(path, content)
         .map_err(|e| Failure::new(format!("could not write {}", path.display())).caused_by(e))
 }
 
-/// Write through a temporary file in the same folder, so a reader never sees half an image.
+/// A reader never sees half an image; printed images and the sheet are not secret.
 fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let mut tmp = tempfile::NamedTempFile::new_in(dir.unwrap_or(Path::new(".")))?;
-    std::io::Write::write_all(&mut tmp, content)?;
-    // Temporary files are private; printed images and the sheet are not secret.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    crate::fsutil::write_atomic(path, content, crate::fsutil::PUBLIC)
 }
 
 /// Every declared QR code in config order, with its file name.

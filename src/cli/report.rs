@@ -12,6 +12,8 @@ pub enum Outcome {
     Changes,
     /// The command already printed its own diagnostics (e.g. `validate`) and failed.
     Failed,
+    /// A signal stopped the command after it reported what it did: this exit code.
+    Interrupted(u8),
 }
 
 impl From<Outcome> for ExitCode {
@@ -20,6 +22,7 @@ impl From<Outcome> for ExitCode {
             Outcome::Ok => super::exit::OK,
             Outcome::Changes => super::exit::CHANGES,
             Outcome::Failed => super::exit::ERROR,
+            Outcome::Interrupted(code) => code,
         })
     }
 }
@@ -51,11 +54,7 @@ impl Failure {
     /// Build from an error, walking its `source()` chain into `caused by:` lines.
     pub fn from_error(err: &(dyn std::error::Error + 'static)) -> Self {
         let mut f = Failure::new(err.to_string());
-        let mut src = err.source();
-        while let Some(s) = src {
-            f.causes.push(s.to_string());
-            src = s.source();
-        }
+        f.causes = crate::error_chain::causes(err);
         f
     }
 

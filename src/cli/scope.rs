@@ -3,8 +3,9 @@
 
 use super::Failure;
 use crate::config::model::Config;
-use crate::plan::scope::{restrict, Scope, ScopeError, Selector, Shard};
+use crate::plan::scope::{restrict, Known, Scope, ScopeError, Selector, Shard};
 use crate::plan::Plan;
+use crate::resources::Address;
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ScopeArgs {
@@ -130,9 +131,13 @@ impl RunScope {
             .chain(self.excludes.iter().map(|t| &t.msn))
         {
             if !known(msn) {
+                let declared = config.merchants.iter().map(|m| m.msn.as_str());
+                let hint = match crate::config::structure::did_you_mean(msn, declared) {
+                    Some(close) => format!("did you mean {close}? Name a merchant declared under `merchants:`; nothing was planned or applied"),
+                    None => "name a merchant declared under `merchants:` (check the MSN); nothing was planned or applied".to_string(),
+                };
                 return Err(
-                    Failure::new(format!("merchant {msn} is not in the configuration"))
-                        .hint("name a merchant declared under `merchants:` (check the MSN)"),
+                    Failure::new(format!("merchant {msn} is not in the configuration")).hint(hint),
                 );
             }
         }
@@ -147,6 +152,68 @@ impl RunScope {
         };
         config.merchants.retain(|m| keep(&m.msn));
         Ok(())
+    }
+
+    /// Whether `--target` or `--exclude` name anything (and so must be checked by `check_names`).
+    pub fn names_objects(&self) -> bool {
+        !self.targets.is_empty() || !self.excludes.is_empty()
+    }
+
+    /// Every `--target`, `--exclude` and `--replace` must name something of this run: an address
+    /// that matches nothing (a trailing `/`, a case difference, a wrong MSN) would otherwise be
+    /// ignored in silence, and a rotation after a leak would silently not happen. `known` is
+    /// taken from the plan before it is restricted.
+    pub fn check_names(&self, known: &Known, replace: &[Address]) -> Result<(), Failure> {
+        let mut unmatched: Vec<(&str, String)> = Vec::new();
+        for (flag, raw, selectors) in [
+            ("--target", &self.raw_targets, &self.targets),
+            ("--exclude", &self.raw_excludes, &self.excludes),
+        ] {
+            for (text, sel) in raw.iter().zip(selectors) {
+                if !known.names(sel) {
+                    unmatched.push((flag, text.clone()));
+                }
+            }
+        }
+        for a in replace {
+            if !known.has(a) {
+                unmatched.push(("--replace", a.to_string()));
+            }
+        }
+        let Some((flag, first)) = unmatched.first() else {
+            return Ok(());
+        };
+        let why = |text: &str| -> String {
+            let msn = text.split(['.', '[']).next().unwrap_or_default();
+            match known.nearest(text) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None if !known.has_merchant(msn) => {
+                    format!("merchant {msn} is not part of this run.")
+                }
+                None => "no object of this run has a similar address.".to_string(),
+            }
+        };
+        let rule = "Addresses are matched exactly as plans print them (case and a trailing `/` count); nothing was planned or applied";
+        if unmatched.len() == 1 {
+            return Err(
+                Failure::new(format!("{flag} `{first}` matches no object of this run"))
+                    .hint(format!("{} {rule}", why(first))),
+            );
+        }
+        let listed: Vec<String> = unmatched
+            .iter()
+            .map(|(f, t)| format!("{f} `{t}`"))
+            .collect();
+        let reasons: Vec<String> = unmatched
+            .iter()
+            .map(|(_, t)| format!("`{t}`: {}", why(t)))
+            .collect();
+        Err(Failure::new(format!(
+            "{} addresses match no object of this run: {}",
+            unmatched.len(),
+            listed.join(", ")
+        ))
+        .hint(format!("{} {rule}", reasons.join(" "))))
     }
 
     /// Keep the selected changes and record the scope in the plan.

@@ -60,7 +60,7 @@ pub async fn connect(
     sandbox: bool,
 ) -> Result<(Target, HashMap<String, Arc<MerchantApi>>), Failure> {
     if sandbox {
-        return connect_sandbox(config).await;
+        return connect_sandbox(global, config).await;
     }
     let environment = global
         .environment
@@ -72,26 +72,47 @@ pub async fn connect(
         .unwrap_or_else(|| environment.base_url().to_string());
     // One transport (one token cache, one set of rate limiters) per credential set: a partner's
     // merchants share one token.
-    let mut by_credentials: HashMap<(String, String, String), Transport> = HashMap::new();
+    let mut by_credentials: Vec<CredentialSet> = Vec::new();
+    let mut missing = Vec::new();
+    for m in &config.merchants {
+        let vars = credential_vars(m);
+        if let Some(set) = by_credentials.iter_mut().find(|s| s.vars == vars) {
+            set.msns.push(m.msn.clone());
+            continue;
+        }
+        let creds = match Credentials::from_env_vars(&vars.0, &vars.1, &vars.2) {
+            Ok(c) => c,
+            Err(e) => {
+                missing.push(e);
+                continue;
+            }
+        };
+        let t = Transport::builder(base_url.clone())
+            .credentials(creds)
+            .timeout(global.timeout)
+            .build()
+            .map_err(|e| Failure::from_error(&e))?;
+        by_credentials.push(CredentialSet {
+            vars,
+            transport: t,
+            msns: vec![m.msn.clone()],
+        });
+    }
+    // Every missing variable at once, not one per run.
+    if let Some(e) = crate::api::credentials::CredentialsError::all(missing) {
+        return Err(Failure::from_error(&e).hint(
+            "export the variables, name others under the merchant's `credentials:`, or try the simulator with --sandbox",
+        ));
+    }
+    authenticate(&by_credentials).await?;
     let mut apis = HashMap::new();
     for m in &config.merchants {
         let vars = credential_vars(m);
-        let transport = match by_credentials.get(&vars) {
-            Some(t) => t.clone(),
-            None => {
-                let creds = Credentials::from_env_vars(&vars.0, &vars.1, &vars.2).map_err(|e| {
-                    Failure::from_error(&e)
-                        .hint("export the variables, name others under the merchant's `credentials:`, or try the simulator with --sandbox")
-                })?;
-                let t = Transport::builder(base_url.clone())
-                    .credentials(creds)
-                    .build()
-                    .map_err(|e| Failure::from_error(&e))?;
-                by_credentials.insert(vars.clone(), t.clone());
-                t
-            }
+        let Some(set) = by_credentials.iter().find(|s| s.vars == vars) else {
+            continue;
         };
-        let t = transport
+        let t = set
+            .transport
             .for_merchant(m.msn.clone())
             .map_err(|e| Failure::from_error(&e))?;
         apis.insert(m.msn.clone(), Arc::new(MerchantApi::new(t)));
@@ -104,6 +125,50 @@ pub async fn connect(
         },
         apis,
     ))
+}
+
+/// One set of credential variables, its transport and the merchants that use it.
+struct CredentialSet {
+    vars: (String, String, String),
+    transport: Transport,
+    msns: Vec<String>,
+}
+
+/// Fetch one token per credential set before anything else, so that a wrong secret, an
+/// unreachable host or a proxy page is reported once, with its cause and a hint that fits it,
+/// rather than as a failed read of every kind of every merchant.
+async fn authenticate(sets: &[CredentialSet]) -> Result<(), Failure> {
+    let fetches = sets.iter().map(|s| async move {
+        s.transport
+            .authenticate()
+            .await
+            .map_err(|e| (&s.vars, &s.msns, e))
+    });
+    let failed: Vec<_> = futures::future::join_all(fetches)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    let Some((_, _, first)) = failed.first() else {
+        return Ok(());
+    };
+    let hint = first.hint();
+    let mut f = Failure::new(if failed.len() == 1 {
+        "could not get a Vipps access token".to_string()
+    } else {
+        format!(
+            "could not get a Vipps access token for {} credential sets",
+            failed.len()
+        )
+    });
+    for ((id, secret, key), msns, e) in &failed {
+        f = f.caused_by(format!(
+            "merchant {} ({id}, {secret}, {key}): {}",
+            msns.join(", "),
+            crate::error_chain::causes(e).join(": ")
+        ));
+    }
+    Err(f.hint(hint))
 }
 
 fn credential_vars(m: &Merchant) -> (String, String, String) {
@@ -122,6 +187,7 @@ fn credential_vars(m: &Merchant) -> (String, String, String) {
 }
 
 async fn connect_sandbox(
+    global: &GlobalArgs,
     config: &Config,
 ) -> Result<(Target, HashMap<String, Arc<MerchantApi>>), Failure> {
     let state = Path::new(SANDBOX_STATE);
@@ -147,6 +213,7 @@ async fn connect_sandbox(
     );
     let transport = Transport::builder(base_url.clone())
         .credentials(creds)
+        .timeout(global.timeout)
         .build()
         .map_err(|e| Failure::from_error(&e))?;
     let mut apis = HashMap::new();
@@ -208,16 +275,13 @@ pub async fn observe_kinds(
         }
     ));
     for e in &failures {
-        let mut line = e.to_string();
-        let mut src = std::error::Error::source(e);
-        while let Some(s) = src {
-            line.push_str(": ");
-            line.push_str(&s.to_string());
-            src = s.source();
-        }
-        f = f.caused_by(line);
+        f = f.caused_by(crate::error_chain::one_line(e));
     }
-    Err(f.hint("check the credentials and the MSN; run again with -v for the API calls made"))
+    let hint = failures.iter().find_map(|e| e.source.hint());
+    Err(f.hint(match hint {
+        Some(h) => format!("{h}; run again with -v for the API calls made"),
+        None => "run again with -v for the API calls made".into(),
+    }))
 }
 
 /// Render plan-time problems as located diagnostics.
@@ -306,12 +370,12 @@ pub fn record_lost_secrets(
             _ => Ok(()),
         };
     }
-    let path = Path::new(LOST_SECRETS);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Failure::new(format!("could not create {}", dir.display())).caused_by(e)
-        })?;
-    }
+    // A crash-safety record: written atomically and fsynced like a secret sink.
     let text = serde_json::to_string_pretty(&all).unwrap_or_default();
-    super::plan::write_file(path, &text)
+    crate::fsutil::write_atomic(
+        Path::new(LOST_SECRETS),
+        text.as_bytes(),
+        crate::fsutil::PRIVATE,
+    )
+    .map_err(|e| Failure::new(format!("could not write {LOST_SECRETS}")).caused_by(e))
 }

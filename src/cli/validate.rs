@@ -47,7 +47,7 @@ pub fn validate(
     let ok = summary.is_some() && !(args.strict && warnings > 0);
     let text = match args.format {
         Format::Json => {
-            let mut t = config::render_json(&diags);
+            let mut t = config::render_json(&diags, &sources);
             t.push('\n');
             t
         }

@@ -1,7 +1,13 @@
 //! Located diagnostics and their rendering: `file:line:column: error: message`, the source line,
 //! a caret, and a hint. The reconciler reports plan-time problems through the same type.
+//!
+//! Rendering is the one place diagnostics become text (`render` and `render_json`), so it is where
+//! secrets and personal data are masked, in every part: message, hint and source line. The loader
+//! records which values are sensitive (`SourceCache::redactions`) and which files must not be
+//! quoted at all (`SourceCache::hide_file`).
 
 use super::model::Origin;
+use crate::mask::Redactions;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -111,6 +117,11 @@ impl Diagnostics {
 #[derive(Debug, Clone, Default)]
 pub struct SourceCache {
     files: HashMap<PathBuf, String>,
+    /// Files that are not configuration (a dotenv sink named `*.yaml`): never quoted.
+    hidden: Vec<PathBuf>,
+    /// Secrets and phone numbers found in the files, masked in everything rendered (boxed: a
+    /// failed load returns the cache, and results stay small).
+    redactions: Box<Redactions>,
 }
 
 impl SourceCache {
@@ -122,46 +133,92 @@ impl SourceCache {
         self.files.insert(path.into(), text.into());
     }
 
-    /// Line `n` (1-based) of `path`, with personal data masked.
+    /// Never show a line of `path` (its content may be a secret).
+    pub fn hide_file(&mut self, path: impl Into<PathBuf>) {
+        self.hidden.push(path.into());
+    }
+
+    /// The values masked wherever a diagnostic would show them.
+    pub fn redactions(&mut self) -> &mut Redactions {
+        &mut self.redactions
+    }
+
+    /// Line `n` (1-based) of `path`, with secrets and personal data masked.
     pub fn line(&self, path: &Path, n: usize) -> Option<String> {
-        let pick = |text: &str| text.lines().nth(n.checked_sub(1)?).map(mask_personal_data);
+        if self.hidden.iter().any(|h| h == path) {
+            return None;
+        }
+        let pick = |text: &str| {
+            text.lines()
+                .nth(n.checked_sub(1)?)
+                .map(|l| self.redactions.apply(&mask_personal_data(l)))
+        };
         match self.files.get(path) {
             Some(text) => pick(text),
             None => std::fs::read_to_string(path).ok().and_then(|t| pick(&t)),
         }
     }
+
+    /// A message or hint as it may be shown: known secrets and phone numbers masked.
+    pub fn mask(&self, text: &str) -> String {
+        self.redactions.apply(text)
+    }
 }
 
-/// Hide personal data and secrets on a source line before it is shown: a `phoneNumber` keeps
-/// its last two digits; a credential field that holds a value instead of a variable name is
-/// hidden whole.
+/// Keys whose value, written on the same line, is masked by position (whatever its length):
+/// the search-and-replace of [`Redactions`] leaves values too short to search for.
+const PHONE_KEYS: [&str; 1] = ["phoneNumber"];
+/// A credential field names an environment variable; anything else in it is a pasted secret.
+const CREDENTIAL_KEYS: [&str; 3] = ["clientId", "clientSecret", "subscriptionKey"];
+
+/// Hide personal data and secrets on a source line before it is shown: a `phoneNumber` is
+/// masked by the one rule (`crate::mask`); a credential field that holds a value instead of a
+/// variable name, and a `secret` written as a value instead of a sink, are hidden whole.
 pub fn mask_personal_data(line: &str) -> String {
     let mut out = line.to_string();
-    if let Some((a, b)) = value_span(&out, "phoneNumber") {
-        let value = &out[a..b];
-        let masked = mask_phone(value);
-        out.replace_range(a..b, &masked);
-    }
-    for key in ["clientId", "clientSecret", "subscriptionKey"] {
+    for key in PHONE_KEYS {
         if let Some((a, b)) = value_span(&out, key) {
-            let value = &out[a..b];
-            let is_name = value
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !is_name {
-                let stars = "*".repeat(value.chars().count());
-                out.replace_range(a..b, &stars);
+            let masked = crate::mask::phone(&out[a..b]);
+            out.replace_range(a..b, &masked);
+        }
+    }
+    for key in CREDENTIAL_KEYS {
+        if let Some((a, b)) = value_span(&out, key) {
+            if !is_env_name(&out[a..b]) && !out[a..].starts_with("${") {
+                let masked = crate::mask::secret(&out[a..b]);
+                out.replace_range(a..b, &masked);
             }
+        }
+    }
+    if let Some((a, b)) = value_span(&out, "secret") {
+        let value = &out[a..b];
+        // `secret: { file: ... }` and `secret: [` open a sink, `${NAME}` names a variable; any
+        // other value is the secret itself.
+        if !value.starts_with(['{', '[']) && !value.starts_with("${") {
+            let masked = crate::mask::secret(value);
+            out.replace_range(a..b, &masked);
         }
     }
     out
 }
 
+/// Whether `value` is a portable environment variable name (what credential fields hold).
+pub(crate) fn is_env_name(value: &str) -> bool {
+    value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// The byte range of the value after `key:` on a line (without quotes).
 fn value_span(line: &str, key: &str) -> Option<(usize, usize)> {
-    let at = line.find(key)? + key.len();
+    let at = line.match_indices(key).map(|(i, _)| i).find(|&i| {
+        line[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+    })? + key.len();
     let rest = &line[at..];
     let colon = rest.find(':')?;
     if !rest[..colon].trim().is_empty() {
@@ -192,16 +249,6 @@ fn value_span(line: &str, key: &str) -> Option<(usize, usize)> {
     (end > start).then_some((start, end))
 }
 
-/// Mask a phone number for messages: all but the last two digits.
-pub fn mask_phone(number: &str) -> String {
-    let n = number.chars().count();
-    number
-        .chars()
-        .enumerate()
-        .map(|(i, c)| if i + 2 < n { '*' } else { c })
-        .collect()
-}
-
 const RED: &str = "\x1b[1;31m";
 const YELLOW: &str = "\x1b[1;33m";
 const CYAN: &str = "\x1b[1;36m";
@@ -221,9 +268,10 @@ pub fn render(diags: &[Diagnostic], sources: &SourceCache, color: bool) -> Strin
     let mut out = String::new();
     for d in diags {
         let sev = paint(if d.is_error() { RED } else { YELLOW }, d.severity.as_str());
+        let message = sources.mask(&d.message);
         match &d.location {
             Some(o) => {
-                let _ = writeln!(out, "{}: {sev}: {}", paint(BOLD, &o.to_string()), d.message);
+                let _ = writeln!(out, "{}: {sev}: {message}", paint(BOLD, &o.to_string()));
                 if let Some(src) = sources.line(&o.file, o.line) {
                     let gutter = o.line.to_string();
                     let pad = " ".repeat(gutter.len());
@@ -240,11 +288,11 @@ pub fn render(diags: &[Diagnostic], sources: &SourceCache, color: bool) -> Strin
                 }
             }
             None => {
-                let _ = writeln!(out, "{sev}: {}", d.message);
+                let _ = writeln!(out, "{sev}: {message}");
             }
         }
         if let Some(h) = &d.hint {
-            let _ = writeln!(out, "{}: {h}", paint(CYAN, "hint"));
+            let _ = writeln!(out, "{}: {}", paint(CYAN, "hint"), sources.mask(h));
         }
     }
     out
@@ -295,8 +343,8 @@ fn caret_span(line: &str, column: usize) -> (usize, usize) {
     (indent, (end - start).max(1))
 }
 
-/// The JSON form of `validate --format json`.
-pub fn render_json(diags: &[Diagnostic]) -> String {
+/// The JSON form of `validate --format json`, masked like the text form.
+pub fn render_json(diags: &[Diagnostic], sources: &SourceCache) -> String {
     let list: Vec<serde_json::Value> = diags
         .iter()
         .map(|d| {
@@ -306,8 +354,8 @@ pub fn render_json(diags: &[Diagnostic]) -> String {
                 "file": d.location.as_ref().map(|o| o.file.display().to_string()),
                 "line": d.location.as_ref().map(|o| o.line),
                 "column": d.location.as_ref().map(|o| o.column),
-                "message": d.message,
-                "hint": d.hint,
+                "message": sources.mask(&d.message),
+                "hint": d.hint.as_deref().map(|h| sources.mask(h)),
             })
         })
         .collect();
@@ -354,7 +402,6 @@ mod tests {
             mask_personal_data("  - { phoneNumber: \"4791234567\", x: 1 }"),
             "  - { phoneNumber: \"********67\", x: 1 }"
         );
-        assert_eq!(mask_phone("4791234567"), "********67");
         assert_eq!(
             mask_personal_data("  clientSecret: \"ab-c!\""),
             "  clientSecret: \"*****\""
@@ -362,6 +409,19 @@ mod tests {
         assert_eq!(
             mask_personal_data("  clientSecret: SHOP_SECRET"),
             "  clientSecret: SHOP_SECRET"
+        );
+        assert_eq!(
+            mask_personal_data("        secret: whsec_abc"),
+            "        secret: *********"
+        );
+        assert_eq!(
+            mask_personal_data("        secret: { file: s.env, key: K }"),
+            "        secret: { file: s.env, key: K }"
+        );
+        assert_eq!(mask_personal_data("  mysecret: abc"), "  mysecret: abc");
+        assert_eq!(
+            mask_personal_data("        secret: ${PASTED}"),
+            "        secret: ${PASTED}"
         );
     }
 }

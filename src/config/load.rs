@@ -96,7 +96,15 @@ fn load_inputs(
                 continue;
             }
         };
-        let parsed = load_file(&file, &text, env, &mut checker, &mut index, &mut diags);
+        let parsed = load_file(
+            &file,
+            &text,
+            env,
+            &mut checker,
+            &mut index,
+            &mut sources,
+            &mut diags,
+        );
         sources.insert(file.clone(), text);
         if let Some(config) = parsed {
             parts.push((file, config));
@@ -108,6 +116,7 @@ fn load_inputs(
     super::rules::check(&config, &index, &mut found);
     // With invalid objects left out, "no check-in webhook" may only mean the webhook was invalid.
     found.retain(|d| !(partial && d.code == "callback-without-webhook"));
+    found.retain(|d| !repeats(d, &diags));
     diags.extend(found);
     diags.sort_by(|a, b| a.location.cmp(&b.location));
     if diags.iter().any(Diagnostic::is_error) {
@@ -178,9 +187,15 @@ fn load_file(
     env: &dyn Fn(&str) -> Option<String>,
     checker: &mut Checker,
     index: &mut SourceIndex,
+    sources: &mut SourceCache,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Config> {
     let at = |line, column| Origin::new(file, line, column);
+    if looks_like_dotenv(text) {
+        sources.hide_file(file);
+        diags.push(not_a_config(file, "`KEY=value` lines, like a dotenv file"));
+        return None;
+    }
     let mut root = match tree::parse(text) {
         Ok(Some(n)) => n,
         Ok(None) => {
@@ -198,9 +213,17 @@ fn load_file(
             return None;
         }
     };
+    if !matches!(root.value, tree::Value::Map(_)) {
+        // Not a config at all; whatever it holds (a secret, say) is not quoted.
+        sources.hide_file(file);
+        diags.push(not_a_config(file, root.type_name()));
+        return None;
+    }
     let mut unset = Vec::new();
     tree::interpolate(&mut root, env, &mut unset);
+    super::sensitive::collect(&root, sources.redactions());
     let before = diags.len();
+    let mut unknown = Vec::new();
     for u in unset {
         let d = if u.unterminated {
             Diagnostic::error(&at(u.line, u.column), "`${` without a closing `}`")
@@ -217,10 +240,13 @@ fn load_file(
             ))
             .with_code("unset-variable")
         };
+        unknown.push((u.line, u.column));
         diags.push(d);
     }
     let mut issues = Vec::new();
     checker.check(&root, &mut issues);
+    // A value with an unset variable is unknown: what it expanded to says nothing more.
+    issues.retain(|i| !unknown.contains(&(i.line, i.column)));
     for i in issues {
         diags.push(Diagnostic {
             severity: i.severity,
@@ -231,8 +257,8 @@ fn load_file(
         });
     }
     if diags[before..].iter().any(Diagnostic::is_error) {
-        // Keep the objects that are fine, so the cross-object rules still report their problems
-        // in the same run instead of after the first round of fixes.
+        // Keep the objects that are usable, so the cross-object rules still report their
+        // problems in the same run instead of after the first round of fixes.
         root = valid_part(&root, checker)?;
     }
     let mut config: Config = match serde_json::from_value(root.to_json()) {
@@ -251,8 +277,49 @@ fn load_file(
     Some(config)
 }
 
-/// The part of a file whose shape is valid: merchants whose own fields are fine, with only the
-/// objects that are fine. `None` when nothing usable is left.
+/// A file of a config folder that is not a configuration (`holds`: what it holds instead).
+fn not_a_config(file: &Path, holds: &str) -> Diagnostic {
+    Diagnostic::error(
+        &Origin::new(file, 1, 1),
+        format!("this is not a vippsctl configuration: it holds {holds}, not a mapping of fields"),
+    )
+    .with_hint(
+        "every *.yaml and *.yml file of a config folder is read as configuration; a secret sink file belongs elsewhere or under another name (e.g. secrets.env); its content is not shown",
+    )
+    .with_code("not-a-config")
+}
+
+/// Whether every line with content is a `KEY=value` assignment or a comment: a dotenv file
+/// (a secret sink), which YAML would read as one string and quote back in the error.
+fn looks_like_dotenv(text: &str) -> bool {
+    let mut assignments = 0;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        match line.split_once('=') {
+            Some((k, _)) if super::diagnostic::is_env_name(k) => assignments += 1,
+            _ => return false,
+        }
+    }
+    assignments > 0
+}
+
+/// Whether a rule's diagnostic repeats what an earlier check said at the same place: a value
+/// with an unset variable gets nothing more (it is unknown), and a problem the structural checks
+/// already named (an http URL is both off the schema's pattern and not https) is named once.
+fn repeats(d: &Diagnostic, earlier: &[Diagnostic]) -> bool {
+    earlier.iter().any(|e| {
+        e.location == d.location
+            && (matches!(e.code, "unset-variable" | "interpolation") || e.code == d.code)
+    })
+}
+
+/// The part of a file that deserialises: merchants with the fields that are usable, with only
+/// the objects that are usable. "Usable" means serde can read it, after the obvious type fixes
+/// (`Checker::repair`): a value that breaks only a pattern or a limit stays, so the rules still
+/// check the object. `None` when nothing usable is left.
 fn valid_part(root: &Node, checker: &mut Checker) -> Option<Node> {
     use tree::Value;
     const LISTS: [(&str, &str); 5] = [
@@ -265,13 +332,6 @@ fn valid_part(root: &Node, checker: &mut Checker) -> Option<Node> {
     let Value::Seq(merchants) = &root.get("merchants")?.value else {
         return None;
     };
-    let fits = |checker: &mut Checker, node: &Node, def: &str| {
-        let mut issues = Vec::new();
-        checker.check_definition(node, def, &mut issues);
-        !issues
-            .iter()
-            .any(|i| i.severity == super::diagnostic::Severity::Error)
-    };
     let mut kept = Vec::new();
     for m in merchants {
         let Value::Map(entries) = &m.value else {
@@ -282,28 +342,17 @@ fn valid_part(root: &Node, checker: &mut Checker) -> Option<Node> {
             .filter(|(k, _)| !LISTS.iter().any(|(l, _)| k.as_str() == Some(l)))
             .cloned()
             .collect();
-        let mut fields = own;
-        if !fits(
-            checker,
-            &Node {
-                value: Value::Map(fields.clone()),
-                ..m.clone_shallow()
-            },
-            "Merchant",
-        ) {
-            // Its lists can still be checked when only a field like `prune` or `name` is wrong.
-            fields.retain(|(k, _)| k.as_str() == Some("msn"));
-            if !fits(
-                checker,
-                &Node {
-                    value: Value::Map(fields.clone()),
-                    ..m.clone_shallow()
-                },
-                "Merchant",
-            ) {
-                continue;
-            }
-        }
+        let own = Node {
+            value: Value::Map(own),
+            ..m.clone_shallow()
+        };
+        let Some(Node {
+            value: Value::Map(mut fields),
+            ..
+        }) = salvage(checker, &own, "Merchant")
+        else {
+            continue;
+        };
         for (list, def) in LISTS {
             let Some(Value::Seq(items)) = m.get(list).map(|n| &n.value) else {
                 continue;
@@ -351,19 +400,14 @@ fn valid_part(root: &Node, checker: &mut Checker) -> Option<Node> {
     Some(scalar(Value::Map(top)))
 }
 
-/// An object as far as it is valid: itself when it fits its definition, else its required fields
-/// plus each optional field that fits on its own; `None` when even that does not fit.
+/// An object as far as it is usable: itself (type errors repaired) when serde reads it as
+/// definition `def`, else its required fields plus each other field that keeps it readable;
+/// `None` when even that is not.
 fn salvage(checker: &mut Checker, node: &Node, def: &str) -> Option<Node> {
     use tree::Value;
-    let fits = |checker: &mut Checker, node: &Node| {
-        let mut issues = Vec::new();
-        checker.check_definition(node, def, &mut issues);
-        !issues
-            .iter()
-            .any(|i| i.severity == super::diagnostic::Severity::Error)
-    };
-    if fits(checker, node) {
-        return Some(node.clone());
+    let node = checker.repair(node, def);
+    if usable(def, &node) {
+        return Some(node);
     }
     let Value::Map(entries) = &node.value else {
         return None;
@@ -378,8 +422,8 @@ fn salvage(checker: &mut Checker, node: &Node, def: &str) -> Option<Node> {
     for entry in entries.iter().filter(|e| !base.contains(e)) {
         let mut trial = base.clone();
         trial.push(entry.clone());
-        if fits(
-            checker,
+        if usable(
+            def,
             &Node {
                 value: Value::Map(trial),
                 ..node.clone_shallow()
@@ -392,7 +436,25 @@ fn salvage(checker: &mut Checker, node: &Node, def: &str) -> Option<Node> {
         value: Value::Map(kept),
         ..node.clone_shallow()
     };
-    fits(checker, &candidate).then_some(candidate)
+    usable(def, &candidate).then_some(candidate)
+}
+
+/// Whether serde reads `node` as the named definition: what the typed config, and so the
+/// cross-object rules, need of an object.
+fn usable(def: &str, node: &Node) -> bool {
+    use super::model::{Agreement, AgreementPolicy, CallbackQr, RedirectQr, Webhook};
+    fn reads<T: serde::de::DeserializeOwned>(node: &Node) -> bool {
+        serde_json::from_value::<T>(node.to_json()).is_ok()
+    }
+    match def {
+        "Merchant" => reads::<Merchant>(node),
+        "Webhook" => reads::<Webhook>(node),
+        "RedirectQr" => reads::<RedirectQr>(node),
+        "CallbackQr" => reads::<CallbackQr>(node),
+        "Agreement" => reads::<Agreement>(node),
+        "AgreementPolicy" => reads::<AgreementPolicy>(node),
+        _ => false,
+    }
 }
 
 fn fill_origins(file: &Path, root: &Node, config: &mut Config, index: &mut SourceIndex) {

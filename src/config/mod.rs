@@ -11,12 +11,12 @@ pub mod model;
 pub mod policies;
 pub mod rules;
 pub mod schema;
+mod sensitive;
+mod sinks;
 pub(crate) mod structure;
 pub(crate) mod tree;
 
-pub use diagnostic::{
-    mask_phone, render, render_json, Diagnostic, Diagnostics, Severity, SourceCache,
-};
+pub use diagnostic::{render, render_json, Diagnostic, Diagnostics, Severity, SourceCache};
 pub use index::SourceIndex;
 pub use load::{load, load_sources, Loaded};
 pub use model::*;

@@ -16,6 +16,8 @@ pub const REDIRECT_URL_PATTERN: &str = r"^https:\/\/[\w\.]+([\w#!:.?+=&%@\-\/]+)
 pub const PHONE_PATTERN: &str = "^[0-9]{10,15}$";
 /// A portable environment variable name.
 pub const ENV_NAME_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
+/// What every URL Vipps calls or opens starts with (the rules check the rest of it).
+pub const HTTPS_URL_PATTERN: &str = "^https://";
 
 /// A vippsctl desired-state file: the merchants (sales units) and the objects each should have.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -124,10 +126,11 @@ impl Kind {
 pub struct Webhook {
     /// The HTTPS endpoint that receives the events (world-reachable, no redirects, port
     /// 443, 80 or 8080).
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1), pattern(HTTPS_URL_PATTERN))]
     pub url: String,
-    /// Event names, e.g. `epayments.payment.captured.v1` or `user.checked-in.v1`.
-    #[schemars(length(min = 1))]
+    /// Event names, e.g. `epayments.payment.captured.v1` or `user.checked-in.v1`. Editors
+    /// suggest the documented names; others are allowed (Vipps adds events) with a warning.
+    #[schemars(length(min = 1), transform = suggest_events)]
     pub events: Vec<String>,
     /// Where to store the one-time signing secret that Vipps returns when the webhook is
     /// registered (it can never be read again).
@@ -221,11 +224,11 @@ pub struct Agreement {
     pub interval: Option<Interval>,
     /// The HTTPS URL the customer returns to after accepting or rejecting (at most 2048
     /// characters). Cannot change after the draft.
-    #[schemars(length(min = 1, max = 2048))]
+    #[schemars(length(min = 1, max = 2048), pattern(HTTPS_URL_PATTERN))]
     pub merchant_redirect_url: String,
     /// The HTTPS page where the customer manages this agreement (at most 1024 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 1024))]
+    #[schemars(length(min = 1, max = 1024), pattern(HTTPS_URL_PATTERN))]
     pub merchant_agreement_url: Option<String>,
     /// The customer's phone number (MSISDN, 10-15 digits with country code) to prefill the
     /// landing page. Personal data: masked in every output.
@@ -342,7 +345,7 @@ pub struct PolicySet {
     pub product_description: Option<String>,
     /// The new HTTPS page where customers manage their agreement (at most 1024 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 1024))]
+    #[schemars(length(min = 1, max = 1024), pattern(HTTPS_URL_PATTERN))]
     pub merchant_agreement_url: Option<String>,
 }
 
@@ -382,11 +385,67 @@ pub enum Pricing {
     },
 }
 
-/// schemars gives the `type` tag of each variant no description; editors show one.
+/// The event names as suggestions: an editor offers the documented names, and any other
+/// string is still valid (the rules warn about an unknown one).
+fn suggest_events(schema: &mut schemars::Schema) {
+    let known: Vec<serde_json::Value> = super::rules::KNOWN_EVENTS
+        .iter()
+        .map(|e| (*e).into())
+        .collect();
+    schema.insert(
+        "items".into(),
+        serde_json::json!({
+            "anyOf": [
+                {
+                    "type": "string",
+                    "enum": known,
+                    "description": "An event the Webhooks API documents."
+                },
+                {
+                    "type": "string",
+                    "description": "Another event name: Vipps adds events, so any name is accepted (validate warns about one it does not know)."
+                }
+            ]
+        }),
+    );
+}
+
+/// schemars gives the `type` tag of each variant no description; editors show one. The
+/// VARIABLE variant also gets the per-currency ceiling of `suggestedMaxAmount`, which a schema
+/// can say with `if`/`then` (the rules check it too, with a message that names the limit).
 fn describe_pricing_type(schema: &mut schemars::Schema) {
     let Some(variants) = schema.get_mut("oneOf").and_then(|v| v.as_array_mut()) else {
         return;
     };
+    for v in variants.iter_mut() {
+        let variable =
+            v.pointer("/properties/type/const").and_then(|t| t.as_str()) == Some("VARIABLE");
+        if let (true, Some(obj)) = (variable, v.as_object_mut()) {
+            let caps: Vec<serde_json::Value> = [Currency::NOK, Currency::DKK, Currency::EUR]
+                .into_iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "if": { "properties": { "currency": {
+                            "const": c.as_str(),
+                            "description": format!("The currency {}.", c.as_str())
+                        } } },
+                        "then": { "properties": { "suggestedMaxAmount": {
+                            "type": "integer",
+                            "maximum": c.variable_max(),
+                            "description": format!(
+                                "In {}, at most {} ({} {}).",
+                                c.as_str(),
+                                c.variable_max(),
+                                c.variable_max() / 100,
+                                c.as_str()
+                            )
+                        } } }
+                    })
+                })
+                .collect();
+            obj.insert("allOf".into(), caps.into());
+        }
+    }
     for v in variants {
         if let Some(t) = v
             .pointer_mut("/properties/type")
@@ -526,10 +585,7 @@ impl std::fmt::Debug for Agreement {
             .field("merchant_agreement_url", &self.merchant_agreement_url)
             .field(
                 "phone_number",
-                &self
-                    .phone_number
-                    .as_deref()
-                    .map(super::diagnostic::mask_phone),
+                &self.phone_number.as_deref().map(crate::mask::phone),
             )
             .field("status", &self.status)
             .field("protect", &self.protect)

@@ -38,6 +38,7 @@ pub const CHECK_IN_EVENT: &str = "user.checked-in.v1";
 pub const MAX_WEBHOOKS_PER_EVENT: usize = 25;
 
 pub fn check(config: &Config, index: &SourceIndex, out: &mut Vec<Diagnostic>) {
+    super::sinks::check(config, index, out);
     for m in &config.merchants {
         webhooks(m, index, out);
         duplicates(m, out);
@@ -251,21 +252,35 @@ fn publicly_routable(u: &url::Url) -> bool {
     }
 }
 
-pub(crate) fn https_url(text: &str, what: &str, at: &Origin, out: &mut Vec<Diagnostic>) {
+/// What is wrong with a URL that Vipps calls or opens, if anything: a code, the message (which
+/// never quotes the URL: it may carry a token from `${NAME}`) and a hint. The schema's `^https://`
+/// pattern reports through this too, so both say the same.
+pub(crate) fn https_problem(
+    text: &str,
+    what: &str,
+) -> Option<(&'static str, String, Option<&'static str>)> {
     match url::Url::parse(text) {
-        Err(e) => out.push(
-            Diagnostic::error(at, format!("{what} is not a valid URL: {e}"))
-                .with_hint("write an absolute URL, e.g. https://example.com/path")
-                .with_code("invalid-url"),
-        ),
-        Ok(u) if u.scheme() != "https" => out.push(
-            Diagnostic::error(at, format!("{what} must use https, not {}", u.scheme()))
-                .with_hint("the Vipps APIs call and open HTTPS URLs only")
-                .with_code("insecure-url"),
-        ),
+        Err(e) => Some((
+            "invalid-url",
+            format!("{what} is not a valid URL: {e}"),
+            Some("write an absolute URL, e.g. https://example.com/path"),
+        )),
+        Ok(u) if u.scheme() != "https" => Some((
+            "insecure-url",
+            format!("{what} must use https, not {}", u.scheme()),
+            Some("the Vipps APIs call and open HTTPS URLs only"),
+        )),
         Ok(u) if u.host_str().is_none_or(str::is_empty) => {
-            out.push(Diagnostic::error(at, format!("{what} has no host")).with_code("invalid-url"))
+            Some(("invalid-url", format!("{what} has no host"), None))
         }
-        Ok(_) => {}
+        Ok(_) => None,
+    }
+}
+
+pub(crate) fn https_url(text: &str, what: &str, at: &Origin, out: &mut Vec<Diagnostic>) {
+    if let Some((code, message, hint)) = https_problem(text, what) {
+        let mut d = Diagnostic::error(at, message).with_code(code);
+        d.hint = hint.map(str::to_string);
+        out.push(d);
     }
 }

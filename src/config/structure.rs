@@ -82,6 +82,129 @@ impl<'s> Checker<'s> {
             .unwrap_or_default()
     }
 
+    /// `node` checked against definition `def`, with each type error that has one obvious fix
+    /// fixed: the fix the hint suggests (`msn: 123456` read as "123456", `amount: "100"` as 100,
+    /// `events: x` as `[x]`). Used only to keep checking an invalid file: the errors are
+    /// reported anyway, and the repaired values let the cross-object rules run on the objects.
+    pub fn repair(&self, node: &Node, def: &str) -> Node {
+        match self.root.get("definitions").and_then(|d| d.get(def)) {
+            Some(schema) => self.repair_walk(node, schema, 0),
+            None => node.clone(),
+        }
+    }
+
+    fn repair_walk(&self, node: &Node, schema: &'s J, depth: usize) -> Node {
+        let schema = self.resolve(schema);
+        if depth > super::tree::MAX_DEPTH {
+            return node.clone();
+        }
+        // `allOf` only stands for the schema when it has no type of its own (schemars wraps a
+        // `$ref` with a description in one); otherwise it holds extra conditions.
+        let parts = schema
+            .get("anyOf")
+            .or_else(|| schema.get("oneOf"))
+            .or_else(|| schema.get("allOf").filter(|_| schema.get("type").is_none()))
+            .and_then(J::as_array);
+        if let Some(parts) = parts {
+            let non_null: Vec<&J> = parts
+                .iter()
+                .filter(|v| v.get("type").and_then(J::as_str) != Some("null"))
+                .collect();
+            if matches!(node.value, Value::Null) && non_null.len() < parts.len() {
+                return node.clone();
+            }
+            // The one variant this node can be: the only one, the one its `type` tag names, or
+            // the only one with all its keys.
+            let chosen = match non_null.as_slice() {
+                [one] => Some(*one),
+                many => many
+                    .iter()
+                    .find(|v| {
+                        let v = self.resolve(v);
+                        let tag = v.pointer("/properties/type/const").and_then(J::as_str);
+                        tag.is_some() && tag == node.get("type").and_then(Node::as_str)
+                    })
+                    .or_else(|| {
+                        let Value::Map(entries) = &node.value else {
+                            return None;
+                        };
+                        let mut fitting = many.iter().filter(|v| {
+                            let props = self.resolve(v).get("properties").and_then(J::as_object);
+                            props.is_some_and(|p| {
+                                entries.iter().all(|(k, _)| p.contains_key(&key_text(k)))
+                            })
+                        });
+                        match (fitting.next(), fitting.next()) {
+                            (Some(v), None) => Some(v),
+                            _ => None,
+                        }
+                    })
+                    .copied(),
+            };
+            return match chosen {
+                Some(v) => self.repair_walk(node, v, depth + 1),
+                None => node.clone(),
+            };
+        }
+        let types: Vec<&str> = match schema.get("type") {
+            Some(J::String(t)) => vec![t.as_str()],
+            Some(J::Array(ts)) => ts.iter().filter_map(J::as_str).collect(),
+            _ => return node.clone(),
+        };
+        if types.iter().any(|t| type_matches(node, t)) {
+            let mut out = node.clone();
+            match &mut out.value {
+                Value::Map(entries) => {
+                    let props = schema.get("properties").and_then(J::as_object);
+                    for (k, v) in entries.iter_mut() {
+                        if let Some(s) = props.and_then(|p| p.get(&key_text(k))) {
+                            *v = self.repair_walk(v, s, depth + 1);
+                        }
+                    }
+                }
+                Value::Seq(items) => {
+                    if let Some(s) = schema.get("items") {
+                        for item in items.iter_mut() {
+                            *item = self.repair_walk(item, s, depth + 1);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            return out;
+        }
+        let with = |value: Value| Node {
+            value,
+            ..node.clone()
+        };
+        let raw = node.raw.as_deref();
+        match (&node.value, types.as_slice()) {
+            (Value::Int(_) | Value::Float(_) | Value::Bool(_), t) if t.contains(&"string") => {
+                raw.map_or_else(|| node.clone(), |r| with(Value::Str(r.to_string())))
+            }
+            (Value::Str(s), t) if t.contains(&"integer") || t.contains(&"number") => s
+                .trim()
+                .replace('_', "")
+                .parse::<i64>()
+                .map_or_else(|_| node.clone(), |i| with(Value::Int(i))),
+            (Value::Str(s), t) if t.contains(&"boolean") => match s.as_str() {
+                "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "y" | "Y" => with(Value::Bool(true)),
+                "no" | "No" | "NO" | "off" | "Off" | "OFF" | "n" | "N" => with(Value::Bool(false)),
+                _ => node.clone(),
+            },
+            (Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_), t)
+                if t.contains(&"array") =>
+            {
+                let item = match schema.get("items") {
+                    Some(s) => self.repair_walk(node, s, depth + 1),
+                    None => node.clone(),
+                };
+                with(Value::Seq(vec![item]))
+            }
+            _ => node.clone(),
+        }
+    }
+
     fn resolve(&self, schema: &'s J) -> &'s J {
         let mut s = schema;
         // A bounded loop: schemars never chains more than a couple of references.
@@ -229,6 +352,9 @@ impl<'s> Checker<'s> {
             }
             return;
         }
+        if self.forms(node, &non_null, field, out) {
+            return;
+        }
         // Untagged: accept the first variant that fits; otherwise report the closest one.
         let mut best: Option<Vec<Issue>> = None;
         for v in non_null {
@@ -243,6 +369,80 @@ impl<'s> Checker<'s> {
             }
         }
         out.extend(best.unwrap_or_default());
+    }
+
+    /// Untagged mappings (a secret sink: `{ file, key }` or `{ command }`): a value where a
+    /// mapping belongs, or a mapping that mixes two forms, gets one message naming the forms
+    /// instead of the closest form's complaints. Returns whether it reported.
+    fn forms(&self, node: &Node, variants: &[&J], field: &str, out: &mut Vec<Issue>) -> bool {
+        let forms: Option<Vec<Vec<&str>>> = variants
+            .iter()
+            .map(|v| {
+                let v = self.resolve(v);
+                (v.get("type").and_then(J::as_str) == Some("object")).then_some(())?;
+                let props = v.get("properties")?.as_object()?;
+                Some(props.keys().map(String::as_str).collect())
+            })
+            .collect();
+        let Some(forms) = forms.filter(|f| f.len() > 1) else {
+            return false;
+        };
+        let listed: Vec<String> = forms
+            .iter()
+            .map(|f| format!("`{{ {} }}`", f.join(", ")))
+            .collect();
+        let listed = match listed.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => listed.join(""),
+        };
+        let Value::Map(entries) = &node.value else {
+            // The value is not shown: where a sink belongs, a pasted value is likely the secret.
+            let mut issue = Issue::error(
+                node,
+                "wrong-type",
+                format!(
+                    "{} must be a mapping of one of these forms: {listed}; found {}",
+                    name(field),
+                    node.type_name()
+                ),
+            );
+            if leaf(field) == "secret" {
+                issue = issue.hint(
+                    "the webhook secret itself never goes in the configuration: Vipps creates it when the webhook is registered, and vippsctl hands it to the sink named here",
+                );
+            }
+            out.push(issue);
+            return true;
+        };
+        let keys: Vec<String> = entries.iter().map(|(k, _)| key_text(k)).collect();
+        let touched: Vec<usize> = (0..forms.len())
+            .filter(|&i| {
+                keys.iter().any(|k| {
+                    forms[i].contains(&k.as_str())
+                        && forms
+                            .iter()
+                            .enumerate()
+                            .all(|(j, f)| j == i || !f.contains(&k.as_str()))
+                })
+            })
+            .collect();
+        if touched.len() < 2 {
+            return false;
+        }
+        let what = if leaf(field) == "secret" {
+            "a secret sink takes"
+        } else {
+            "it takes"
+        };
+        out.push(
+            Issue::error(
+                node,
+                "mixed-forms",
+                format!("{} mixes two forms: {what} one of {listed}", name(field)),
+            )
+            .hint("keep the fields of one form and remove the others"),
+        );
+        true
     }
 
     fn enumeration(&mut self, node: &Node, allowed: &[&str], field: &str, out: &mut Vec<Issue>) {
@@ -393,7 +593,7 @@ impl<'s> Checker<'s> {
                 .or_insert_with(|| regress::Regex::with_flags(pattern, "u").ok());
             if let Some(re) = re {
                 if re.find(s).is_none() {
-                    out.push(pattern_issue(node, &written(node, s), field, pattern));
+                    out.push(pattern_issue(node, s, field, pattern));
                 }
             }
         }
@@ -409,8 +609,28 @@ fn written(node: &Node, value: &str) -> String {
     }
 }
 
-fn pattern_issue(node: &Node, s: &str, field: &str, pattern: &str) -> Issue {
+/// A value that does not match its pattern; `value` is what it expanded to, the message shows
+/// it as written.
+fn pattern_issue(node: &Node, value: &str, field: &str, pattern: &str) -> Issue {
     let leaf = leaf(field);
+    let s = &written(node, value);
+    let url_what = match leaf {
+        "url" => Some("webhook `url`".to_string()),
+        "merchantRedirectUrl" | "merchantAgreementUrl" => Some(format!("`{leaf}`")),
+        _ => None,
+    };
+    if let Some(what) = url_what {
+        let (code, message, hint) = super::rules::https_problem(value, &what).unwrap_or((
+            "insecure-url",
+            format!("{what} must start with `https://`"),
+            Some("the Vipps APIs call and open HTTPS URLs only"),
+        ));
+        let issue = Issue::error(node, code, message);
+        return match hint {
+            Some(h) => issue.hint(h),
+            None => issue,
+        };
+    }
     let (code, message, hint) = match leaf {
         "msn" => (
             "invalid-msn",
@@ -429,10 +649,7 @@ fn pattern_issue(node: &Node, s: &str, field: &str, pattern: &str) -> Issue {
         ),
         "phoneNumber" => (
             "invalid-phone",
-            format!(
-                "phoneNumber `{}` is not an MSISDN",
-                super::diagnostic::mask_phone(s)
-            ),
+            format!("phoneNumber `{}` is not an MSISDN", crate::mask::phone(s)),
             "write 10-15 digits with the country code and no `+`, e.g. 4712345678".to_string(),
         ),
         "clientId" | "clientSecret" | "subscriptionKey" => (

@@ -2,8 +2,10 @@
 //! plan keeps (`--target`, `--exclude`). Pure: the CLI parses, this module decides.
 
 use super::model::Plan;
-use crate::resources::{Address, Kind};
+use crate::config::model::Config;
+use crate::resources::{Address, Kind, LiveMerchant};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// What `--target` / `--exclude` take: a merchant (`123456`), one kind of it
 /// (`123456.webhooks`), or one object as plans print it (`123456.redirectQrs[bord 1]`).
@@ -87,6 +89,87 @@ impl std::fmt::Display for Selector {
             write!(f, "[{k}]")?;
         }
         Ok(())
+    }
+}
+
+/// What a run can name on the command line: its merchants, and the address of every object it
+/// declared or observed, whether or not the plan changes it (a declared object not created yet,
+/// an unmanaged live one, an agreement by id or externalId).
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    msns: Vec<String>,
+    addresses: BTreeSet<Address>,
+}
+
+impl Known {
+    /// From the run's plan before `restrict`, its configuration (narrowed to the run's merchants)
+    /// and the live state read.
+    pub fn of(plan: &Plan, config: &Config, live: &[LiveMerchant]) -> Known {
+        let mut addresses: BTreeSet<Address> = plan.changes().map(|c| c.address.clone()).collect();
+        for m in &config.merchants {
+            for w in &m.webhooks {
+                addresses.insert(super::diff::webhook_address(m, &w.url, &w.events));
+            }
+            let keys = m
+                .redirect_qrs
+                .iter()
+                .map(|q| (Kind::RedirectQrs, &q.id))
+                .chain(
+                    m.callback_qrs
+                        .iter()
+                        .map(|q| (Kind::CallbackQrs, &q.merchant_qr_id)),
+                )
+                .chain(
+                    m.agreements
+                        .iter()
+                        .map(|a| (Kind::Agreements, &a.external_id)),
+                );
+            for (kind, key) in keys {
+                addresses.insert(Address::new(&m.msn, kind, key.as_str()));
+            }
+        }
+        for l in live {
+            for a in l.agreements.iter().flatten() {
+                addresses.insert(Address::new(&l.msn, Kind::Agreements, &a.id));
+                if let Some(e) = &a.external_id {
+                    addresses.insert(Address::new(&l.msn, Kind::Agreements, e));
+                }
+            }
+        }
+        Known {
+            msns: plan.merchants.iter().map(|m| m.msn.clone()).collect(),
+            addresses,
+        }
+    }
+
+    /// Whether a `--target`/`--exclude` selector names something of this run.
+    pub fn names(&self, s: &Selector) -> bool {
+        if s.key.is_none() {
+            return self.msns.contains(&s.msn);
+        }
+        self.addresses.iter().any(|a| s.matches(a))
+    }
+
+    /// Whether `--replace ADDRESS` names an object of this run.
+    pub fn has(&self, a: &Address) -> bool {
+        self.addresses.contains(a)
+    }
+
+    /// The address (or MSN) of this run nearest to `written`: the same but for case, a trailing
+    /// `/`, a digit of the MSN or another small typo.
+    pub fn nearest(&self, written: &str) -> Option<String> {
+        let texts: Vec<String> = self
+            .addresses
+            .iter()
+            .map(Address::to_string)
+            .chain(self.msns.iter().cloned())
+            .collect();
+        crate::config::structure::did_you_mean(written, texts.iter().map(String::as_str))
+            .map(str::to_string)
+    }
+
+    pub fn has_merchant(&self, msn: &str) -> bool {
+        self.msns.iter().any(|m| m == msn)
     }
 }
 

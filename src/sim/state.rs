@@ -176,18 +176,12 @@ pub struct Msisdn(pub String);
 
 impl std::fmt::Debug for Msisdn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&mask_phone(&self.0))
+        f.write_str(&crate::mask::phone(&self.0))
     }
 }
 
-/// `4712345678` -> `********78`.
-pub fn mask_phone(p: &str) -> String {
-    let n = p.chars().count();
-    p.chars()
-        .enumerate()
-        .map(|(i, c)| if i + 2 < n { '*' } else { c })
-        .collect()
-}
+/// The one masking rule (`crate::mask`), under the name the call log uses.
+pub use crate::mask::phone as mask_phone;
 
 impl SimState {
     /// Find an agreement by id across merchants (ids are globally unique); for the consent page.
@@ -215,24 +209,14 @@ impl SimState {
         }
     }
 
-    /// Write to a temporary file beside `path`, then rename over it, so a crash never leaves a
-    /// half-written state file.
+    /// Atomically (see `fsutil`), so a crash never leaves a half-written state file.
     pub fn save(&self, path: &Path) -> Result<(), StateFileError> {
         let io = |source| StateFileError::Io {
             path: path.display().to_string(),
             source,
         };
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&dir).map_err(io)?;
         let json = serde_json::to_vec_pretty(self).map_err(|e| io(std::io::Error::other(e)))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
-        std::io::Write::write_all(&mut tmp, &json).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(path).map_err(|e| io(e.error))?;
-        Ok(())
+        crate::fsutil::write_atomic(path, &json, crate::fsutil::PRIVATE).map_err(io)
     }
 }
 

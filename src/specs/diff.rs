@@ -7,6 +7,7 @@
 //! enum gained a value, a new optional request field, deprecation. **info** for the rest, notably
 //! operations and fields we do not use.
 
+use crate::error_chain::one_line as error_chain;
 use crate::specs::ops::Api;
 use crate::specs::surface::{
     field_attrs, load_surface, parse, Body, Field, OperationSurface, Param, SpecError, Surface,
@@ -623,17 +624,6 @@ impl ApiDiff {
         }
         d
     }
-}
-
-/// `e` and its sources on one line.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        let _ = write!(s, ": {c}");
-        src = c.source();
-    }
-    s
 }
 
 /// A whole `specs diff` run.

@@ -601,7 +601,7 @@ fn a_phone_number_is_masked_in_every_format_and_sent_to_the_api() {
     ] {
         assert!(!out.contains(phone), "{what} shows the phone number: {out}");
     }
-    assert!(text.stdout.contains("47******67"), "{text}");
+    assert!(text.stdout.contains("********67"), "{text}");
     let apply = sim.run(&["apply", "p.json"]);
     assert!(apply.success(), "{apply}");
     assert!(

@@ -37,7 +37,7 @@ fn render_all(text: &str) {
         Err(d) => {
             assert!(d.items.iter().any(|i| i.is_error()));
             let _ = d.render(true);
-            let _ = config::render_json(&d.items);
+            let _ = config::render_json(&d.items, &d.sources);
         }
     }
 }

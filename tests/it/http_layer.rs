@@ -796,95 +796,58 @@ async fn a_long_rate_limit_wait_is_announced_as_a_warning() {
     );
 }
 
-/// The shape of a progenitor-generated client with `Transport` as its inner type, wired the way
-/// the generated clients are: `pre` then `exec`.
-struct HookedClient {
-    baseurl: String,
-    client: reqwest::Client,
-    inner: Transport,
-}
-
-impl progenitor_client::ClientInfo<Transport> for HookedClient {
-    fn api_version() -> &'static str {
-        "1.0.0"
-    }
-    fn baseurl(&self) -> &str {
-        &self.baseurl
-    }
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    fn inner(&self) -> &Transport {
-        &self.inner
-    }
-}
-
-impl progenitor_client::ClientHooks<Transport> for HookedClient {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &progenitor_client::OperationInfo,
-    ) -> Result<(), progenitor_client::Error<E>> {
-        self.inner
-            .prepare(request, info.operation_id)
-            .await
-            .map_err(|e| progenitor_client::Error::Custom(e.describe()))
-    }
-
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        info: &progenitor_client::OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        self.inner.execute(request, info.operation_id).await
-    }
-}
-
+/// The generated clients' own hooks (`api::generated`), as every call makes them: `pre` adds
+/// the credentials, `exec` sends with retries.
 #[tokio::test]
-async fn plugs_into_progenitor_client_hooks() {
-    use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+async fn the_generated_clients_send_through_the_transport() {
     let server = Server::start().await;
     server.script(&[(503, Some("0"))]);
     let t = transport(&server, fast_retries(2));
-    let client = HookedClient {
-        baseurl: t.base_url().to_owned(),
-        client: t.http().clone(),
-        inner: t.clone(),
-    };
-    let info = OperationInfo {
-        operation_id: "list_agreements",
-    };
-    let mut req = client
-        .client()
-        .get(format!("{}/recurring/v3/agreements", client.baseurl()))
-        .build()
-        .unwrap();
-    client.pre::<()>(&mut req, &info).await.unwrap();
-    let resp = client.exec(req, &info).await.unwrap();
-    assert_eq!(resp.status(), 200);
+    let (_, webhooks, _, _) = vippsctl::api::generated::clients(&t);
+    // The stub answers `[]`, not a webhook list: only what reached the wire matters here.
+    let _ = webhooks.list_webhooks().send().await;
     let api = server.api_calls();
-    assert_eq!(api.len(), 2);
+    assert_eq!(api.len(), 2, "the 503 was retried");
     assert_eq!(header(&api[1], "authorization"), "Bearer tok-1");
+    assert_eq!(header(&api[1], "ocp-apim-subscription-key"), KEY);
+}
 
-    // A token failure surfaces as the generated client's Error::Custom, without secrets.
+/// A token failure reaches the caller of a generated client with its cause (the endpoint's
+/// status and what it said), never with a secret. The hook used to keep only the top message,
+/// "could not get a Vipps access token".
+#[tokio::test]
+async fn a_token_failure_keeps_its_cause_through_the_generated_hook() {
     let server = Server::start().await;
     *server.state.token_failure.lock().unwrap() = Some((401, format!("bad {SECRET}")));
     let t = transport(&server, fast_retries(1));
-    let client = HookedClient {
-        baseurl: t.base_url().to_owned(),
-        client: t.http().clone(),
-        inner: t,
-    };
-    let mut req = client
-        .client()
-        .get(format!("{}/a", client.baseurl()))
-        .build()
-        .unwrap();
-    match client.pre::<()>(&mut req, &info).await {
+    let (_, webhooks, _, _) = vippsctl::api::generated::clients(&t);
+    match webhooks.list_webhooks().send().await {
         Err(progenitor_client::Error::Custom(text)) => {
-            assert!(text.contains("answered 401"), "{text}");
+            assert!(
+                text.starts_with("could not get a Vipps access token: "),
+                "{text}"
+            );
+            assert!(
+                text.contains("/accesstoken/get answered 401 Unauthorized"),
+                "{text}"
+            );
+            assert!(text.contains("bad ***"), "{text}");
             assert!(!text.contains(SECRET), "{text}");
         }
         other => panic!("expected Error::Custom, got {other:?}"),
     }
+    // And as vippsctl reports it.
+    let err = vippsctl::api::MerchantApi::new(t)
+        .list_webhooks()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with(
+            "list_webhooks: could not authenticate: could not get a Vipps access token: "
+        ),
+        "{text}"
+    );
+    assert!(text.contains("answered 401 Unauthorized"), "{text}");
+    assert!(server.api_calls().is_empty());
 }

@@ -32,13 +32,20 @@ async fn two_applies_at_once_end_in_the_configured_state() {
         let (_, config) = proof::write_config(dir.path(), SIZE, None);
         let apply = || {
             let mut c = proof::cli(dir.path(), &sim.base_url());
-            c.args(["apply", "--auto-approve", "setup.yaml"]);
+            // Without --lock-timeout the second run would fail at once (cli_lock tests that).
+            c.args([
+                "apply",
+                "--auto-approve",
+                "--lock-timeout",
+                "5m",
+                "setup.yaml",
+            ]);
             proof::run(c)
         };
         let (a, b) = tokio::join!(apply(), apply());
         waited += [&a, &b]
             .iter()
-            .filter(|r| r.2.contains("Waiting for another vippsctl apply"))
+            .filter(|r| r.2.contains("for another vippsctl apply on merchant"))
             .count();
         for (name, (code, out, err)) in [("first", &a), ("second", &b)] {
             if *code != 0 {

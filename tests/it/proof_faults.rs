@@ -37,6 +37,7 @@ async fn soak(seed: u64) -> Result<usize, String> {
     let opts = ApplyOptions {
         parallelism: 8,
         secrets_out: None,
+        ..ApplyOptions::default()
     };
     // Each round is what one `vippsctl apply` does: observe, plan, apply what differs. A round
     // whose observation fails still counts as one of the three.

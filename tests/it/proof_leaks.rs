@@ -20,7 +20,7 @@ const CLIENT_SECRET: &str = "LEAKCANARY-CLIENTSECRET-9b1c";
 const SUBSCRIPTION_KEY: &str = "LEAKCANARY-SUBKEY-44de";
 const WRONG_SECRET: &str = "LEAKCANARY-WRONGSECRET-0000";
 const PHONE: &str = "4791234567";
-const PHONE_MASKED: &str = "47******67";
+const PHONE_MASKED: &str = "********67";
 
 struct Run {
     what: String,

@@ -3,7 +3,7 @@
 //! registration back.
 
 use crate::common;
-use common::cli::{file_mode, operations, Sim, MSN};
+use common::cli::{dotenv_value, file_mode, operations, Sim, MSN};
 
 const HOOK: &str = "https://shop.example/hook";
 
@@ -14,22 +14,6 @@ fn config(sim: &Sim, secret: &str) {
             "version: 1\nmerchants:\n  - msn: \"{MSN}\"\n    webhooks:\n      - url: {HOOK}\n        events: [epayments.payment.captured.v1]\n{secret}"
         ),
     );
-}
-
-/// The secret the simulator stored for the only webhook of the merchant.
-fn live_secret(sim: &Sim) -> String {
-    let state = sim.state();
-    let hooks = &state.merchants[MSN].webhooks;
-    assert_eq!(hooks.len(), 1, "exactly one registration: {hooks:?}");
-    hooks[0].secret.expose().to_string()
-}
-
-/// `KEY=value` of a dotenv file, unquoted.
-fn dotenv_value(text: &str, key: &str) -> Option<String> {
-    text.lines().find_map(|l| {
-        let (k, v) = l.split_once('=')?;
-        (k == key).then(|| v.trim_matches('"').to_string())
-    })
 }
 
 fn assert_not_leaked(run: &common::cli::Run, secret: &str) {
@@ -47,7 +31,7 @@ fn a_file_sink_gets_the_registered_secret_with_mode_0600_and_keeps_other_lines()
     sim.write("secrets/hook.env", "# kept\nOTHER=1\nHOOK_SECRET=stale\n");
     let run = sim.run(&["apply", "setup.yaml", "--auto-approve"]);
     assert!(run.success(), "{run}");
-    let secret = live_secret(&sim);
+    let secret = sim.live_secret();
     let text = sim.read("secrets/hook.env");
     assert_eq!(dotenv_value(&text, "HOOK_SECRET"), Some(secret.clone()));
     assert!(text.starts_with("# kept\nOTHER=1\n"), "{text}");
@@ -71,7 +55,7 @@ fn a_command_sink_gets_the_secret_on_stdin() {
     );
     let run = sim.run(&["apply", "setup.yaml", "--auto-approve"]);
     assert!(run.success(), "{run}");
-    let secret = live_secret(&sim);
+    let secret = sim.live_secret();
     assert_eq!(sim.read("got.txt"), secret);
     assert_not_leaked(&run, &secret);
 }
@@ -98,7 +82,7 @@ fn a_failing_sink_fails_the_action_and_deletes_the_new_webhook() {
     );
     let again = sim.run(&["apply", "setup.yaml", "--auto-approve"]);
     assert!(again.success(), "{again}");
-    assert_eq!(sim.read("got.txt"), live_secret(&sim));
+    assert_eq!(sim.read("got.txt"), sim.live_secret());
 }
 
 #[test]
@@ -115,7 +99,7 @@ fn secrets_out_is_the_default_sink() {
         "out.env",
     ]);
     assert!(run.success(), "{run}");
-    let secret = live_secret(&sim);
+    let secret = sim.live_secret();
     let text = sim.read("out.env");
     assert_eq!(
         dotenv_value(&text, "VIPPS_WEBHOOK_SECRET_123456_SHOP_EXAMPLE_HOOK"),
@@ -136,7 +120,7 @@ fn replacing_a_webhook_rotates_the_secret_in_the_sink() {
     assert!(sim
         .run(&["apply", "setup.yaml", "--auto-approve"])
         .success());
-    let first = live_secret(&sim);
+    let first = sim.live_secret();
     let address = format!("{MSN}.webhooks[{HOOK}]");
     let run = sim.run(&[
         "apply",
@@ -146,7 +130,7 @@ fn replacing_a_webhook_rotates_the_secret_in_the_sink() {
         &address,
     ]);
     assert!(run.success(), "{run}");
-    let second = live_secret(&sim);
+    let second = sim.live_secret();
     assert_ne!(first, second);
     assert_eq!(
         dotenv_value(&sim.read("hook.env"), "HOOK_SECRET"),
@@ -164,7 +148,7 @@ fn a_saved_plan_with_replace_rotates_the_secret_when_applied() {
     assert!(sim
         .run(&["apply", "setup.yaml", "--auto-approve"])
         .success());
-    let first = live_secret(&sim);
+    let first = sim.live_secret();
     let address = format!("{MSN}.webhooks[{HOOK}]");
     let plan = sim.run(&[
         "plan",
@@ -177,7 +161,7 @@ fn a_saved_plan_with_replace_rotates_the_secret_when_applied() {
     assert!(plan.success(), "{plan}");
     let apply = sim.run(&["apply", "p.json"]);
     assert!(apply.success(), "{apply}");
-    let second = live_secret(&sim);
+    let second = sim.live_secret();
     assert_ne!(first, second);
     assert_eq!(
         dotenv_value(&sim.read("hook.env"), "HOOK_SECRET"),
@@ -223,22 +207,7 @@ fn a_registration_left_without_its_secret_is_remembered_and_replaced_by_the_next
         &sim,
         "        secret: { file: hook.env, key: HOOK_SECRET }\n",
     );
-    let plan = sim.run(&["plan", "setup.yaml", "--detailed-exitcode"]);
-    assert_eq!(plan.code, Some(2), "{plan}");
-    assert!(
-        plan.stdout
-            .contains("its one-time secret is not in its sink"),
-        "{plan}"
-    );
-    let second = sim.run(&["apply", "setup.yaml", "--auto-approve"]);
-    assert!(second.success(), "{second}");
-    assert_eq!(
-        dotenv_value(&sim.read("hook.env"), "HOOK_SECRET"),
-        Some(live_secret(&sim))
-    );
-    assert!(!sim.path(".vippsctl/lost-secrets.json").exists());
-    let after = sim.run(&["plan", "setup.yaml", "--detailed-exitcode"]);
-    assert_eq!(after.code, Some(0), "{after}");
+    sim.assert_lost_secret_is_replaced();
 }
 
 #[test]
@@ -254,7 +223,7 @@ fn the_secret_is_not_logged_even_at_trace_level() {
         run.stderr.contains("DEBUG register_webhook"),
         "verbose logging is on: {run}"
     );
-    let secret = live_secret(&sim);
+    let secret = sim.live_secret();
     assert_not_leaked(&run, &secret);
     for s in [
         vippsctl::sim::SANDBOX_CLIENT_SECRET,

@@ -1,8 +1,9 @@
-//! The pull-request comment: summary first, destructive changes called out, one collapsible
-//! section per merchant, kept under GitHub's comment limit by cutting details, never the summary.
+//! The pull-request comment: summary first, destructive changes and warnings called out, one
+//! collapsible section per merchant, kept under GitHub's comment limit by cutting details, never
+//! the summary.
 
 use super::{count, field_values, merchant_summary, merchant_title, summary_line};
-use crate::plan::model::{Action, Plan};
+use crate::plan::model::{Action, Change, Plan};
 use std::fmt::Write as _;
 
 /// GitHub's limit for an issue or pull-request comment body.
@@ -104,36 +105,30 @@ fn head(plan: &Plan) -> String {
     if let Some(scope) = plan.scope.as_ref().filter(|s| s.is_partial()) {
         let _ = writeln!(out, "> [!NOTE]\n> {}\n", scope.describe());
     }
-    let destructive: Vec<_> = plan
+    let destructive: Vec<(&Change, String)> = plan
         .changes()
         .filter(|c| c.action.is_destructive())
+        .map(|c| {
+            let why = c.notes.first().cloned();
+            (c, why.unwrap_or_else(|| c.action.verb().to_string()))
+        })
         .collect();
-    if !destructive.is_empty() {
-        let _ = writeln!(out, "> [!CAUTION]");
-        let _ = writeln!(
-            out,
-            "> **{} destructive {}** — review before merging:",
-            destructive.len(),
-            if destructive.len() == 1 {
-                "change"
-            } else {
-                "changes"
-            }
-        );
-        const SHOWN: usize = 50;
-        for c in destructive.iter().take(SHOWN) {
-            let why = c
-                .notes
-                .first()
-                .cloned()
-                .unwrap_or_else(|| c.action.verb().to_string());
-            let _ = writeln!(out, "> - `{}` `{}`: {}", c.action.symbol(), c.address, why);
-        }
-        if destructive.len() > SHOWN {
-            let _ = writeln!(out, "> - … and {} more", destructive.len() - SHOWN);
-        }
-        out.push('\n');
-    }
+    let destructive_title = match destructive.len() {
+        1 => "**1 destructive change** — review before merging:".to_string(),
+        n => format!("**{n} destructive changes** — review before merging:"),
+    };
+    callout(&mut out, "CAUTION", &destructive_title, &destructive);
+    // Warnings (a webhook secret that no sink will receive, say) are read before merging too,
+    // not only inside a collapsed merchant section.
+    let warned: Vec<(&Change, String)> = plan
+        .changes()
+        .flat_map(|c| c.warnings.iter().map(move |w| (c, w.clone())))
+        .collect();
+    let warned_title = match warned.len() {
+        1 => "**1 warning** — read before merging:".to_string(),
+        n => format!("**{n} warnings** — read before merging:"),
+    };
+    callout(&mut out, "WARNING", &warned_title, &warned);
     if summary.awaiting_consent > 0 {
         let _ = writeln!(
             out,
@@ -147,6 +142,23 @@ fn head(plan: &Plan) -> String {
         );
     }
     out
+}
+
+/// A GitHub alert (`> [!KIND]`) listing changes with a reason each, at most 50 of them; nothing
+/// when there are none.
+fn callout(out: &mut String, kind: &str, title: &str, items: &[(&Change, String)]) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "> [!{kind}]\n> {title}");
+    const SHOWN: usize = 50;
+    for (c, why) in items.iter().take(SHOWN) {
+        let _ = writeln!(out, "> - `{}` `{}`: {why}", c.action.symbol(), c.address);
+    }
+    if items.len() > SHOWN {
+        let _ = writeln!(out, "> - … and {} more", items.len() - SHOWN);
+    }
+    out.push('\n');
 }
 
 fn section(plan: &Plan, m: &crate::plan::model::MerchantPlan) -> String {

@@ -4,9 +4,11 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use vippsctl::api::vipps::MerchantApi;
 use vippsctl::apply::{ApplyOptions, ApplyReport};
 use vippsctl::config::model::Config;
@@ -73,6 +75,17 @@ impl Sim {
         Sim { handle, dir, rt }
     }
 
+    /// A simulator on which the first call of `op` hangs for `hang` (recorded at once), then
+    /// answers 504.
+    pub fn hanging_on(op: &str, hang: Duration) -> Sim {
+        let mut config = SimConfig::test();
+        config.faults = vippsctl::sim::FaultConfig {
+            hang,
+            ..vippsctl::sim::FaultConfig::once_on(op, vippsctl::sim::FaultKind::Timeout, 1)
+        };
+        Sim::with_config(config)
+    }
+
     pub fn base_url(&self) -> String {
         self.handle.base_url()
     }
@@ -106,6 +119,36 @@ impl Sim {
 
     /// Like [`Sim::run_at`], with extra environment variables (set after the defaults).
     pub fn run_env(&self, base_url: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
+        self.run_with(base_url, env, &[], args)
+    }
+
+    /// Like [`Sim::run_env`], with the variables in `unset` removed (e.g. the credentials).
+    pub fn run_with(
+        &self,
+        base_url: &str,
+        env: &[(&str, &str)],
+        unset: &[&str],
+        args: &[&str],
+    ) -> Run {
+        let out = self
+            .command(base_url, env, unset, args)
+            .output()
+            .expect("run vippsctl");
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The command [`Sim::run_with`] runs, for tests that start it and act while it runs.
+    pub fn command(
+        &self,
+        base_url: &str,
+        env: &[(&str, &str)],
+        unset: &[&str],
+        args: &[&str],
+    ) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_vippsctl"));
         cmd.args(args)
             .arg("--base-url")
@@ -126,12 +169,10 @@ impl Sim {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let out = cmd.output().expect("run vippsctl");
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        for k in unset {
+            cmd.env_remove(k);
         }
+        cmd
     }
 
     pub fn state(&self) -> SimState {
@@ -221,6 +262,7 @@ impl Sim {
         let opts = ApplyOptions {
             parallelism: 1,
             secrets_out: Some(self.path("secrets.env")),
+            ..ApplyOptions::default()
         };
         self.block_on(vippsctl::apply::apply(
             plan,
@@ -313,6 +355,46 @@ fn regex_escape(s: &str) -> String {
     out
 }
 
+/// `KEY=value` of a dotenv file, unquoted.
+pub fn dotenv_value(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k == key).then(|| v.trim_matches('"').to_string())
+    })
+}
+
+impl Sim {
+    /// The secret the simulator stored for the only webhook of merchant [`MSN`].
+    pub fn live_secret(&self) -> String {
+        let state = self.state();
+        let hooks = &state.merchants[MSN].webhooks;
+        assert_eq!(hooks.len(), 1, "exactly one registration: {hooks:?}");
+        hooks[0].secret.expose().to_string()
+    }
+
+    /// After an apply that lost a webhook's secret, with `setup.yaml` now sending it to
+    /// `hook.env` as `HOOK_SECRET`: the next plan replaces the registration for that reason, an
+    /// apply stores the new secret and forgets the loss, and then nothing is left to do.
+    pub fn assert_lost_secret_is_replaced(&self) {
+        let plan = self.run(&["plan", "setup.yaml", "--detailed-exitcode"]);
+        assert_eq!(plan.code, Some(2), "{plan}");
+        assert!(
+            plan.stdout
+                .contains("its one-time secret is not in its sink"),
+            "{plan}"
+        );
+        let again = self.run(&["apply", "setup.yaml", "--auto-approve"]);
+        assert!(again.success(), "{again}");
+        assert_eq!(
+            dotenv_value(&self.read("hook.env"), "HOOK_SECRET"),
+            Some(self.live_secret())
+        );
+        assert!(!self.path(".vippsctl/lost-secrets.json").exists());
+        let after = self.run(&["plan", "setup.yaml", "--detailed-exitcode"]);
+        assert_eq!(after.code, Some(0), "{after}");
+    }
+}
+
 pub fn file_mode(p: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p)
@@ -330,3 +412,110 @@ macro_rules! assert_run {
 }
 #[allow(unused_imports)]
 pub(crate) use assert_run;
+
+/// A test whose signal is not handled would otherwise hang on a 120 s fault.
+pub const GUARD: Duration = Duration::from_secs(60);
+
+/// A running `vippsctl`, its stderr read line by line as it comes.
+pub struct Running {
+    child: Child,
+    stderr: Arc<Mutex<Vec<String>>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Running {
+    pub fn start(sim: &Sim, args: &[&str]) -> Running {
+        let mut child = sim
+            .command(&sim.base_url(), &[], &[], args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("vippsctl starts");
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let lines = Arc::clone(&stderr);
+        let pipe = child.stderr.take().expect("stderr");
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines() {
+                match line {
+                    Ok(l) => lines.lock().unwrap().push(l),
+                    Err(_) => return,
+                }
+            }
+        });
+        Running {
+            child,
+            stderr,
+            reader,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn signal(&self, sig: i32) {
+        let pid = i32::try_from(self.child.id()).expect("pid");
+        // SAFETY: kill(2) on the child this test started and has not reaped yet.
+        assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+    }
+
+    pub fn wait_for_stderr(&self, text: &str) {
+        let started = Instant::now();
+        while !self.stderr.lock().unwrap().iter().any(|l| l.contains(text)) {
+            assert!(started.elapsed() < GUARD, "no `{text}` on stderr");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn finish(mut self) -> Run {
+        let mut stdout = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            out.read_to_string(&mut stdout).expect("stdout");
+        }
+        let status = self.child.wait().expect("exit");
+        self.reader.join().expect("stderr reader");
+        let mut stderr = self.stderr.lock().unwrap().join("\n");
+        stderr.push('\n');
+        Run {
+            code: status.code(),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+/// Wait until the simulator has received a call of `op` (it records a hanging call at once).
+pub fn wait_for_call(sim: &Sim, op: &str) {
+    let started = Instant::now();
+    while !sim.calls().iter().any(|c| c.operation == op) {
+        assert!(started.elapsed() < GUARD, "{op} never called");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Each `error:`, `caused by:` and `hint:` line of `run`, with the local servers in `hosts`
+/// written as the page writes them (e.g. `https://apitest.vipps.no`), is quoted in
+/// docs/`page`: the docs show real messages, and stay true when a message changes.
+pub fn assert_quoted_in_docs(page: &str, run: &Run, hosts: &[(&str, &str)]) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs")
+        .join(page);
+    let doc = std::fs::read_to_string(&path).expect("the docs page");
+    for line in run.stderr.lines() {
+        let t = line.trim_start();
+        if !["error:", "caused by:", "hint:"]
+            .iter()
+            .any(|p| t.starts_with(p))
+        {
+            continue;
+        }
+        let mut quoted = line.to_string();
+        for (local, shown) in hosts {
+            quoted = quoted.replace(local, shown);
+        }
+        assert!(
+            doc.lines().any(|l| l == quoted),
+            "docs/{page} does not quote this line of the run:\n{quoted}"
+        );
+    }
+}
