@@ -69,7 +69,7 @@ fn generate(
             name: o.name,
         })
         .collect();
-    let normalized = normalize::normalize(&shown, &text, &wanted).map_err(|e| match e {
+    let mut normalized = normalize::normalize(&shown, &text, &wanted).map_err(|e| match e {
         // Already names the spec.
         normalize::NormalizeError::MissingOperation { .. } => e.to_string(),
         _ => format!("{shown}: {e}"),
@@ -80,6 +80,15 @@ fn generate(
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_inner_type(quote_path("crate::api::transport::Transport")?);
+
+    // Success bodies the adapters read are decoded straight into their own types.
+    let bodies = normalize::wire_bodies(api);
+    let wire_notes = normalize::wire_responses(&mut normalized.doc, &bodies)
+        .map_err(|e| format!("{shown}: {e}"))?;
+    normalized.notes.extend(wire_notes);
+    for body in &bodies {
+        settings.with_replacement(&body.component, &body.rust_type, std::iter::empty());
+    }
 
     // progenitor and typify report most unsupported constructs by panicking; turn that into a
     // build error that names the spec instead of a backtrace.

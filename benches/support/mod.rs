@@ -153,15 +153,7 @@ pub fn apis(
     config: &Config,
     limits: ClientLimits,
 ) -> HashMap<String, Arc<MerchantApi>> {
-    let transport = Transport::builder(base_url.to_string())
-        .credentials(Credentials::new(
-            sim::SANDBOX_CLIENT_ID,
-            sim::SANDBOX_CLIENT_SECRET,
-            sim::SANDBOX_SUBSCRIPTION_KEY,
-        ))
-        .rate_limits(limits)
-        .build()
-        .unwrap_or_else(|e| fail(&format!("transport: {e}")));
+    let transport = transport(base_url, limits);
     config
         .merchants
         .iter()
@@ -172,6 +164,19 @@ pub fn apis(
             (m.msn.clone(), Arc::new(MerchantApi::new(t)))
         })
         .collect()
+}
+
+/// The transport `apis` derives every merchant's from: the simulator's sandbox credentials.
+pub fn transport(base_url: &str, limits: ClientLimits) -> Transport {
+    Transport::builder(base_url.to_string())
+        .credentials(Credentials::new(
+            sim::SANDBOX_CLIENT_ID,
+            sim::SANDBOX_CLIENT_SECRET,
+            sim::SANDBOX_SUBSCRIPTION_KEY,
+        ))
+        .rate_limits(limits)
+        .build()
+        .unwrap_or_else(|e| fail(&format!("transport: {e}")))
 }
 
 pub fn fail(msg: &str) -> ! {

@@ -2,9 +2,11 @@
 //! [`MerchantApi`] per merchant.
 //!
 //! Requests are built as JSON and converted into the generated body type (which checks the spec's
-//! limits before anything is sent); responses are read back through their JSON form. That keeps
-//! this file independent of how typify names and wraps fields, so it compiles unchanged against
-//! every published spec version `.ci/published-specs.sh` builds (see `openapi/README.md`).
+//! limits before anything is sent). Success bodies are decoded once, straight from the bytes into
+//! the types in [`wire`]: build.rs has the generated clients return those for every operation in
+//! `specs::ops::WIRE_RESPONSES`. Neither side depends on how typify names and wraps fields, so this
+//! file compiles unchanged against every published spec version `.ci/published-specs.sh` builds
+//! (see `openapi/README.md`).
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -61,24 +63,9 @@ fn missing(op: &str, what: &str) -> ApiError {
     }
 }
 
-fn str_field(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_string)
-}
-
-fn required_str(op: &str, v: &Value, key: &str) -> Result<String, ApiError> {
-    str_field(v, key).ok_or_else(|| missing(op, key))
-}
-
-fn array(op: &str, v: Value, key: Option<&str>) -> Result<Vec<Value>, ApiError> {
-    let v = match key {
-        // Generated types skip empty lists when serialised, so an absent list is an empty one.
-        Some(k) => v.get(k).cloned().unwrap_or(Value::Array(Vec::new())),
-        None => v,
-    };
-    match v {
-        Value::Array(items) => Ok(items),
-        _ => Err(missing(op, key.unwrap_or("a list"))),
-    }
+/// A field the adapter needs: absent or null is a decode error naming it.
+fn need<T>(op: &str, value: Option<T>, key: &str) -> Result<T, ApiError> {
+    value.ok_or_else(|| missing(op, key))
 }
 
 fn accept(format: ImageFormat) -> &'static str {
@@ -95,21 +82,21 @@ fn callback_format(format: ImageFormat) -> &'static str {
     }
 }
 
-fn redirect_qr(op: &str, v: &Value) -> Result<LiveRedirectQr, ApiError> {
+fn redirect_qr(op: &str, q: wire::RedirectQr) -> Result<LiveRedirectQr, ApiError> {
     Ok(LiveRedirectQr {
-        id: required_str(op, v, "id")?,
-        redirect_url: required_str(op, v, "redirectUrl")?,
-        url: str_field(v, "url"),
-        expires_in: v.get("expiresIn").and_then(Value::as_i64),
+        id: need(op, q.id, "id")?,
+        redirect_url: need(op, q.redirect_url, "redirectUrl")?,
+        url: q.url,
+        expires_in: q.expires_in,
     })
 }
 
-fn callback_qr(op: &str, v: &Value) -> Result<LiveCallbackQr, ApiError> {
+fn callback_qr(op: &str, q: wire::CallbackQr) -> Result<LiveCallbackQr, ApiError> {
     Ok(LiveCallbackQr {
-        merchant_qr_id: required_str(op, v, "merchantQrId")?,
-        location_description: str_field(v, "locationDescription"),
-        qr_image_url: str_field(v, "qrImageUrl"),
-        qr_content: str_field(v, "qrContent"),
+        merchant_qr_id: need(op, q.merchant_qr_id, "merchantQrId")?,
+        location_description: q.location_description,
+        qr_image_url: q.qr_image_url,
+        qr_content: q.qr_content,
     })
 }
 
@@ -117,41 +104,40 @@ fn interval_json(i: &Interval) -> Value {
     json!({"unit": i.unit, "count": i.count})
 }
 
-fn agreement(op: &str, v: &Value) -> Result<LiveAgreement, ApiError> {
-    let field = |key: &str| -> Result<Value, ApiError> {
-        v.get(key)
-            .filter(|x| !x.is_null())
-            .cloned()
-            .ok_or_else(|| missing(op, key))
-    };
-    let decode = |key: &str, e: serde_json::Error| ApiError::Decode {
-        operation: op.to_string(),
-        status: None,
-        message: format!("`{key}`: {}", elide_quoted(&e.to_string())),
-    };
-    let status: AgreementStatus =
-        serde_json::from_value(field("status")?).map_err(|e| decode("status", e))?;
-    let pricing: Pricing =
-        serde_json::from_value(field("pricing")?).map_err(|e| decode("pricing", e))?;
-    // Pay-per-use agreements have no interval, and some responses carry only its text.
-    let interval = v
-        .get("interval")
-        .and_then(|i| serde_json::from_value::<Interval>(i.clone()).ok());
-    Ok(LiveAgreement {
-        id: required_str(op, v, "id")?,
-        status,
-        external_id: str_field(v, "externalId"),
-        product_name: required_str(op, v, "productName")?,
-        product_description: str_field(v, "productDescription"),
-        pricing,
-        interval,
-        merchant_redirect_url: str_field(v, "merchantRedirectUrl"),
-        merchant_agreement_url: str_field(v, "merchantAgreementUrl"),
-        created: match v.get("created") {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
+fn pricing(op: &str, p: wire::Pricing) -> Result<Pricing, ApiError> {
+    let currency = need(op, p.currency, "pricing.currency")?;
+    Ok(match need(op, p.kind, "pricing.type")? {
+        wire::PricingType::Legacy => Pricing::Legacy {
+            amount: need(op, p.amount, "pricing.amount")?,
+            currency,
         },
+        wire::PricingType::Variable => Pricing::Variable {
+            suggested_max_amount: need(op, p.suggested_max_amount, "pricing.suggestedMaxAmount")?,
+            currency,
+            max_amount: p.max_amount,
+        },
+        wire::PricingType::Flexible => Pricing::Flexible { currency },
+    })
+}
+
+fn agreement(op: &str, a: wire::Agreement) -> Result<LiveAgreement, ApiError> {
+    Ok(LiveAgreement {
+        id: need(op, a.id, "id")?,
+        status: need(op, a.status, "status")?,
+        external_id: a.external_id,
+        product_name: need(op, a.product_name, "productName")?,
+        product_description: a.product_description,
+        pricing: pricing(op, need(op, a.pricing, "pricing")?)?,
+        // Only a text (pay-per-use) or a count out of range reads as no interval.
+        interval: a.interval.and_then(|i| {
+            Some(Interval {
+                unit: i.unit?,
+                count: u32::try_from(i.count?).ok()?,
+            })
+        }),
+        merchant_redirect_url: a.merchant_redirect_url,
+        merchant_agreement_url: a.merchant_agreement_url,
+        created: a.created,
     })
 }
 
@@ -177,22 +163,15 @@ impl MerchantApi {
 
     pub async fn list_webhooks(&self) -> Result<Vec<LiveWebhook>, ApiError> {
         const OP: &str = "list_webhooks";
-        let resp = to_json(OP, call!(OP, self.webhooks.list_webhooks().send()))?;
-        array(OP, resp, Some("webhooks"))?
-            .iter()
+        let resp = call!(OP, self.webhooks.list_webhooks().send());
+        resp.webhooks
+            .unwrap_or_default()
+            .into_iter()
             .map(|w| {
                 Ok(LiveWebhook {
-                    id: required_str(OP, w, "id")?,
-                    url: required_str(OP, w, "url")?,
-                    events: w
-                        .get("events")
-                        .and_then(Value::as_array)
-                        .map(|e| {
-                            e.iter()
-                                .filter_map(|x| x.as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
+                    id: need(OP, w.id, "id")?,
+                    url: need(OP, w.url, "url")?,
+                    events: w.events.unwrap_or_default(),
                 })
             })
             .collect()
@@ -207,13 +186,8 @@ impl MerchantApi {
         const OP: &str = "register_webhook";
         let request: webhooks::types::RegisterRequest =
             body(OP, json!({"url": url, "events": events}))?;
-        let resp = to_json(
-            OP,
-            call!(OP, self.webhooks.register_webhook().body(request).send()),
-        )?;
-        let id = required_str(OP, &resp, "id")?;
-        let secret = required_str(OP, &resp, "secret").map(Secret::new)?;
-        Ok((id, secret))
+        let resp = call!(OP, self.webhooks.register_webhook().body(request).send());
+        Ok((need(OP, resp.id, "id")?, need(OP, resp.secret, "secret")?))
     }
 
     pub async fn delete_webhook(&self, id: &str) -> Result<(), ApiError> {
@@ -231,9 +205,8 @@ impl MerchantApi {
             .list_redirect_qrs()
             .accept(accept(ImageFormat::Svg))
             .send();
-        let resp = to_json(OP, call!(OP, request))?;
-        array(OP, resp, None)?
-            .iter()
+        call!(OP, request)
+            .into_iter()
             .map(|q| redirect_qr(OP, q))
             .collect()
     }
@@ -246,7 +219,7 @@ impl MerchantApi {
             .id(id)
             .accept(accept(ImageFormat::Svg))
             .send();
-        redirect_qr(OP, &to_json(OP, call!(OP, request))?)
+        redirect_qr(OP, call!(OP, request))
     }
 
     /// Creates the QR; an existing id answers 409 (`ApiError::is_conflict`).
@@ -268,7 +241,7 @@ impl MerchantApi {
             .accept(accept(ImageFormat::Svg))
             .body(request)
             .send();
-        redirect_qr(OP, &to_json(OP, call!(OP, send))?)
+        redirect_qr(OP, call!(OP, send))
     }
 
     pub async fn update_redirect_qr(&self, id: &str, redirect_url: &str) -> Result<(), ApiError> {
@@ -315,16 +288,15 @@ impl MerchantApi {
         if let (ImageFormat::Png, Some(size)) = (format, size) {
             request = request.size(size);
         }
-        redirect_qr(OP, &to_json(OP, call!(OP, request.send()))?)
+        redirect_qr(OP, call!(OP, request.send()))
     }
 
     // --- QR: merchant callback ----------------------------------------------------------------
 
     pub async fn list_callback_qrs(&self) -> Result<Vec<LiveCallbackQr>, ApiError> {
         const OP: &str = "list_callback_qrs";
-        let resp = to_json(OP, call!(OP, self.qr.list_callback_qrs().send()))?;
-        array(OP, resp, None)?
-            .iter()
+        call!(OP, self.qr.list_callback_qrs().send())
+            .into_iter()
             .map(|q| callback_qr(OP, q))
             .collect()
     }
@@ -344,7 +316,7 @@ impl MerchantApi {
         if let (ImageFormat::Png, Some(size)) = (format, size) {
             request = request.qr_image_size(size);
         }
-        callback_qr(OP, &to_json(OP, call!(OP, request.send()))?)
+        callback_qr(OP, call!(OP, request.send()))
     }
 
     /// Creates or updates (upsert) the QR's location text.
@@ -403,9 +375,8 @@ impl MerchantApi {
                 return Ok(Vec::new());
             }
         }
-        let resp = to_json(OP, call!(OP, request.send()))?;
-        array(OP, resp, None)?
-            .iter()
+        call!(OP, request.send())
+            .into_iter()
             .map(|a| agreement(OP, a))
             .collect()
     }
@@ -451,17 +422,17 @@ impl MerchantApi {
             .idempotency_key(idempotency_key)
             .body(request)
             .send();
-        let resp = to_json(OP, call!(OP, send))?;
+        let resp = call!(OP, send);
         Ok(DraftedAgreement {
-            agreement_id: required_str(OP, &resp, "agreementId")?,
-            vipps_confirmation_url: required_str(OP, &resp, "vippsConfirmationUrl")?,
+            agreement_id: need(OP, resp.agreement_id, "agreementId")?,
+            vipps_confirmation_url: need(OP, resp.vipps_confirmation_url, "vippsConfirmationUrl")?,
         })
     }
 
     pub async fn fetch_agreement(&self, id: &str) -> Result<LiveAgreement, ApiError> {
         const OP: &str = "fetch_agreement";
         let send = self.recurring.fetch_agreement().agreement_id(id).send();
-        agreement(OP, &to_json(OP, call!(OP, send))?)
+        agreement(OP, call!(OP, send))
     }
 
     pub async fn update_agreement(
@@ -554,5 +525,159 @@ impl MerchantApi {
             .send();
         call!(OP, send);
         Ok(())
+    }
+}
+
+/// What the adapters read from each success body, decoded once from the bytes. build.rs makes the
+/// generated clients return these (see `specs::ops::WIRE_RESPONSES`), so the field names here are
+/// the wire names of the API, never typify's. Every field is optional: the adapters name the ones
+/// they need in a decode error; unknown fields are ignored, as new API versions add some.
+/// Public only because the generated clients name these types.
+pub mod wire {
+    use serde::de::{self, Deserializer, IgnoredAny};
+    use serde::Deserialize;
+
+    use crate::api::model::{AgreementStatus, IntervalUnit};
+    use crate::api::Secret;
+
+    #[derive(Debug, Deserialize)]
+    pub struct WebhookList {
+        pub webhooks: Option<Vec<Webhook>>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    pub struct Webhook {
+        pub id: Option<String>,
+        pub url: Option<String>,
+        pub events: Option<Vec<String>>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    pub struct RegisteredWebhook {
+        pub id: Option<String>,
+        /// Shown once by the API; never held as a plain string.
+        #[serde(default, deserialize_with = "secret")]
+        pub secret: Option<Secret>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct RedirectQr {
+        pub id: Option<String>,
+        pub redirect_url: Option<String>,
+        pub url: Option<String>,
+        pub expires_in: Option<i64>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct CallbackQr {
+        pub merchant_qr_id: Option<String>,
+        pub location_description: Option<String>,
+        pub qr_image_url: Option<String>,
+        pub qr_content: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Agreement {
+        pub id: Option<String>,
+        pub status: Option<AgreementStatus>,
+        pub external_id: Option<String>,
+        pub product_name: Option<String>,
+        pub product_description: Option<String>,
+        pub pricing: Option<Pricing>,
+        /// Pay-per-use agreements have no interval, and some responses carry only its text.
+        pub interval: Option<Interval>,
+        pub merchant_redirect_url: Option<String>,
+        pub merchant_agreement_url: Option<String>,
+        /// Epoch milliseconds or RFC 3339, kept as text for display.
+        #[serde(default, deserialize_with = "created")]
+        pub created: Option<String>,
+    }
+
+    /// Recurring v3 pricing: the fields of every `type` side by side (decoded without buffering,
+    /// unlike an internally tagged enum); the adapter checks that `type` has what it needs.
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Pricing {
+        #[serde(rename = "type")]
+        pub kind: Option<PricingType>,
+        pub currency: Option<String>,
+        pub amount: Option<i64>,
+        pub suggested_max_amount: Option<i64>,
+        pub max_amount: Option<i64>,
+    }
+
+    #[derive(Debug, Clone, Copy, Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum PricingType {
+        Legacy,
+        Variable,
+        Flexible,
+    }
+
+    #[derive(Debug, Deserialize)]
+    pub struct Interval {
+        pub unit: Option<IntervalUnit>,
+        pub count: Option<i64>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct DraftedAgreement {
+        pub agreement_id: Option<String>,
+        pub vipps_confirmation_url: Option<String>,
+    }
+
+    fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+        Ok(Option::<String>::deserialize(d)?.map(Secret::new))
+    }
+
+    /// A string as it is, a number as its decimal text, anything else as none.
+    fn created<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        struct Text;
+        impl<'de> de::Visitor<'de> for Text {
+            type Value = Option<String>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a timestamp")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Some(v.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Some(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Some(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Some(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(serde_json::Number::from_f64(v).map(|n| n.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(Text)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+        }
+        d.deserialize_option(Text)
     }
 }

@@ -93,43 +93,112 @@ pub fn agreement_lists(m: &Merchant) -> crate::resources::observe::AgreementList
     }
 }
 
-/// A short digest of a serialisable value (live-object fingerprints).
+/// A short digest of a serialisable value (live-object fingerprints): the first 8 bytes of the
+/// SHA-256 of its JSON. The JSON is hashed as it is written, never held: a merchant's live state
+/// is a megabyte of it.
 pub fn fingerprint<T: Serialize>(value: &T) -> String {
     use sha2::{Digest, Sha256};
-    let bytes = serde_json::to_vec(value).unwrap_or_default();
-    hex::encode(&Sha256::digest(&bytes)[..8])
+    use std::io::Write;
+    struct Hashing(Sha256);
+    impl Write for Hashing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    // serde_json writes token by token; hashing whole blocks is cheaper.
+    let mut out = std::io::BufWriter::with_capacity(8192, Hashing(Sha256::new()));
+    // Neither step can fail: the live types serialise to JSON, and hashing never errs.
+    let _ = serde_json::to_writer(&mut out, value);
+    let _ = out.flush();
+    let (hashing, _) = out.into_parts();
+    hex::encode(&hashing.0.finalize()[..8])
 }
 
 /// The live state as fingerprints see it: what a plan depends on, without what changes by itself
 /// (a QR's seconds left) or differs from one answer to the next (image links, which carry the
 /// server's host, port and image options), so a fingerprint moves only when an object was changed.
-fn stable(live: &LiveMerchant) -> LiveMerchant {
-    let mut l = live.clone();
-    if let Some(q) = &mut l.redirect_qrs {
-        for x in q.iter_mut() {
-            *x = stable_qr(x);
-        }
+/// A view that serialises as the `LiveMerchant` with those values replaced would (the
+/// destructuring keeps it in step), without cloning thousands of objects.
+fn stable(live: &LiveMerchant) -> StableMerchant<'_> {
+    let LiveMerchant {
+        msn,
+        webhooks,
+        redirect_qrs,
+        callback_qrs,
+        agreements,
+    } = live;
+    StableMerchant {
+        msn,
+        webhooks,
+        redirect_qrs: redirect_qrs
+            .as_ref()
+            .map(|q| q.iter().map(stable_qr).collect()),
+        callback_qrs: callback_qrs
+            .as_ref()
+            .map(|q| q.iter().map(stable_callback_qr).collect()),
+        agreements,
     }
-    if let Some(q) = &mut l.callback_qrs {
-        for x in q.iter_mut() {
-            *x = stable_callback_qr(x);
-        }
-    }
-    l
 }
 
-fn stable_qr(q: &LiveRedirectQr) -> LiveRedirectQr {
-    let mut q = q.clone();
-    q.url = None;
-    q.expires_in = q.expires_in.map(|s| if s >= 0 { 0 } else { -1 });
-    q
+#[derive(Serialize)]
+struct StableMerchant<'a> {
+    msn: &'a String,
+    webhooks: &'a Option<Vec<LiveWebhook>>,
+    redirect_qrs: Option<Vec<StableQr<'a>>>,
+    callback_qrs: Option<Vec<StableCallbackQr<'a>>>,
+    agreements: &'a Option<Vec<LiveAgreement>>,
 }
 
-fn stable_callback_qr(q: &LiveCallbackQr) -> LiveCallbackQr {
-    let mut q = q.clone();
-    q.qr_image_url = None;
-    q.qr_content = None;
-    q
+fn stable_qr(q: &LiveRedirectQr) -> StableQr<'_> {
+    let LiveRedirectQr {
+        id,
+        redirect_url,
+        url: _,
+        expires_in,
+    } = q;
+    StableQr {
+        id,
+        redirect_url,
+        url: None,
+        expires_in: expires_in.map(|s| if s >= 0 { 0 } else { -1 }),
+    }
+}
+
+/// A `LiveRedirectQr` as fingerprinted (see [`stable`]).
+#[derive(Serialize)]
+struct StableQr<'a> {
+    id: &'a String,
+    redirect_url: &'a String,
+    url: Option<&'a String>,
+    expires_in: Option<i64>,
+}
+
+fn stable_callback_qr(q: &LiveCallbackQr) -> StableCallbackQr<'_> {
+    let LiveCallbackQr {
+        merchant_qr_id,
+        location_description,
+        qr_image_url: _,
+        qr_content: _,
+    } = q;
+    StableCallbackQr {
+        merchant_qr_id,
+        location_description,
+        qr_image_url: None,
+        qr_content: None,
+    }
+}
+
+/// A `LiveCallbackQr` as fingerprinted (see [`stable`]).
+#[derive(Serialize)]
+struct StableCallbackQr<'a> {
+    merchant_qr_id: &'a String,
+    location_description: &'a Option<String>,
+    qr_image_url: Option<&'a String>,
+    qr_content: Option<&'a String>,
 }
 
 /// Compare the configuration with the live state and produce the plan.

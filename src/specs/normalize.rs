@@ -999,6 +999,125 @@ pub fn has_parameter(doc: &OpenAPI, name: &str, param: &str) -> bool {
     false
 }
 
+// ---------------------------------------------------------------------------------------------
+// wire responses: success bodies decoded straight into vippsctl's own types
+
+/// One operation whose JSON success body is decoded into a type of vippsctl's own (build.rs
+/// replaces the component with it); the table is `ops::WIRE_RESPONSES`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireBody {
+    /// The (stable) operationId.
+    pub operation: String,
+    /// The component the body is pointed at.
+    pub component: String,
+    /// The body is a JSON array of the component.
+    pub list: bool,
+    /// The Rust type that replaces the component in the generated client.
+    pub rust_type: String,
+}
+
+/// The wire bodies of one API (`ops::WIRE_RESPONSES`), each pointed at `Vippsctl<wire type>`
+/// and replaced by `crate::api::vipps::wire::<wire type>`.
+pub fn wire_bodies(api: super::ops::Api) -> Vec<WireBody> {
+    super::ops::wire_responses(api)
+        .map(|w| WireBody {
+            operation: w.operation.to_string(),
+            component: format!("Vippsctl{}", w.wire_type),
+            list: w.list,
+            rust_type: format!("crate::api::vipps::wire::{}", w.wire_type),
+        })
+        .collect()
+}
+
+/// Point each operation's JSON success bodies at `component` (an array of it for a list) and add
+/// that component as a placeholder, so that the generator decodes the body once into the type
+/// that replaces it, whatever the published spec names its own types. The published schemas stay
+/// in the document (and generated), unused by these bodies. Fails naming the operation when it is
+/// missing or has no JSON success body, and when a component of that name already exists.
+pub fn wire_responses(
+    doc: &mut OpenAPI,
+    bodies: &[WireBody],
+) -> Result<Vec<String>, NormalizeError> {
+    let mut notes = Vec::new();
+    let snapshot = doc.clone();
+    let existing: BTreeSet<String> = doc
+        .components
+        .as_ref()
+        .map(|c| c.schemas.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut added = BTreeSet::new();
+    for body in bodies {
+        if existing.contains(&body.component) {
+            return Err(NormalizeError::Invalid(format!(
+                "wire: the spec already has a schema named {}",
+                body.component
+            )));
+        }
+        let reference = format!("#/components/schemas/{}", body.component);
+        let schema: ReferenceOr<openapiv3::Schema> = if body.list {
+            serde_json::from_value(
+                serde_json::json!({"type": "array", "items": {"$ref": reference}}),
+            )
+            .map_err(|e| NormalizeError::Invalid(format!("wire: {e}")))?
+        } else {
+            ReferenceOr::Reference { reference }
+        };
+        let mut replaced = Vec::new();
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let ReferenceOr::Item(item) = item else {
+                continue;
+            };
+            for (method, op) in operations_mut(item) {
+                let Some(op) = op else { continue };
+                if op.operation_id.as_deref() != Some(body.operation.as_str()) {
+                    continue;
+                }
+                for (code, r) in op.responses.responses.iter_mut() {
+                    if !is_success_code(code) {
+                        continue;
+                    }
+                    let Some(mut resolved) = resolve_response(&snapshot, r) else {
+                        continue;
+                    };
+                    let Some(media) = resolved.content.get_mut("application/json") else {
+                        continue;
+                    };
+                    if media.schema.is_none() {
+                        continue;
+                    }
+                    media.schema = Some(schema.clone());
+                    *r = ReferenceOr::Item(resolved);
+                    replaced.push(format!("{method} {path} {}", code_label(code)));
+                }
+            }
+        }
+        if replaced.is_empty() {
+            return Err(NormalizeError::Invalid(format!(
+                "wire: operation `{}` has no JSON success body to decode into {}",
+                body.operation, body.component
+            )));
+        }
+        for at in replaced {
+            notes.push(format!(
+                "wire: {at}: the body is decoded into {}{}",
+                body.component,
+                if body.list { " (a list)" } else { "" }
+            ));
+        }
+        if added.insert(body.component.as_str()) {
+            let placeholder: openapiv3::Schema = serde_json::from_value(serde_json::json!({
+                "description": "Replaced by vippsctl's own type (build.rs, api::vipps::wire)."
+            }))
+            .map_err(|e| NormalizeError::Invalid(format!("wire: {e}")))?;
+            doc.components
+                .get_or_insert_with(Default::default)
+                .schemas
+                .insert(body.component.clone(), ReferenceOr::Item(placeholder));
+        }
+    }
+    Ok(notes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1232,5 +1351,62 @@ mod tests {
         assert!(has_parameter(&n.doc, "get_one", "pageSize"));
         assert!(!has_parameter(&n.doc, "get_one", "pageNumber"));
         assert!(n.notes.iter().any(|x| x.starts_with("servers:")));
+    }
+
+    fn body(operation: &str, component: &str, list: bool) -> WireBody {
+        WireBody {
+            operation: operation.into(),
+            component: component.into(),
+            list,
+            rust_type: String::new(),
+        }
+    }
+
+    #[test]
+    fn wire_bodies_point_success_responses_at_one_placeholder_each() {
+        let mut d = doc("paths:\n  /a:\n    get:\n      operationId: list_a\n      responses:\n        '200': {$ref: '#/components/responses/Many'}\n        '400': {description: bad, content: {application/json: {schema: {$ref: '#/components/schemas/E'}}}}\n    post:\n      operationId: make_a\n      responses:\n        '201': {description: ok, content: {application/json: {schema: {$ref: '#/components/schemas/A'}}}}\n        '204': {description: none}\ncomponents:\n  responses:\n    Many: {description: ok, content: {application/json: {schema: {type: array, items: {$ref: '#/components/schemas/A'}}}}}\n  schemas:\n    A: {type: object, properties: {id: {type: string}}}\n    E: {type: object}\n");
+        let bodies = [
+            body("list_a", "VippsctlA", true),
+            body("make_a", "VippsctlA", false),
+        ];
+        let notes = wire_responses(&mut d, &bodies).unwrap_or_default();
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        let v = json(&d);
+        let media = "content/application~1json/schema";
+        assert_eq!(
+            v.pointer(&format!("/paths/~1a/get/responses/200/{media}")),
+            Some(
+                &serde_json::json!({"type": "array", "items": {"$ref": "#/components/schemas/VippsctlA"}})
+            )
+        );
+        assert_eq!(
+            v.pointer(&format!("/paths/~1a/post/responses/201/{media}")),
+            Some(&serde_json::json!({"$ref": "#/components/schemas/VippsctlA"}))
+        );
+        // Errors, the shared response component and the published schemas are left alone.
+        assert_eq!(
+            v.pointer(&format!("/paths/~1a/get/responses/400/{media}/$ref")),
+            Some(&serde_json::json!("#/components/schemas/E"))
+        );
+        assert!(v
+            .pointer(&format!("/components/responses/Many/{media}/items/$ref"))
+            .is_some());
+        assert!(v.pointer("/components/schemas/A").is_some());
+        assert!(v.pointer("/components/schemas/VippsctlA").is_some());
+
+        // An operation without a JSON success body, or a name the spec already uses, is refused.
+        let mut d = doc("paths:\n  /a: {delete: {operationId: drop_a, responses: {'204': {description: gone}}}}\ncomponents: {schemas: {VippsctlA: {type: object}}}\n");
+        let err = |d: &mut OpenAPI, operation| {
+            wire_responses(d, &[body(operation, "VippsctlB", false)])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert!(err(&mut d, "drop_a").contains("`drop_a` has no JSON success body"));
+        assert!(err(&mut d, "nope").contains("`nope`"));
+        let taken = wire_responses(&mut d, &[body("drop_a", "VippsctlA", false)]);
+        assert!(taken.is_err_and(|e| e
+            .to_string()
+            .contains("already has a schema named VippsctlA")));
     }
 }

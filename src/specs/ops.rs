@@ -208,3 +208,47 @@ pub fn operations(api: Api) -> impl Iterator<Item = &'static Operation> {
 pub fn by_name(name: &str) -> Option<&'static Operation> {
     OPERATIONS.iter().find(|o| o.name == name)
 }
+
+/// An operation whose JSON success body vippsctl decodes into its own type: build.rs points the
+/// body at the component `Vippsctl<wire_type>` (`normalize::wire_responses`) and has progenitor
+/// use `crate::api::vipps::wire::<wire_type>` for it, so the generated client decodes the bytes
+/// once, straight into what the adapters read, whatever the published spec names its types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireResponse {
+    /// The stable operation name ([`Operation::name`]).
+    pub operation: &'static str,
+    /// The type in `crate::api::vipps::wire`.
+    pub wire_type: &'static str,
+    /// The body is a JSON array of `wire_type`.
+    pub list: bool,
+}
+
+const fn wire(operation: &'static str, wire_type: &'static str, list: bool) -> WireResponse {
+    WireResponse {
+        operation,
+        wire_type,
+        list,
+    }
+}
+
+/// Every operation whose success body the adapters read. Writes whose answer vippsctl ignores
+/// (`update_redirect_qr`, `put_callback_qr`) keep the generated type.
+pub const WIRE_RESPONSES: &[WireResponse] = &[
+    wire("list_webhooks", "WebhookList", false),
+    wire("register_webhook", "RegisteredWebhook", false),
+    wire("list_redirect_qrs", "RedirectQr", true),
+    wire("get_redirect_qr", "RedirectQr", false),
+    wire("create_redirect_qr", "RedirectQr", false),
+    wire("list_callback_qrs", "CallbackQr", true),
+    wire("get_callback_qr", "CallbackQr", false),
+    wire("list_agreements", "Agreement", true),
+    wire("fetch_agreement", "Agreement", false),
+    wire("draft_agreement", "DraftedAgreement", false),
+];
+
+/// The wire responses of one API's operations.
+pub fn wire_responses(api: Api) -> impl Iterator<Item = &'static WireResponse> {
+    WIRE_RESPONSES
+        .iter()
+        .filter(move |w| by_name(w.operation).is_some_and(|o| o.api == api))
+}

@@ -552,3 +552,77 @@ async fn a_dead_server_is_refused_not_unknown() {
     let err = api.list_webhooks().await.expect_err("nobody listens");
     assert!(err.is_refused() && !err.outcome_unknown(), "{err:?}");
 }
+
+/// Success bodies are decoded once into the adapters' own types: what vippsctl does not read is
+/// ignored, what it needs is named when missing, and the shapes the API varies in are accepted.
+#[tokio::test]
+async fn success_bodies_decode_what_the_adapters_read_and_name_what_is_missing() {
+    let (server, api) = start().await;
+    // Epoch milliseconds, an interval with only its text, fields vippsctl does not know.
+    let mut flexible = agreement_json("agr_1", json!({"type": "FLEXIBLE", "currency": "EUR"}));
+    flexible["created"] = json!(1_700_000_000_000_i64);
+    flexible["interval"] = json!({"text": "when used"});
+    flexible["somethingNew"] = json!({"nested": [1, 2]});
+    server.on("GET /recurring/v3/agreements", 200, JSON, json!([flexible]));
+    let list = api
+        .list_agreements(None, None, 1, 10)
+        .await
+        .expect("list decodes");
+    assert_eq!(list[0].created.as_deref(), Some("1700000000000"));
+    assert_eq!(list[0].interval, None);
+
+    // A LEGACY price without its amount, and an agreement without its id.
+    let broken = agreement_json("agr_2", json!({"type": "LEGACY", "currency": "NOK"}));
+    server.on("GET /recurring/v3/agreements/agr_2", 200, JSON, broken);
+    let err = api.fetch_agreement("agr_2").await.expect_err("no amount");
+    assert!(matches!(err, ApiError::Decode { .. }), "{err}");
+    assert!(err.to_string().contains("`pricing.amount`"), "{err}");
+    let mut no_id = agreement_json("x", json!({"type": "FLEXIBLE", "currency": "NOK"}));
+    no_id["id"] = Value::Null;
+    server.on("GET /recurring/v3/agreements/agr_3", 200, JSON, no_id);
+    let err = api.fetch_agreement("agr_3").await.expect_err("no id");
+    assert_eq!(
+        err.to_string(),
+        "fetch_agreement: unexpected response: the response lacks `id`"
+    );
+
+    // An absent list is an empty one; so are absent or null events.
+    server.on("GET /webhooks/v1/webhooks", 200, JSON, json!({}));
+    assert!(api.list_webhooks().await.expect("empty").is_empty());
+    server.on(
+        "GET /webhooks/v1/webhooks",
+        200,
+        JSON,
+        json!({"webhooks": [{"id": "w", "url": "https://example.com/h", "events": null}]}),
+    );
+    let hooks = api.list_webhooks().await.expect("null events");
+    assert!(hooks[0].events.is_empty());
+
+    // A wrong type is a decode error whose message keeps no value from the body.
+    server.on(
+        "POST /webhooks/v1/webhooks",
+        201,
+        JSON,
+        json!({"id": "1f0c7f63-9c0c-4f7e-a0f5-3c0c9b6c2a11", "secret": 42}),
+    );
+    let err = api
+        .register_webhook("https://example.com/hook", &[])
+        .await
+        .expect_err("secret is no string");
+    assert!(matches!(err, ApiError::Decode { .. }), "{err}");
+    assert!(
+        err.outcome_unknown(),
+        "the webhook may have been registered"
+    );
+    server.on(
+        "POST /webhooks/v1/webhooks",
+        201,
+        JSON,
+        json!({"id": "1f0c7f63-9c0c-4f7e-a0f5-3c0c9b6c2a11", "secret": ["wh-secret-value"]}),
+    );
+    let err = api
+        .register_webhook("https://example.com/hook", &[])
+        .await
+        .expect_err("secret is no string");
+    assert!(!err.to_string().contains("wh-secret-value"), "{err}");
+}

@@ -281,3 +281,50 @@ fn forced_replacement_of_a_webhook_rotates_it() {
         Action::ReplaceCreateFirst
     );
 }
+
+/// Live fingerprints are the first 8 bytes of the SHA-256 of the live state's JSON with each QR's
+/// seconds left reduced to whether it expires: the same state a second later fingerprints the
+/// same, and the digest does not depend on how the plan computes it (a saved plan made by an
+/// earlier build compares equal).
+#[test]
+fn live_fingerprints_ignore_seconds_left_and_digest_the_live_json() {
+    fn digest<T: serde::Serialize>(v: &T) -> String {
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_vec(v).unwrap_or_default();
+        hex::encode(&Sha256::digest(&json)[..8])
+    }
+    let mut m = merchant();
+    m.redirect_qrs.push(rq("t1", "https://k.example/1"));
+    let mut declared = live_rq("t1", "https://k.example/1");
+    declared.expires_in = Some(3600);
+    let mut undeclared = live_rq("t2", "https://k.example/2");
+    undeclared.expires_in = Some(120);
+    let mut l = live();
+    l.redirect_qrs = Some(vec![declared, undeclared]);
+    let p = plan(m.clone(), l.clone());
+
+    let mut later = l.clone();
+    for q in later.redirect_qrs.iter_mut().flatten() {
+        q.expires_in = q.expires_in.map(|s| s - 1);
+    }
+    let p_later = plan(m, later);
+    assert_eq!(
+        p.merchants[0].live_fingerprint,
+        p_later.merchants[0].live_fingerprint
+    );
+
+    let mut stable = l.clone();
+    for q in stable.redirect_qrs.iter_mut().flatten() {
+        q.expires_in = Some(0);
+    }
+    assert_eq!(p.merchants[0].live_fingerprint, digest(&stable));
+    let unmanaged = p
+        .changes()
+        .find(|c| c.address.to_string().contains("t2"))
+        .expect("the undeclared QR is in the plan");
+    let stable_qr = stable.redirect_qrs.as_ref().map(|q| q[1].clone());
+    assert_eq!(
+        unmanaged.live_fingerprint.as_deref(),
+        stable_qr.as_ref().map(digest).as_deref()
+    );
+}

@@ -117,3 +117,149 @@ fn a_version_without_a_needed_operation_is_refused_by_name() {
         .map(|e| e.to_string());
     assert!(err.unwrap_or_default().contains("list_webhooks"));
 }
+
+/// Every built version passes the wire pass build.rs runs, and its published success schemas
+/// have every field the adapters' wire types read (`api::vipps::wire`), one level of nesting deep:
+/// the adapters rely on these wire names, not on how typify names a version's types.
+#[test]
+fn built_versions_have_every_field_the_wire_types_read() {
+    use vippsctl::api::vipps::wire;
+    let Some(upstream) = shared() else { return };
+    for (api, file) in BUILT {
+        let n = run(&upstream, *api, file).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let published = serde_json::to_value(&n.doc).unwrap_or_default();
+        let mut doc = n.doc.clone();
+        let bodies = normalize::wire_bodies(*api);
+        normalize::wire_responses(&mut doc, &bodies).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for w in ops::wire_responses(*api) {
+            let at = format!("{} {file} {}", api.file_stem(), w.operation);
+            let mut body = success_schema(&published, w.operation)
+                .unwrap_or_else(|| panic!("{at}: no JSON success body"));
+            if w.list {
+                body = resolve(&published, &body["items"]);
+            }
+            let (top, nested): (&[&str], Vec<(&str, &[&str])>) = match w.wire_type {
+                "WebhookList" => (
+                    fields::<wire::WebhookList>(),
+                    vec![("webhooks", fields::<wire::Webhook>())],
+                ),
+                "RegisteredWebhook" => (fields::<wire::RegisteredWebhook>(), vec![]),
+                "RedirectQr" => (fields::<wire::RedirectQr>(), vec![]),
+                "CallbackQr" => (fields::<wire::CallbackQr>(), vec![]),
+                "Agreement" => (
+                    fields::<wire::Agreement>(),
+                    vec![
+                        ("pricing", fields::<wire::Pricing>()),
+                        ("interval", fields::<wire::Interval>()),
+                    ],
+                ),
+                "DraftedAgreement" => (fields::<wire::DraftedAgreement>(), vec![]),
+                other => panic!("{at}: add the wire type {other} to this test"),
+            };
+            assert!(!top.is_empty(), "{at}: no fields recorded");
+            let props = properties(&published, &body);
+            for f in top {
+                assert!(props.contains_key(*f), "{at}: the body has no `{f}`");
+            }
+            for (key, inner) in nested {
+                let mut schema = resolve(&published, &props[key]);
+                if schema.get("items").is_some() {
+                    schema = resolve(&published, &schema["items"]);
+                }
+                let inner_props = properties(&published, &schema);
+                for f in inner {
+                    assert!(inner_props.contains_key(*f), "{at}: `{key}` has no `{f}`");
+                }
+            }
+        }
+    }
+}
+
+/// The schema of the operation's first JSON 2xx body.
+fn success_schema(doc: &serde_json::Value, operation: &str) -> Option<serde_json::Value> {
+    for item in doc["paths"].as_object()?.values() {
+        for op in item.as_object()?.values() {
+            if op["operationId"] != operation {
+                continue;
+            }
+            for (code, r) in op["responses"].as_object()? {
+                if code.starts_with('2') {
+                    let r = resolve(doc, r);
+                    if let Some(s) = r.pointer("/content/application~1json/schema") {
+                        return Some(resolve(doc, s));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+fn resolve(doc: &serde_json::Value, v: &serde_json::Value) -> serde_json::Value {
+    match v.get("$ref").and_then(|r| r.as_str()) {
+        Some(r) => resolve(
+            doc,
+            doc.pointer(r.trim_start_matches('#'))
+                .unwrap_or(&serde_json::Value::Null),
+        ),
+        None => v.clone(),
+    }
+}
+
+/// The properties of an object schema, through `allOf` and every `oneOf`/`anyOf` variant.
+fn properties(
+    doc: &serde_json::Value,
+    schema: &serde_json::Value,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut out = schema["properties"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    for key in ["allOf", "oneOf", "anyOf"] {
+        for s in schema[key].as_array().into_iter().flatten() {
+            out.extend(properties(doc, &resolve(doc, s)));
+        }
+    }
+    out
+}
+
+/// The JSON field names a wire type reads, as serde's derive lists them.
+fn fields<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    #[derive(Debug)]
+    struct Fields(&'static [&'static str]);
+    impl std::fmt::Display for Fields {
+        fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "{:?}", self.0)
+        }
+    }
+    impl std::error::Error for Fields {}
+    impl serde::de::Error for Fields {
+        fn custom<M: std::fmt::Display>(_: M) -> Self {
+            Fields(&[])
+        }
+    }
+    struct Recorder;
+    impl<'de> serde::Deserializer<'de> for Recorder {
+        type Error = Fields;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Fields> {
+            Err(Fields(&[]))
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Fields> {
+            Err(Fields(fields))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+    match T::deserialize(Recorder) {
+        Ok(_) => &[],
+        Err(Fields(f)) => f,
+    }
+}
