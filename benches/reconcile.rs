@@ -822,13 +822,20 @@ async fn replay_reads(calls: &[sim::CallRecord], state: &sim::SimState) -> (Dura
             .as_ref()
             .map(|q| format!("?{q}"))
             .unwrap_or_default();
+        // Agreement lists of different statuses run concurrently in a plan: one chain each.
+        let status = c
+            .query
+            .as_deref()
+            .and_then(|q| q.split('&').find(|p| p.starts_with("status=")))
+            .unwrap_or_default();
         chains
-            .entry((c.msn.clone(), c.operation.clone()))
+            .entry((c.msn.clone(), format!("{} {status}", c.operation)))
             .or_default()
             .push(format!("{base}{}{query}", c.path));
     }
     let longest = chains.values().map(Vec::len).max().unwrap_or(0) as u32;
-    let reads = chains.iter().map(|((msn, op), urls)| {
+    let reads = chains.iter().map(|((msn, chain), urls)| {
+        let op = chain.split(' ').next().unwrap_or_default();
         let t = match msn {
             Some(m) => transport
                 .for_merchant(m.clone())
@@ -837,9 +844,12 @@ async fn replay_reads(calls: &[sim::CallRecord], state: &sim::SimState) -> (Dura
         };
         async move {
             for url in urls {
-                let mut request = t
-                    .http()
-                    .get(url)
+                let mut request = t.http().get(url);
+                // The log keeps no headers; redirect QR reads need the Accept vippsctl sends.
+                if matches!(op, "list_redirect_qrs" | "get_redirect_qr") {
+                    request = request.header("Accept", "image/svg+xml");
+                }
+                let mut request = request
                     .build()
                     .unwrap_or_else(|e| fail(&format!("{url}: {e}")));
                 if let Err(e) = t.prepare(&mut request, op).await {
