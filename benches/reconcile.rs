@@ -3,7 +3,8 @@
 //!
 //! Run: `cargo bench --bench reconcile` (`--profile dev` skips the optimised build).
 //! `VIPPSCTL_BENCH_SCALE=0.1` shrinks every object count for a quick run;
-//! `VIPPSCTL_BENCH_ONLY=plan,apply,rate,fleet,memory,share` picks benchmarks.
+//! `VIPPSCTL_BENCH_ONLY=plan,lists,apply,rate,fleet,memory,share` picks benchmarks (`plan,lists`:
+//! the plan of the large merchant and the agreement lists' budget, a few minutes).
 //! Prints a table and writes it to `target/bench-report.md`. See docs/performance.md.
 
 mod support;
@@ -11,7 +12,7 @@ mod support;
 use std::time::{Duration, Instant};
 use support::*;
 use vippsctl::api::ratelimit::{Limit, RateLimits as ClientLimits, Scope};
-use vippsctl::sim::{self, RateLimits as SimLimits};
+use vippsctl::sim::{self, AgreementStatus, RateLimits as SimLimits};
 
 const LATENCY: Duration = Duration::from_millis(50);
 /// Requests per second the simulator allows in the paced-apply benchmark.
@@ -78,11 +79,14 @@ impl Bench {
     }
 }
 
-/// List pages of agreements a plan reads: the API gives no total, so a full last page costs one
-/// more (empty) call.
+/// List pages of one agreement status a plan reads: the API gives no total, so a full last page
+/// costs one more (empty) call.
 fn agreement_pages(n: usize) -> usize {
     n / PAGE + 1
 }
+
+/// The documented agreement-list budget: calls per minute per merchant.
+const LIST_BUDGET: usize = 5;
 
 fn main() {
     let scale: f64 = std::env::var("VIPPSCTL_BENCH_SCALE")
@@ -112,6 +116,9 @@ fn main() {
     eprintln!("reconcile benchmarks: scale {scale}, profile {profile}");
     if b.wants("plan") {
         rt.block_on(plan_one(&mut b));
+    }
+    if b.wants("lists") {
+        rt.block_on(agreement_lists(&mut b));
     }
     if b.wants("apply") {
         rt.block_on(apply_from_empty(&mut b));
@@ -167,8 +174,10 @@ async fn plan_one(b: &mut Bench) {
     let msns = msns(1);
     let loaded = load(&config_yaml(&msns, shape));
     let state = declared_state(&loaded, &b.secrets("plan-seed")).await;
+    // Every declared agreement is ACTIVE: ACTIVE pages and one PENDING list (concurrent), no
+    // ended ones (no declared agreement lacks an open one).
     let pages = agreement_pages(shape.agreements);
-    let minimum = 1 + 3 + pages;
+    let minimum = 1 + 3 + pages + 1;
     let bound = LATENCY * (1 + pages as u32);
     let mut runs = sample_plans(&[(&loaded, LATENCY), (&loaded, Duration::ZERO)], &state)
         .await
@@ -179,11 +188,16 @@ async fn plan_one(b: &mut Bench) {
     b.row(
         "plan 1 merchant: requests",
         at50.requests.to_string(),
-        format!("{minimum} (token + 3 lists + {pages} agreement pages)"),
+        format!("{minimum} (token + 3 lists + {pages} ACTIVE pages + 1 PENDING)"),
         at50.requests as f64 / minimum as f64,
         "1.00x",
         Some(at50.requests == minimum),
-        format!("{} objects, {} changes", shape.objects(), at50.changes),
+        format!(
+            "{} objects, {} changes; {} agreement lists of the budget of {LIST_BUDGET}",
+            shape.objects(),
+            at50.changes,
+            pages + 1
+        ),
     );
     let ratio = at50.wall.as_secs_f64() / bound.as_secs_f64();
     b.row(
@@ -218,6 +232,144 @@ async fn plan_one(b: &mut Bench) {
             secs(at0.diff)
         ),
     );
+}
+
+/// 1b. The agreement lists' budget: the large merchant with one new agreement declared (the
+///     ended statuses are listed too), and with a history of ended agreements long enough that
+///     the lists exceed the 5-per-minute budget, so the plan waits for the sliding window.
+async fn agreement_lists(b: &mut Bench) {
+    let shape = Shape::ISSUE.scaled(b.scale);
+    let msns = msns(1);
+    let msn = msns[0].clone();
+    let loaded = load(&config_yaml(&msns, shape));
+    let state = declared_state(&loaded, &b.secrets("lists-seed")).await;
+    let new_agreement = "      - externalId: newcomer\n        productName: Club new\n        pricing: { type: LEGACY, amount: 9900, currency: NOK }\n        interval: { unit: MONTH, count: 1 }\n        merchantRedirectUrl: https://shop.example/thanks\n        merchantAgreementUrl: https://shop.example/account\n";
+    let yaml = config_yaml(&msns, shape) + new_agreement;
+    let with_new = load(&yaml);
+    let active_pages = agreement_pages(shape.agreements);
+
+    // One new agreement: ACTIVE pages + PENDING, then STOPPED and EXPIRED (one page each).
+    eprintln!("lists: {shape:?} plus one new agreement");
+    let mut runs = sample_plans(&[(&with_new, LATENCY)], &state)
+        .await
+        .into_iter();
+    let Some(run) = runs.next() else {
+        fail("no samples")
+    };
+    let lists = active_pages + 3;
+    let minimum = 1 + 3 + lists;
+    b.row(
+        "plan 1 merchant + 1 new agreement: requests",
+        run.requests.to_string(),
+        format!(
+            "{minimum} (token + 3 lists + {active_pages} ACTIVE pages + PENDING, STOPPED, EXPIRED)"
+        ),
+        run.requests as f64 / minimum as f64,
+        "1.00x",
+        Some(run.requests == minimum),
+        format!(
+            "{lists} agreement lists of the budget of {LIST_BUDGET}; {} changes",
+            run.changes
+        ),
+    );
+    // The ended lists can only start once ACTIVE and PENDING are read.
+    let bound = LATENCY * (1 + active_pages as u32 + 1);
+    let ratio = run.wall.as_secs_f64() / bound.as_secs_f64();
+    b.row(
+        "plan 1 merchant + 1 new agreement: wall",
+        secs(run.wall),
+        format!(
+            "{} (token + {active_pages} pages + 1 ended page x 50 ms)",
+            secs(bound)
+        ),
+        ratio,
+        "<= 1.3x",
+        Some(ratio <= 1.3),
+        format!(
+            "median of {ROUNDS}; observe {}, diff {}",
+            secs(run.observe),
+            secs(run.diff)
+        ),
+    );
+
+    // A history: as many EXPIRED agreements as ACTIVE ones, so EXPIRED takes as many pages.
+    let mut history = state.clone();
+    if let Some(m) = history.merchants.get_mut(&msn) {
+        let old: Vec<_> = m.agreements.values().cloned().collect();
+        for mut a in old {
+            a.id = format!("{}x", a.id);
+            a.uuid = uuid::Uuid::new_v4();
+            a.status = AgreementStatus::Expired;
+            a.external_id = a.external_id.map(|e| format!("old-{e}"));
+            m.agreements.insert(a.id.clone(), a);
+        }
+    }
+    let lists = active_pages + 1 + 1 + agreement_pages(shape.agreements);
+    eprintln!(
+        "lists: with {} expired agreements ({lists} lists; one sample, it waits)",
+        shape.agreements
+    );
+    let sim = start(sim_config(LATENCY, SimLimits::documented())).await;
+    sim.seed(history);
+    let apis = apis(
+        &sim.base_url(),
+        &with_new.config,
+        ClientLimits::documented(),
+    );
+    let t = Instant::now();
+    let p = timed_plan(&with_new, &apis, &sim.base_url()).await;
+    let wall = t.elapsed();
+    let calls = sim.calls();
+    let throttled = calls.iter().filter(|c| c.status == 429).count();
+    let list_calls = calls
+        .iter()
+        .filter(|c| c.operation == "list_agreements")
+        .count();
+    let minimum = 1 + 3 + lists;
+    b.row(
+        format!("plan 1 merchant + history ({lists} lists): requests"),
+        calls.len().to_string(),
+        format!("{minimum} (token + 3 lists + {lists} agreement lists)"),
+        calls.len() as f64 / minimum as f64,
+        "1.00x, 0 answered 429",
+        Some(calls.len() == minimum && throttled == 0),
+        format!(
+            "{list_calls} list calls, {throttled} answered 429; {} changes",
+            p.plan.changes().filter(|c| c.action.is_change()).count()
+        ),
+    );
+    // The first five lists may go at once; each later group of five waits for the minute since
+    // the group before it (a sliding window), then one page round trip.
+    // Without waits the bound is the longest chain of round trips: the token, the ACTIVE
+    // pages, then the EXPIRED pages.
+    let waits = (lists.saturating_sub(1) / LIST_BUDGET) as u32;
+    let chain = LATENCY * (1 + active_pages as u32 + agreement_pages(shape.agreements) as u32);
+    let window = LATENCY + Duration::from_secs(60) * waits + LATENCY;
+    let (bound, why, target) = if window > chain {
+        (
+            window,
+            format!("token + {waits} x 60 s window + 1 page"),
+            1.05,
+        )
+    } else {
+        let why = "token + ACTIVE pages + EXPIRED pages x 50 ms".to_string();
+        (chain, why, 1.3)
+    };
+    let ratio = wall.as_secs_f64() / bound.as_secs_f64();
+    b.row(
+        format!("plan 1 merchant + history ({lists} lists): wall"),
+        secs(wall),
+        format!("{} ({why})", secs(bound)),
+        ratio,
+        format!("<= {target}x"),
+        Some(ratio <= target),
+        format!(
+            "one sample; observe {}, diff {}; {waits} wait(s) for the list budget, each announced on stderr (WARN waiting ... list_agreements)",
+            secs(p.observe),
+            secs(p.diff)
+        ),
+    );
+    sim.shutdown().await;
 }
 
 /// Samples per plan measurement (the median is reported).
@@ -670,13 +822,20 @@ async fn replay_reads(calls: &[sim::CallRecord], state: &sim::SimState) -> (Dura
             .as_ref()
             .map(|q| format!("?{q}"))
             .unwrap_or_default();
+        // Agreement lists of different statuses run concurrently in a plan: one chain each.
+        let status = c
+            .query
+            .as_deref()
+            .and_then(|q| q.split('&').find(|p| p.starts_with("status=")))
+            .unwrap_or_default();
         chains
-            .entry((c.msn.clone(), c.operation.clone()))
+            .entry((c.msn.clone(), format!("{} {status}", c.operation)))
             .or_default()
             .push(format!("{base}{}{query}", c.path));
     }
     let longest = chains.values().map(Vec::len).max().unwrap_or(0) as u32;
-    let reads = chains.iter().map(|((msn, op), urls)| {
+    let reads = chains.iter().map(|((msn, chain), urls)| {
+        let op = chain.split(' ').next().unwrap_or_default();
         let t = match msn {
             Some(m) => transport
                 .for_merchant(m.clone())
@@ -685,9 +844,12 @@ async fn replay_reads(calls: &[sim::CallRecord], state: &sim::SimState) -> (Dura
         };
         async move {
             for url in urls {
-                let mut request = t
-                    .http()
-                    .get(url)
+                let mut request = t.http().get(url);
+                // The log keeps no headers; redirect QR reads need the Accept vippsctl sends.
+                if matches!(op, "list_redirect_qrs" | "get_redirect_qr") {
+                    request = request.header("Accept", "image/svg+xml");
+                }
+                let mut request = request
                     .build()
                     .unwrap_or_else(|e| fail(&format!("{url}: {e}")));
                 if let Err(e) = t.prepare(&mut request, op).await {

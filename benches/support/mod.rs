@@ -122,12 +122,18 @@ pub fn load(yaml: &str) -> vippsctl::config::Loaded {
     }
 }
 
+/// The most merchants a benchmark uses (`memory`).
+pub const MAX_MERCHANTS: usize = 100;
+
+/// The simulator with every rule on, the sales units of [`msns`] (the sandbox keys act for them,
+/// as a partner's keys do) and `limits`.
 pub fn sim_config(latency: Duration, limits: sim::RateLimits) -> SimConfig {
     SimConfig {
         latency,
         rate_limits: limits,
         ..SimConfig::sandbox()
     }
+    .with_merchants(msns(MAX_MERCHANTS))
 }
 
 pub async fn start(config: SimConfig) -> SimHandle {
@@ -211,6 +217,7 @@ pub async fn timed_plan(
             api,
             &m.msn,
             &vippsctl::plan::diff::kinds_to_observe(m),
+            &vippsctl::plan::diff::agreement_lists(m),
         )
         .await
     });

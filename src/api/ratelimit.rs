@@ -1,7 +1,10 @@
 //! Client-side rate limiting, so that vippsctl stays inside the documented Vipps limits instead of
-//! collecting 429s. One GCRA cell per (operation, merchant, agreement id) as the limit's scope says.
+//! collecting 429s. One cell per (operation, merchant, agreement id) as the limit's scope says: a
+//! GCRA cell, or for the documented per-minute limits a log of the requests in the last window,
+//! because "N per minute" read strictly (as the simulator counts it) allows no more than N in
+//! any minute, which a token bucket does not guarantee.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -47,8 +50,14 @@ impl Limit {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RateLimits {
     per_operation: BTreeMap<String, Limit>,
+    /// Operations whose limit is a sliding window: at most `requests` in any `per`.
+    windowed: BTreeSet<String>,
     global: Option<Limit>,
 }
+
+/// Sent this much later than a sliding window strictly needs, so that latency jitter cannot make
+/// a request arrive inside the window its predecessor left.
+pub const WINDOW_MARGIN: Duration = Duration::from_millis(500);
 
 impl Default for RateLimits {
     fn default() -> Self {
@@ -61,27 +70,43 @@ impl RateLimits {
     /// QR and webhooks have none documented, so none are applied to them.
     pub fn documented() -> Self {
         Self::unlimited()
-            .with("list_agreements", Limit::per_minute(5, Scope::Merchant))
-            .with("update_agreement", Limit::per_minute(5, Scope::Agreement))
-            .with("fetch_agreement", Limit::per_minute(120, Scope::Agreement))
-            .with("draft_agreement", Limit::per_minute(300, Scope::Merchant))
+            .with_window("list_agreements", Limit::per_minute(5, Scope::Merchant))
+            .with_window("update_agreement", Limit::per_minute(5, Scope::Agreement))
+            .with_window("fetch_agreement", Limit::per_minute(120, Scope::Agreement))
+            .with_window("draft_agreement", Limit::per_minute(300, Scope::Merchant))
     }
 
     pub fn unlimited() -> Self {
         RateLimits {
             per_operation: BTreeMap::new(),
+            windowed: BTreeSet::new(),
             global: None,
         }
     }
 
+    /// A token bucket (GCRA): `requests` at once, then one every `per / requests`.
     pub fn with(mut self, operation: &str, limit: Limit) -> Self {
+        self.windowed.remove(operation);
+        self.per_operation.insert(operation.to_owned(), limit);
+        self
+    }
+
+    /// A sliding window: at most `requests` in any `per` (plus [`WINDOW_MARGIN`]).
+    pub fn with_window(mut self, operation: &str, limit: Limit) -> Self {
+        self.windowed.insert(operation.to_owned());
         self.per_operation.insert(operation.to_owned(), limit);
         self
     }
 
     pub fn without(mut self, operation: &str) -> Self {
+        self.windowed.remove(operation);
         self.per_operation.remove(operation);
         self
+    }
+
+    /// Whether the operation's limit is a sliding window.
+    pub fn is_windowed(&self, operation: &str) -> bool {
+        self.windowed.contains(operation)
     }
 
     /// A cap on all requests together (its scope is ignored: it is always global).
@@ -116,6 +141,8 @@ pub struct RateLimiter {
     limits: RateLimits,
     /// Theoretical arrival time per cell (GCRA).
     cells: Mutex<HashMap<Key, Instant>>,
+    /// Reserved send times per windowed cell, oldest first.
+    windows: Mutex<HashMap<Key, VecDeque<Instant>>>,
 }
 
 impl RateLimiter {
@@ -123,6 +150,7 @@ impl RateLimiter {
         RateLimiter {
             limits,
             cells: Mutex::new(HashMap::new()),
+            windows: Mutex::new(HashMap::new()),
         }
     }
 
@@ -139,6 +167,7 @@ impl RateLimiter {
         now: Instant,
     ) -> Duration {
         let mut wanted: Vec<(Key, Limit)> = Vec::with_capacity(2);
+        let mut window: Option<(Key, Limit)> = None;
         if let Some(g) = self.limits.global {
             wanted.push((
                 Key {
@@ -158,24 +187,29 @@ impl RateLimiter {
                 Scope::Agreement => agreement_id(path).unwrap_or_default().to_owned(),
                 _ => String::new(),
             };
-            wanted.push((
-                Key {
-                    operation: operation.to_owned(),
-                    merchant,
-                    agreement,
-                },
-                *l,
-            ));
+            let key = Key {
+                operation: operation.to_owned(),
+                merchant,
+                agreement,
+            };
+            if self.limits.is_windowed(operation) {
+                window = Some((key, *l));
+            } else {
+                wanted.push((key, *l));
+            }
         }
+        let mut wait = match window {
+            Some((key, limit)) => self.reserve_window(key, limit, now),
+            None => Duration::ZERO,
+        };
         if wanted.is_empty() {
-            return Duration::ZERO;
+            return wait;
         }
         // A poisoned lock only means another thread panicked mid-update; the map is still usable.
         let mut cells = self.cells.lock().unwrap_or_else(|p| p.into_inner());
         if cells.len() > PRUNE_ABOVE {
             cells.retain(|_, tat| *tat > now);
         }
-        let mut wait = Duration::ZERO;
         for (key, limit) in wanted {
             if limit.requests == 0 || limit.per.is_zero() {
                 continue;
@@ -194,6 +228,32 @@ impl RateLimiter {
         wait
     }
 
+    /// A sliding-window slot: the earliest time at or after `now` with fewer than
+    /// `limit.requests` reservations in the window before it.
+    fn reserve_window(&self, key: Key, limit: Limit, now: Instant) -> Duration {
+        if limit.requests == 0 || limit.per.is_zero() {
+            return Duration::ZERO;
+        }
+        let span = limit.per + WINDOW_MARGIN;
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if windows.len() > PRUNE_ABOVE {
+            windows.retain(|_, log| log.back().is_some_and(|t| *t + span > now));
+        }
+        let log = windows.entry(key).or_default();
+        // Reservations that no longer constrain anything from `now` on.
+        while log.front().is_some_and(|t| *t + span <= now) {
+            log.pop_front();
+        }
+        let n = limit.requests as usize;
+        let start = if log.len() < n {
+            now
+        } else {
+            (log[log.len() - n] + span).max(now)
+        };
+        log.push_back(start);
+        start - now
+    }
+
     /// Wait for a slot, saying so when the wait is noticeable.
     pub async fn acquire(&self, operation: &str, merchant: Option<&str>, path: &str) {
         let wait = self.reserve(operation, merchant, path, Instant::now());
@@ -203,14 +263,31 @@ impl RateLimiter {
         let msn = merchant
             .map(|m| format!(" (merchant {m})"))
             .unwrap_or_default();
+        // The budget the wait is for, e.g. "at most 5 calls per minute".
+        let budget = self
+            .limits
+            .get(operation)
+            .map(|l| {
+                let per = if l.per == Duration::from_secs(60) {
+                    "minute".to_string()
+                } else {
+                    human(l.per)
+                };
+                let n = l.requests;
+                format!(
+                    ": at most {n} {} per {per}",
+                    if n == 1 { "call" } else { "calls" }
+                )
+            })
+            .unwrap_or_default();
         if wait > Duration::from_secs(2) {
             tracing::warn!(
-                "waiting {} for the Vipps rate limit on {operation}{msn}",
+                "waiting {} for the Vipps rate limit on {operation}{msn}{budget}",
                 human(wait)
             );
         } else {
             tracing::info!(
-                "waiting {} for the Vipps rate limit on {operation}{msn}",
+                "waiting {} for the Vipps rate limit on {operation}{msn}{budget}",
                 human(wait)
             );
         }
@@ -243,7 +320,7 @@ mod tests {
     const LIST: &str = "/recurring/v3/agreements";
 
     #[test]
-    fn documented_list_limit_is_five_per_minute_per_merchant() {
+    fn documented_list_limit_is_five_in_any_minute_per_merchant() {
         let limiter = RateLimiter::new(RateLimits::documented());
         let t0 = Instant::now();
         for _ in 0..5 {
@@ -252,25 +329,44 @@ mod tests {
                 Duration::ZERO
             );
         }
-        // The sixth waits one emission interval (60s / 5).
+        // A sliding window: the sixth and later wait until the first five have left the minute,
+        // a token bucket would have sent the sixth after 12 s.
+        let window = Duration::from_secs(60) + WINDOW_MARGIN;
+        for _ in 0..5 {
+            assert_eq!(
+                limiter.reserve("list_agreements", Some("123456"), LIST, t0),
+                window
+            );
+        }
         assert_eq!(
             limiter.reserve("list_agreements", Some("123456"), LIST, t0),
-            Duration::from_secs(12)
-        );
-        assert_eq!(
-            limiter.reserve("list_agreements", Some("123456"), LIST, t0),
-            Duration::from_secs(24)
+            window * 2
         );
         // Another merchant has its own budget.
         assert_eq!(
             limiter.reserve("list_agreements", Some("654321"), LIST, t0),
             Duration::ZERO
         );
-        // Later, the budget refills at one per interval.
-        let later = t0 + Duration::from_secs(60);
+        // Later calls wait only for what is still in their window.
+        let later = t0 + Duration::from_secs(90);
         assert_eq!(
-            limiter.reserve("list_agreements", Some("123456"), LIST, later),
+            limiter.reserve("list_agreements", Some("654321"), LIST, later),
             Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn a_bucket_limit_still_refills_one_per_interval() {
+        let limits = RateLimits::unlimited().with("x", Limit::per_minute(5, Scope::Merchant));
+        assert!(!limits.is_windowed("x"));
+        let limiter = RateLimiter::new(limits);
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            assert!(limiter.reserve("x", Some("1"), LIST, t0).is_zero());
+        }
+        assert_eq!(
+            limiter.reserve("x", Some("1"), LIST, t0),
+            Duration::from_secs(12)
         );
     }
 

@@ -117,7 +117,8 @@ pub async fn run(args: ImportArgs, global: &GlobalArgs) -> Result<Outcome, Failu
     let (target, apis) = session::connect(global, &config, args.sandbox).await?;
     opts.environment = Some(target.environment);
     let kinds = opts.kinds.clone();
-    let live = session::observe_kinds(&config, &apis, |_| kinds.clone()).await?;
+    let lists = crate::import::agreement_lists(&opts);
+    let live = session::observe_kinds(&config, &apis, |_| (kinds.clone(), lists.clone())).await?;
     let yaml = crate::import::render(&live, &opts);
     match &args.out {
         Some(out) => {

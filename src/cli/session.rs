@@ -8,7 +8,7 @@ use crate::api::vipps::MerchantApi;
 use crate::api::Environment;
 use crate::config::model::{Config, Merchant};
 use crate::plan::diff::kinds_to_observe;
-use crate::resources::observe::observe;
+use crate::resources::observe::{observe, AgreementLists};
 use crate::resources::LiveMerchant;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -186,6 +186,9 @@ fn credential_vars(m: &Merchant) -> (String, String, String) {
     }
 }
 
+/// The sandbox: an in-process simulator with one sales unit per merchant the configuration
+/// declares, each with its own keys (the simulator's, derived from the MSN), so no credentials are
+/// needed and every merchant still acts only with its own keys, as in production.
 async fn connect_sandbox(
     global: &GlobalArgs,
     config: &Config,
@@ -196,8 +199,10 @@ async fn connect_sandbox(
             Failure::new(format!("could not create {}", dir.display())).caused_by(e)
         })?;
     }
-    let mut sim_config = crate::sim::SimConfig::sandbox();
+    let msns: Vec<&str> = config.merchants.iter().map(|m| m.msn.as_str()).collect();
+    let mut sim_config = crate::sim::SimConfig::sandbox().with_sales_units(msns);
     sim_config.state_file = Some(state.to_path_buf());
+    let keys = sim_config.credentials.clone();
     let handle = crate::sim::start(sim_config, ([127, 0, 0, 1], 0).into())
         .await
         .map_err(|e| {
@@ -206,20 +211,24 @@ async fn connect_sandbox(
             ))
         })?;
     let base_url = handle.base_url();
-    let creds = Credentials::new(
-        crate::sim::SANDBOX_CLIENT_ID,
-        crate::sim::SANDBOX_CLIENT_SECRET,
-        crate::sim::SANDBOX_SUBSCRIPTION_KEY,
-    );
-    let transport = Transport::builder(base_url.clone())
-        .credentials(creds)
-        .timeout(global.timeout)
-        .build()
-        .map_err(|e| Failure::from_error(&e))?;
     let mut apis = HashMap::new();
     for m in &config.merchants {
-        let t = transport
-            .for_merchant(m.msn.clone())
+        let Some(k) = keys.iter().find(|k| k.msns.contains(&m.msn)) else {
+            return Err(Failure::new(format!(
+                "the sandbox has no sales unit {}",
+                m.msn
+            )));
+        };
+        let creds = Credentials::new(
+            &k.client_id,
+            k.client_secret.expose(),
+            k.subscription_key.expose(),
+        );
+        let t = Transport::builder(base_url.clone())
+            .credentials(creds)
+            .timeout(global.timeout)
+            .build()
+            .and_then(|t| t.for_merchant(m.msn.clone()))
             .map_err(|e| Failure::from_error(&e))?;
         apis.insert(m.msn.clone(), Arc::new(MerchantApi::new(t)));
     }
@@ -239,19 +248,24 @@ pub async fn observe_all(
     config: &Config,
     apis: &HashMap<String, Arc<MerchantApi>>,
 ) -> Result<Vec<LiveMerchant>, Failure> {
-    observe_kinds(config, apis, kinds_to_observe).await
+    observe_kinds(config, apis, |m| {
+        (kinds_to_observe(m), crate::plan::diff::agreement_lists(m))
+    })
+    .await
 }
 
-/// Read the kinds `kinds_of` names for each merchant (import reads what it is asked for).
+/// Read the kinds and agreement lists `wants` names for each merchant (import reads what it is
+/// asked for).
 pub async fn observe_kinds(
     config: &Config,
     apis: &HashMap<String, Arc<MerchantApi>>,
-    kinds_of: impl Fn(&Merchant) -> Vec<crate::resources::Kind>,
+    wants: impl Fn(&Merchant) -> (Vec<crate::resources::Kind>, AgreementLists),
 ) -> Result<Vec<LiveMerchant>, Failure> {
-    let kinds_of = &kinds_of;
+    let wants = &wants;
     let reads = config.merchants.iter().map(|m| async move {
         let api = apis.get(&m.msn).expect("a client per merchant");
-        observe(api, &m.msn, &kinds_of(m)).await
+        let (kinds, lists) = wants(m);
+        observe(api, &m.msn, &kinds, &lists).await
     });
     let results = futures::future::join_all(reads).await;
     let mut live = Vec::new();

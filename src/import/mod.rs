@@ -32,6 +32,26 @@ impl Default for ImportOptions {
     }
 }
 
+/// The agreement lists an import needs: the statuses it is asked for, one list each (Vipps
+/// lists one status per call), created after the start of the `--created-after` day.
+pub fn agreement_lists(opts: &ImportOptions) -> crate::resources::observe::AgreementLists {
+    let mut statuses = Vec::new();
+    for s in &opts.agreement_statuses {
+        if !statuses.contains(s) {
+            statuses.push(*s);
+        }
+    }
+    crate::resources::observe::AgreementLists {
+        statuses,
+        ended_for: Default::default(),
+        // The API lists agreements created strictly after the instant; the day is inclusive.
+        created_after: opts
+            .created_after
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc().timestamp_millis() - 1),
+    }
+}
+
 /// The ttl range the config (and the QR API) accepts.
 const TTL_MIN: i64 = 300;
 

@@ -75,6 +75,24 @@ pub fn kinds_to_observe(m: &Merchant) -> Vec<Kind> {
     kinds
 }
 
+/// The agreement lists a plan needs for this merchant: ACTIVE and PENDING always (declared
+/// agreements are matched among them, policies select among them, and the plan counts the
+/// unmanaged ones); STOPPED and EXPIRED only when a declared ACTIVE agreement has no open live
+/// one, because they decide whether it is drafted (again) or was refused. A declared STOPPED
+/// agreement without an open one needs nothing: there is nothing left to stop.
+pub fn agreement_lists(m: &Merchant) -> crate::resources::observe::AgreementLists {
+    crate::resources::observe::AgreementLists {
+        statuses: vec![AgreementStatus::Active, AgreementStatus::Pending],
+        ended_for: m
+            .agreements
+            .iter()
+            .filter(|a| a.status == DeclaredStatus::Active)
+            .map(|a| a.external_id.clone())
+            .collect(),
+        created_after: None,
+    }
+}
+
 /// A short digest of a serialisable value (live-object fingerprints): the first 8 bytes of the
 /// SHA-256 of its JSON. The JSON is hashed as it is written, never held: a merchant's live state
 /// is a megabyte of it.
@@ -915,7 +933,11 @@ fn diff_agreements(
         }
     }
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for l in live {
+    // Open agreements only: ended ones are listed only when a draft needs them, and are left
+    // alone whatever the configuration says.
+    let open =
+        |l: &&LiveAgreement| matches!(l.status, AgreementStatus::Active | AgreementStatus::Pending);
+    for l in live.iter().filter(open) {
         let managed = by_policy.contains(&l.id)
             || l.external_id
                 .as_deref()

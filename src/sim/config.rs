@@ -2,6 +2,7 @@
 
 use crate::api::Secret;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,23 +13,120 @@ pub const SANDBOX_SUBSCRIPTION_KEY: &str = "sandbox-subscription-key";
 /// The MSN a sandbox caller gets when it sends no `Merchant-Serial-Number`.
 pub const SANDBOX_MSN: &str = "123456";
 
-/// One set of API keys, as a sales unit (or partner) gets them from the portal.
+/// One set of API keys, as a sales unit (or a partner) gets them from the portal.
 #[derive(Debug, Clone)]
 pub struct SimCredentials {
     pub client_id: String,
     pub client_secret: Secret,
+    /// The primary subscription key.
     pub subscription_key: Secret,
-    /// The MSNs these keys may act for; the first is used when a call names none.
+    /// The secondary subscription key: interchangeable with the primary, so keys can be rotated
+    /// (API-FACTS section 2).
+    pub secondary_subscription_key: Option<Secret>,
+    /// The sales units (MSNs) these keys may act for.
     pub msns: Vec<String>,
+    /// A partner's keys act for several sales units and must name one (`Merchant-Serial-Number`)
+    /// on every call; a sales unit's own keys act for that one MSN, with or without the header.
+    pub partner: bool,
 }
 
 impl SimCredentials {
+    /// The keys of the sandbox sales unit [`SANDBOX_MSN`].
     pub fn sandbox() -> Self {
+        SimCredentials::for_sales_unit(SANDBOX_MSN)
+    }
+
+    /// A sales unit's own keys. They are derived from the MSN (the sandbox's for
+    /// [`SANDBOX_MSN`]), so a restarted simulator prints the same ones; like the sandbox keys they
+    /// open nothing but the simulator.
+    pub fn for_sales_unit(msn: &str) -> Self {
+        let (id, secret, key) = if msn == SANDBOX_MSN {
+            (
+                SANDBOX_CLIENT_ID.to_string(),
+                SANDBOX_CLIENT_SECRET.to_string(),
+                SANDBOX_SUBSCRIPTION_KEY.to_string(),
+            )
+        } else {
+            sales_unit_keys(msn)
+        };
         SimCredentials {
-            client_id: SANDBOX_CLIENT_ID.to_string(),
-            client_secret: Secret::new(SANDBOX_CLIENT_SECRET),
-            subscription_key: Secret::new(SANDBOX_SUBSCRIPTION_KEY),
-            msns: vec![SANDBOX_MSN.to_string()],
+            client_id: id,
+            client_secret: Secret::new(secret),
+            secondary_subscription_key: Some(Secret::new(format!("{}-secondary", key))),
+            subscription_key: Secret::new(key),
+            msns: vec![msn.to_string()],
+            partner: false,
+        }
+    }
+
+    /// The sandbox keys acting for `msns` as a partner's keys do: every call names its MSN.
+    pub fn sandbox_partner(msns: Vec<String>) -> Self {
+        SimCredentials {
+            msns,
+            partner: true,
+            ..SimCredentials::sandbox()
+        }
+    }
+
+    /// Whether `key` is one of these keys' subscription keys.
+    pub fn has_subscription_key(&self, key: &str) -> bool {
+        self.subscription_key.expose() == key
+            || self
+                .secondary_subscription_key
+                .as_ref()
+                .is_some_and(|s| s.expose() == key)
+    }
+}
+
+/// `client_id`, `client_secret` and subscription key of a simulated sales unit.
+fn sales_unit_keys(msn: &str) -> (String, String, String) {
+    // The MSN's digits in the uuid's last group (4-10 digits, zero-padded to 12).
+    let id = format!("00000000-5a4d-4b00-8001-{:0>12}", msn);
+    (
+        id,
+        format!("sandbox-client-secret-{msn}"),
+        format!("sandbox-subscription-key-{msn}"),
+    )
+}
+
+/// Behaviour kinder than Vipps, each switched on only on purpose (`sim serve --lenient-*`).
+/// The default (all off) follows the published specs and API-FACTS; docs/simulator.md lists
+/// every rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leniency {
+    /// Any 4-10 digit MSN is accepted with any configured keys, and its sales unit created on
+    /// first use. Vipps refuses an MSN the keys do not belong to.
+    #[serde(default)]
+    pub any_msn: bool,
+    /// `GET /recurring/v3/agreements` without `status` lists agreements in every status. Vipps
+    /// lists only ACTIVE ones then ("there is no way to list all Agreements with all statuses").
+    #[serde(default)]
+    pub list_all_statuses: bool,
+    /// Reads of merchant-redirect QRs without a supported `Accept` header answer with SVG links.
+    /// The QR spec makes `Accept` a required header on them.
+    #[serde(default)]
+    pub qr_reads_without_accept: bool,
+}
+
+impl Leniency {
+    /// What is switched on, in words.
+    pub fn switched_on(&self) -> Vec<&'static str> {
+        [
+            (self.any_msn, "any MSN"),
+            (self.list_all_statuses, "agreement lists in every status"),
+            (self.qr_reads_without_accept, "QR reads without Accept"),
+        ]
+        .into_iter()
+        .filter_map(|(on, what)| on.then_some(what))
+        .collect()
+    }
+
+    /// Every leniency on: what the simulator did before it followed the specs' prose.
+    pub fn all() -> Self {
+        Leniency {
+            any_msn: true,
+            list_all_statuses: true,
+            qr_reads_without_accept: true,
         }
     }
 }
@@ -38,16 +136,21 @@ impl SimCredentials {
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
     /// 500 before anything happened.
+    #[serde(rename = "status_500")]
     Status500,
+    #[serde(rename = "status_502")]
     Status502,
+    #[serde(rename = "status_503")]
     Status503,
     /// A 429 that no documented limit explains (gateway throttling).
+    #[serde(rename = "status_429")]
     Status429,
     /// The connection is closed without an answer, before the state changes.
     Drop,
     /// No answer until long after any sane client timeout (`FaultConfig::hang`).
     Timeout,
     /// The state changes, then the client gets a 500.
+    #[serde(rename = "after_write_500")]
     AfterWrite500,
     /// The state changes, then the connection is closed without an answer.
     AfterWriteDrop,
@@ -78,6 +181,11 @@ impl FaultKind {
         }
     }
 
+    /// The kind with this [`FaultKind::name`].
+    pub fn parse(name: &str) -> Option<FaultKind> {
+        FaultKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     pub fn after_write(self) -> bool {
         matches!(self, FaultKind::AfterWrite500 | FaultKind::AfterWriteDrop)
     }
@@ -89,10 +197,11 @@ impl FaultKind {
 pub struct FaultConfig {
     /// Probability (0.0..=1.0) that a request is faulted.
     pub rate: f64,
-    /// The kinds to pick from, uniformly; repeat a kind to weigh it more.
+    /// The kinds to pick from, uniformly; repeat a kind to weigh it more. Default: all.
+    #[serde(default = "all_faults")]
     pub mix: Vec<FaultKind>,
-    /// How long a `timeout` fault holds the connection.
-    #[serde(with = "millis", rename = "hang_ms")]
+    /// How long a `timeout` fault holds the connection. Default: 120 s.
+    #[serde(with = "millis", rename = "hang_ms", default = "default_hang")]
     pub hang: Duration,
     /// Only requests of these operations (stable names from `specs::ops`) can fault; empty: all.
     /// Lets a test lose the answer to one kind of write without breaking the reads around it.
@@ -101,6 +210,14 @@ pub struct FaultConfig {
     /// Stop faulting after this many faults (decremented as they happen); `None`: no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_faults: Option<u32>,
+}
+
+fn all_faults() -> Vec<FaultKind> {
+    FaultKind::ALL.to_vec()
+}
+
+fn default_hang() -> Duration {
+    Duration::from_secs(120)
 }
 
 impl FaultConfig {
@@ -205,6 +322,38 @@ pub(crate) enum CountedPer {
     Agreement,
 }
 
+/// The market of a sales unit: it decides an agreement's `countryCode`, and Norwegian sales
+/// units must send `merchantAgreementUrl` with a draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Country {
+    #[default]
+    #[serde(rename = "NO")]
+    Norway,
+    #[serde(rename = "DK")]
+    Denmark,
+    #[serde(rename = "FI")]
+    Finland,
+}
+
+impl Country {
+    pub fn code(self) -> &'static str {
+        match self {
+            Country::Norway => "NO",
+            Country::Denmark => "DK",
+            Country::Finland => "FI",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "NO" => Some(Country::Norway),
+            "DK" => Some(Country::Denmark),
+            "FI" => Some(Country::Finland),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     /// Added to every Vipps API answer.
@@ -214,18 +363,29 @@ pub struct SimConfig {
     pub faults: FaultConfig,
     pub seed: u64,
     pub rate_limits: RateLimits,
-    /// Lifetime of an access token on the simulated clock (1 hour in the Vipps test environment).
+    /// Lifetime of an access token on the simulated clock: 1 hour in the Vipps test environment
+    /// (the default), 24 hours in production.
     pub token_ttl: Duration,
+    /// The keys the simulator knows; their MSNs are the sales units that exist.
     pub credentials: Vec<SimCredentials>,
-    /// Any MSN is accepted and its merchant created on first use, as a sandbox should.
-    pub open_merchants: bool,
+    /// Sales units outside Norway (the default market), by MSN.
+    pub countries: BTreeMap<String, Country>,
+    /// What is kinder than Vipps; all off by default.
+    pub lenient: Leniency,
     /// Load state from here at start and write it after every change.
     pub state_file: Option<PathBuf>,
     /// Check the bearer token and subscription key on API calls.
     pub require_auth: bool,
 }
 
+/// A token's lifetime in the Vipps test environment (AT description).
+pub const TEST_TOKEN_TTL: Duration = Duration::from_secs(3600);
+/// A token's lifetime in the Vipps production environment (AT description).
+pub const PRODUCTION_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+
 impl SimConfig {
+    /// The sandbox sales unit [`SANDBOX_MSN`] with the sandbox keys, the documented rate limits,
+    /// every rule on.
     pub fn sandbox() -> Self {
         SimConfig {
             latency: Duration::ZERO,
@@ -233,9 +393,10 @@ impl SimConfig {
             faults: FaultConfig::none(),
             seed: 0,
             rate_limits: RateLimits::documented(),
-            token_ttl: Duration::from_secs(3600),
+            token_ttl: TEST_TOKEN_TTL,
             credentials: vec![SimCredentials::sandbox()],
-            open_merchants: true,
+            countries: BTreeMap::new(),
+            lenient: Leniency::default(),
             state_file: None,
             require_auth: true,
         }
@@ -256,6 +417,67 @@ impl SimConfig {
             rate_limits: RateLimits::off(),
             ..SimConfig::sandbox()
         }
+    }
+
+    /// Creates the sales units `msns` (besides [`SANDBOX_MSN`]) and lets the sandbox keys act for
+    /// all of them as a partner's keys do, so every call must name its MSN. For setups with one
+    /// set of credentials and several merchants.
+    pub fn with_merchants<I, S>(mut self, msns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut all = vec![SANDBOX_MSN.to_string()];
+        for m in msns {
+            let m = m.into();
+            if !all.contains(&m) {
+                all.push(m);
+            }
+        }
+        self.credentials
+            .retain(|c| c.client_id != SANDBOX_CLIENT_ID);
+        if all.len() == 1 {
+            self.credentials.insert(0, SimCredentials::sandbox());
+        } else {
+            self.credentials
+                .insert(0, SimCredentials::sandbox_partner(all));
+        }
+        self
+    }
+
+    /// Creates the sales units `msns`, each with its own keys ([`SimCredentials::for_sales_unit`]),
+    /// instead of the sandbox sales unit: what `sim serve --msn` and `--sandbox` run.
+    pub fn with_sales_units<I, S>(mut self, msns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.credentials.clear();
+        for m in msns {
+            let m = m.into();
+            if !self.credentials.iter().any(|c| c.msns.contains(&m)) {
+                self.credentials.push(SimCredentials::for_sales_unit(&m));
+            }
+        }
+        self
+    }
+
+    /// Switch on some leniency (see [`Leniency`]).
+    pub fn with_leniency(mut self, lenient: Leniency) -> Self {
+        self.lenient = lenient;
+        self
+    }
+
+    /// The market of a sales unit (Norway unless `countries` says otherwise).
+    pub fn country(&self, msn: &str) -> Country {
+        self.countries.get(msn).copied().unwrap_or_default()
+    }
+
+    /// Whether a sales unit with this MSN exists (some keys act for it).
+    pub fn sales_unit_exists(&self, msn: &str) -> bool {
+        self.credentials
+            .iter()
+            .any(|c| c.msns.iter().any(|m| m == msn))
     }
 }
 

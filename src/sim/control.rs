@@ -146,7 +146,9 @@ pub(crate) fn drift(inner: &mut Inner, d: &Drift) -> Result<(), ControlError> {
 /// What a customer does with an agreement in the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CustomerAction {
-    Accept,
+    /// Accept a pending agreement; for VARIABLE pricing the customer chooses the maximum amount
+    /// (`None`: the suggested one).
+    Accept { max_amount: Option<i64> },
     /// Reject a pending agreement, or stop an active one.
     Stop,
 }
@@ -167,7 +169,12 @@ pub(crate) fn customer(
             id: id.to_string(),
         })?;
     let result = match action {
-        CustomerAction::Accept => recurring::activate(a, now).map_err(|s| (s, "accepted")),
+        CustomerAction::Accept { max_amount } => {
+            if let Some(max) = max_amount {
+                recurring::check_chosen_max(a, max).map_err(ControlError::Invalid)?;
+            }
+            recurring::activate(a, now, max_amount).map_err(|s| (s, "accepted"))
+        }
         CustomerAction::Stop => recurring::customer_stop(a, now).map_err(|s| (s, "stopped")),
     };
     result.map_err(|(s, action)| ControlError::WrongStatus {
@@ -203,7 +210,6 @@ pub(crate) fn reset(inner: &mut Inner) {
     inner.state = SimState::default();
     inner.calls.clear();
     inner.windows.clear();
-    inner.idempotency.clear();
     inner.clock_offset = chrono::Duration::zero();
     inner.dirty = true;
 }
@@ -265,7 +271,23 @@ pub(crate) fn handle(inner: &mut Inner, req: &Req) -> Reply {
         },
         ("POST", ["agreements", id, action]) => {
             let action = match *action {
-                "accept" => CustomerAction::Accept,
+                "accept" => {
+                    #[derive(Deserialize)]
+                    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+                    struct Accept {
+                        #[serde(default)]
+                        max_amount: Option<i64>,
+                    }
+                    let max_amount = if req.body.iter().all(u8::is_ascii_whitespace) {
+                        None
+                    } else {
+                        match parse::<Accept>(req) {
+                            Ok(a) => a.max_amount,
+                            Err(r) => return r,
+                        }
+                    };
+                    CustomerAction::Accept { max_amount }
+                }
                 "reject" | "stop" => CustomerAction::Stop,
                 _ => return bad_request("action must be accept, reject or stop"),
             };
@@ -313,22 +335,7 @@ pub(crate) fn handle(inner: &mut Inner, req: &Req) -> Reply {
             ok()
         }
         ("GET", ["qr", msn, kind, file]) => qr_image(inner, req, msn, kind, file),
-        ("GET", ["r", msn, id]) => {
-            inner.sweep();
-            match inner
-                .state
-                .merchants
-                .get(*msn)
-                .and_then(|m| m.redirect_qrs.get(*id))
-            {
-                Some(q) => Reply::empty(302).with_header("Location", q.redirect_url.clone()),
-                None => Reply::raw(
-                    404,
-                    "text/plain",
-                    b"This QR code no longer exists.\n".to_vec(),
-                ),
-            }
-        }
+        ("GET", ["r", msn, content]) => redirect_content(inner, msn, content),
         ("GET", ["m", msn, id]) => match inner
             .state
             .merchants
@@ -353,12 +360,25 @@ pub(crate) fn handle(inner: &mut Inner, req: &Req) -> Reply {
         ("GET", ["consent", id]) => consent_page(inner, id),
         ("POST", ["consent", id, action]) => {
             let act = match *action {
-                "accept" => CustomerAction::Accept,
+                "accept" => match consent_max_amount(req) {
+                    Ok(max_amount) => CustomerAction::Accept { max_amount },
+                    Err(msg) => {
+                        return Reply::raw(
+                            400,
+                            "text/html; charset=utf-8",
+                            page(
+                                "Vipps MobilePay (simulator)",
+                                &format!("<p>{}</p>", escape(&msg)),
+                            )
+                            .into_bytes(),
+                        )
+                    }
+                },
                 "reject" => CustomerAction::Stop,
                 _ => return Reply::raw(404, "text/plain", b"not found\n".to_vec()),
             };
             let (status, message) = match customer(inner, id, act) {
-                Ok(()) if act == CustomerAction::Accept => {
+                Ok(()) if matches!(act, CustomerAction::Accept { .. }) => {
                     (200, "You accepted the agreement.".to_string())
                 }
                 Ok(()) => (200, "You rejected the agreement.".to_string()),
@@ -388,26 +408,73 @@ pub(crate) fn handle(inner: &mut Inner, req: &Req) -> Reply {
     }
 }
 
+/// The short link a redirect QR encodes: its content token (or, for seeded QRs without one,
+/// its id). It redirects while that very QR exists, so a code printed before a DELETE stays dead
+/// when the id is created again.
+fn redirect_content(inner: &mut Inner, msn: &str, content: &str) -> Reply {
+    inner.sweep();
+    let qrs = inner.state.merchants.get(msn).map(|m| &m.redirect_qrs);
+    let found = qrs.and_then(|q| {
+        q.values()
+            .find(|x| x.content.as_deref() == Some(content))
+            .or_else(|| q.get(content).filter(|x| x.content.is_none()))
+    });
+    match found {
+        Some(q) => Reply::empty(302).with_header("Location", q.redirect_url.clone()),
+        None => Reply::raw(
+            404,
+            "text/plain",
+            b"This QR code no longer exists.\n".to_vec(),
+        ),
+    }
+}
+
+/// The maximum amount a customer typed on the consent page, in major units (`299.50`).
+fn consent_max_amount(req: &Req) -> Result<Option<i64>, String> {
+    let body = String::from_utf8_lossy(&req.body);
+    let Some(raw) = body
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .find(|(k, _)| *k == "maxAmount")
+        .map(|(_, v)| percent_decode(&v.replace('+', " ")))
+    else {
+        return Ok(None);
+    };
+    let raw = raw.trim().replace(',', ".");
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    match raw.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1e12 => Ok(Some((v * 100.0).round() as i64)),
+        _ => Err(format!("`{raw}` is not an amount")),
+    }
+}
+
 fn qr_image(inner: &mut Inner, req: &Req, msn: &str, kind: &str, file: &str) -> Reply {
     inner.sweep();
     let (id, ext) = match file.rsplit_once('.') {
         Some((id, ext)) if ext == "png" || ext == "svg" => (id, ext),
         _ => return Reply::raw(404, "text/plain", b"not found\n".to_vec()),
     };
-    let exists = inner.state.merchants.get(msn).is_some_and(|m| match kind {
-        "redirect" => m.redirect_qrs.contains_key(id),
-        "callback" => m.callback_qrs.contains_key(id),
-        _ => false,
+    let asked = req.query_param("v");
+    let content = inner.state.merchants.get(msn).and_then(|m| match kind {
+        "redirect" => m
+            .redirect_qrs
+            .get(id)
+            .filter(|q| q.content == asked)
+            .map(|q| q.content.clone()),
+        "callback" => m.callback_qrs.get(id).map(|_| None),
+        _ => None,
     });
-    if !exists {
+    let Some(token) = content else {
         return Reply::raw(404, "text/plain", b"no such QR code\n".to_vec());
-    }
+    };
     let size = req
         .query_param("size")
         .and_then(|s| s.parse::<u32>().ok())
         .filter(|s| (qr::SIZE_MIN..=qr::SIZE_MAX).contains(s))
         .unwrap_or(image::DEFAULT_SIZE);
-    let content = qr::content_url(&inner.base_url, msn, kind, id);
+    let content = qr::content_url(&inner.base_url, msn, kind, id, token.as_deref());
     let rendered = if ext == "png" {
         image::png(&content, size).map(|b| Reply::raw(200, "image/png", b))
     } else {
@@ -448,9 +515,17 @@ fn consent_page(inner: &mut Inner, id: &str) -> Reply {
         _ => format!("billed per use ({})", a.pricing.currency),
     };
     let enc = super::wire::percent_encode(id);
+    let choose = match a.pricing.suggested_max_amount {
+        Some(max) if a.pricing.amount.is_none() => format!(
+            "<label>Maximum amount per interval ({}) <input name=\"maxAmount\" value=\"{}\"></label>",
+            escape(&a.pricing.currency),
+            max as f64 / 100.0
+        ),
+        _ => String::new(),
+    };
     let actions = if a.status == AgreementStatus::Pending {
         format!(
-            "<form method=\"post\" action=\"/_sim/consent/{enc}/accept\"><button type=\"submit\">Accept</button></form>\
+            "<form method=\"post\" action=\"/_sim/consent/{enc}/accept\">{choose}<button type=\"submit\">Accept</button></form>\
              <form method=\"post\" action=\"/_sim/consent/{enc}/reject\"><button type=\"submit\">Reject</button></form>"
         )
     } else {

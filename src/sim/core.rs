@@ -35,11 +35,6 @@ pub(crate) struct TokenInfo {
     pub expires_at: DateTime<Utc>,
 }
 
-pub(crate) struct IdempotentAnswer {
-    pub fingerprint: String,
-    pub reply: Reply,
-}
-
 pub(crate) struct Inner {
     pub config: SimConfig,
     pub state: SimState,
@@ -48,8 +43,6 @@ pub(crate) struct Inner {
     pub tokens: HashMap<String, TokenInfo>,
     /// Request times per (operation, counting key), for the per-minute limits.
     pub windows: HashMap<(String, String), VecDeque<DateTime<Utc>>>,
-    /// Keyed by (MSN, Idempotency-Key).
-    pub idempotency: HashMap<(String, String), IdempotentAnswer>,
     pub fault_rng: StdRng,
     pub jitter_rng: StdRng,
     pub base_url: String,
@@ -167,7 +160,6 @@ impl Sim {
                 calls: Vec::new(),
                 tokens: HashMap::new(),
                 windows: HashMap::new(),
-                idempotency: HashMap::new(),
                 fault_rng: StdRng::seed_from_u64(seed),
                 jitter_rng: StdRng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15),
                 base_url,
@@ -331,12 +323,18 @@ fn process(
     record: &mut CallRecord,
 ) -> Reply {
     if op.api == Api::AccessToken {
+        if let Some(reply) = check_system_headers(op, req) {
+            return reply;
+        }
         return token::fetch(inner, req);
     }
     let msn = match authenticate(inner, op, req) {
         Ok(msn) => msn,
         Err(reply) => return reply,
     };
+    if let Some(reply) = check_system_headers(op, req) {
+        return reply;
+    }
     record.msn = Some(msn.clone());
     inner.sweep();
     let ctx = Ctx {
@@ -356,13 +354,72 @@ fn process(
     }
 }
 
-/// Check the subscription key, the bearer token and the MSN; answer with the MSN the call acts for.
+/// The identification headers every spec declares, each at most this long.
+pub const SYSTEM_HEADERS: [&str; 4] = [
+    "Vipps-System-Name",
+    "Vipps-System-Version",
+    "Vipps-System-Plugin-Name",
+    "Vipps-System-Plugin-Version",
+];
+pub const SYSTEM_HEADER_MAX_LEN: usize = 30;
+
+/// `Vipps-System-*` values longer than the specs' `maxLength: 30` are refused.
+fn check_system_headers(op: &Operation, req: &Req) -> Option<Reply> {
+    let problems: Vec<super::wire::Invalid> = SYSTEM_HEADERS
+        .iter()
+        .filter(|h| {
+            req.header(h)
+                .is_some_and(|v| v.chars().count() > SYSTEM_HEADER_MAX_LEN)
+        })
+        .map(|h| {
+            super::wire::invalid(
+                h,
+                format!("must be at most {SYSTEM_HEADER_MAX_LEN} characters"),
+            )
+        })
+        .collect();
+    (!problems.is_empty()).then(|| {
+        api_error(
+            op.api,
+            400,
+            "One or more validation errors occurred.",
+            &req.path,
+            &problems,
+        )
+    })
+}
+
+/// Operations that name the sales unit in every call: the QR merchant-callback endpoints
+/// (`Merchant-Serial-Number-Required`) and the webhooks ("required for merchant login"; a
+/// partner's calls without one act on partner-level registrations, which are not modelled).
+fn msn_always_required(op: &Operation) -> bool {
+    op.path.starts_with("/qr/v1/merchant-callback") || op.api == Api::Webhooks
+}
+
+/// Where the spec documents a 403 for keys that may not act for the sales unit; elsewhere the
+/// gateway refuses the call with a 401.
+fn forbidden_documented(op: &Operation) -> bool {
+    op.path.starts_with("/qr/v1/merchant-callback") || op.name == "draft_agreement"
+}
+
+fn missing_msn(op: &Operation, req: &Req, why: &str) -> Reply {
+    api_error(
+        op.api,
+        400,
+        why,
+        &req.path,
+        &[super::wire::invalid("Merchant-Serial-Number", "required")],
+    )
+}
+
+/// Check the subscription key, the bearer token and the MSN; answer with the MSN the call acts
+/// for. Keys belong to their sales unit (or a partner's sales units) unless
+/// `Leniency::any_msn` opens them.
 fn authenticate(inner: &Inner, op: &Operation, req: &Req) -> Result<String, Reply> {
     let msn_header = req
         .header("Merchant-Serial-Number")
         .map(str::trim)
         .filter(|m| !m.is_empty());
-    let msn_required = op.path.starts_with("/qr/v1/merchant-callback");
     let credential = if inner.config.require_auth {
         let Some(key) = req.header("Ocp-Apim-Subscription-Key") else {
             return Err(gateway_error(
@@ -396,7 +453,7 @@ fn authenticate(inner: &Inner, op: &Operation, req: &Req) -> Result<String, Repl
             ));
         }
         let cred = inner.config.credentials.get(info.credential);
-        if cred.is_none_or(|c| c.subscription_key.expose() != key) {
+        if cred.is_none_or(|c| !c.has_subscription_key(key)) {
             return Err(gateway_error(
                 401,
                 "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
@@ -408,16 +465,18 @@ fn authenticate(inner: &Inner, op: &Operation, req: &Req) -> Result<String, Repl
     };
     let msn = match (msn_header, credential) {
         (Some(m), _) => m.to_string(),
-        (None, _) if msn_required => {
-            return Err(api_error(
-                op.api,
-                400,
+        (None, _) if msn_always_required(op) => {
+            return Err(missing_msn(
+                op,
+                req,
                 "The Merchant-Serial-Number header is required.",
-                &req.path,
-                &[super::wire::invalid(
-                    "Merchant-Serial-Number",
-                    "The Merchant-Serial-Number header is required.",
-                )],
+            ))
+        }
+        (None, Some(c)) if c.partner => {
+            return Err(missing_msn(
+                op,
+                req,
+                "Partner keys must send the Merchant-Serial-Number header of the merchant they act for.",
             ))
         }
         (None, Some(c)) => match c.msns.first() {
@@ -438,15 +497,15 @@ fn authenticate(inner: &Inner, op: &Operation, req: &Req) -> Result<String, Repl
             )],
         ));
     }
-    let allowed = inner.config.open_merchants || credential.is_none_or(|c| c.msns.contains(&msn));
+    let allowed = inner.config.lenient.any_msn || credential.is_none_or(|c| c.msns.contains(&msn));
     if !allowed {
-        return Err(api_error(
-            op.api,
-            403,
-            "These API keys may not act for this Merchant-Serial-Number.",
-            &req.path,
-            &[],
-        ));
+        let detail =
+            format!("These API keys do not belong to the sales unit {msn} and may not act for it.");
+        return Err(if forbidden_documented(op) {
+            api_error(op.api, 403, &detail, &req.path, &[])
+        } else {
+            gateway_error(401, &format!("Access denied: {detail}"))
+        });
     }
     Ok(msn)
 }

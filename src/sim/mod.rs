@@ -18,14 +18,15 @@ mod webhooks;
 mod wire;
 
 pub use config::{
-    FaultConfig, FaultKind, RateLimits, SimConfig, SimCredentials, SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET, SANDBOX_MSN, SANDBOX_SUBSCRIPTION_KEY,
+    Country, FaultConfig, FaultKind, Leniency, RateLimits, SimConfig, SimCredentials,
+    PRODUCTION_TOKEN_TTL, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_MSN,
+    SANDBOX_SUBSCRIPTION_KEY, TEST_TOKEN_TTL,
 };
 pub use control::{ControlError, Drift, ObjectKind};
 pub use core::CallRecord;
 pub use server::{start, SimError, SimHandle};
 pub use state::{
-    Agreement, AgreementStatus, CallbackQr, Interval, MerchantState, Msisdn, Pricing, PricingType,
-    RedirectQr, SimState, StateFileError, Webhook,
+    Agreement, AgreementStatus, CallbackQr, IdempotencyRecord, Interval, MerchantState, Msisdn,
+    Pricing, PricingType, RedirectQr, SimState, StateFileError, Webhook,
 };
 pub use wire::percent_encode;

@@ -1,6 +1,7 @@
 //! QR API v1: merchant-redirect QRs (create with 409 on an existing id, list, get, PUT
-//! redirectUrl, delete, ttl) and merchant-callback QRs (PUT upsert, list, get, delete). Errors are
-//! `QrErrorResponse` in application/json. Image links point at the simulator's own renderer.
+//! redirectUrl, delete, ttl; `Accept` required; a deleted code's content never works again) and
+//! merchant-callback QRs (PUT upsert, list, get, delete). Errors are `QrErrorResponse` in
+//! application/json. Image links point at the simulator's own renderer.
 
 use super::core::{Ctx, Inner};
 use super::state::{CallbackQr, RedirectQr};
@@ -79,8 +80,9 @@ fn parse_size(raw: Option<&str>, name: &str) -> Result<Option<u32>, Invalid> {
     }
 }
 
-/// The redirect endpoints choose the image through `Accept` and `Size`. Writes insist on a
-/// supported Accept (the spec makes it required); reads fall back to SVG.
+/// The redirect endpoints choose the image through `Accept` and `Size`. The spec makes a
+/// supported Accept required on every one that answers with a QR; only
+/// `Leniency::qr_reads_without_accept` lets reads fall back to SVG.
 fn redirect_image_choice(ctx: &Ctx<'_>, strict: bool) -> Result<ImageChoice, Reply> {
     let accept = ctx.req.header("Accept").unwrap_or("");
     let format = accept
@@ -134,41 +136,70 @@ fn callback_image_choice(ctx: &Ctx<'_>) -> Result<ImageChoice, Reply> {
     Ok(ImageChoice { format, size })
 }
 
-/// The text a QR encodes; the simulator serves these paths itself.
-pub(crate) fn content_url(base: &str, msn: &str, kind: &str, id: &str) -> String {
+/// The text a QR encodes; the simulator serves these paths itself. A redirect QR's content is
+/// its `content` token instead of its id (see `RedirectQr::content`), which keeps the code as
+/// small as an id-based one.
+pub(crate) fn content_url(
+    base: &str,
+    msn: &str,
+    kind: &str,
+    id: &str,
+    content: Option<&str>,
+) -> String {
     let short = if kind == "redirect" { "r" } else { "m" };
     format!(
         "{base}/_sim/{short}/{}/{}",
         percent_encode(msn),
-        percent_encode(id)
+        percent_encode(content.unwrap_or(id))
     )
 }
 
-fn image_url(base: &str, msn: &str, kind: &str, id: &str, choice: &ImageChoice) -> String {
+/// A fresh content token for a created redirect QR.
+fn new_content() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
+}
+
+fn image_url(
+    base: &str,
+    msn: &str,
+    kind: &str,
+    id: &str,
+    content: Option<&str>,
+    choice: &ImageChoice,
+) -> String {
     let ext = match choice.format {
         ImageFormat::Png => "png",
         ImageFormat::Svg => "svg",
-        ImageFormat::Target => return content_url(base, msn, kind, id),
+        ImageFormat::Target => return content_url(base, msn, kind, id, content),
     };
     let mut url = format!(
         "{base}/_sim/qr/{}/{kind}/{}.{ext}",
         percent_encode(msn),
         percent_encode(id)
     );
+    let mut query = Vec::new();
+    if let Some(c) = content {
+        query.push(format!("v={}", percent_encode(c)));
+    }
     if let (ImageFormat::Png, Some(size)) = (choice.format, choice.size) {
-        url.push_str(&format!("?size={size}"));
+        query.push(format!("size={size}"));
+    }
+    if !query.is_empty() {
+        url.push('?');
+        url.push_str(&query.join("&"));
     }
     url
 }
 
 fn redirect_json(inner: &Inner, msn: &str, q: &RedirectQr, choice: &ImageChoice) -> Value {
+    // Whole seconds left, rounded up: a QR just created reports its ttl.
     let expires_in = match q.expires_at() {
-        Some(t) => (t - inner.now()).num_seconds().max(0),
+        Some(t) => ((t - inner.now()).num_milliseconds().max(0) + 999) / 1000,
         None => -1,
     };
     json!({
         "id": q.id,
-        "url": image_url(&inner.base_url, msn, "redirect", &q.id, choice),
+        "url": image_url(&inner.base_url, msn, "redirect", &q.id, q.content.as_deref(), choice),
         "redirectUrl": q.redirect_url,
         "expiresIn": expires_in,
     })
@@ -277,6 +308,7 @@ fn create_redirect(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
             .to_string(),
         ttl,
         created: inner.now(),
+        content: Some(new_content()),
     };
     let reply = Reply::json(200, &redirect_json(inner, &ctx.msn, &qr, &choice));
     inner
@@ -291,7 +323,7 @@ fn create_redirect(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
 }
 
 fn list_redirect(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
-    let choice = match redirect_image_choice(ctx, false) {
+    let choice = match redirect_image_choice(ctx, !inner.config.lenient.qr_reads_without_accept) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -318,7 +350,7 @@ fn redirect_not_found(ctx: &Ctx<'_>, id: &str) -> Reply {
 }
 
 fn get_redirect(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
-    let choice = match redirect_image_choice(ctx, false) {
+    let choice = match redirect_image_choice(ctx, !inner.config.lenient.qr_reads_without_accept) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -392,8 +424,8 @@ fn callback_json(inner: &Inner, msn: &str, q: &CallbackQr, choice: &ImageChoice)
         "merchantSerialNumber": msn,
         "merchantQrId": q.merchant_qr_id,
         "locationDescription": q.location_description,
-        "qrImageUrl": image_url(&inner.base_url, msn, "callback", &q.merchant_qr_id, choice),
-        "qrContent": content_url(&inner.base_url, msn, "callback", &q.merchant_qr_id),
+        "qrImageUrl": image_url(&inner.base_url, msn, "callback", &q.merchant_qr_id, None, choice),
+        "qrContent": content_url(&inner.base_url, msn, "callback", &q.merchant_qr_id, None),
     })
 }
 

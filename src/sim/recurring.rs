@@ -1,8 +1,12 @@
-//! Recurring API v3 agreements: draft (Idempotency-Key), list (status filter, paging), fetch,
-//! PATCH (only what `PatchAgreementV3` allows), the test-only accept. Errors are `ErrorV3`.
+//! Recurring API v3 agreements: draft (Idempotency-Key), list (ACTIVE unless a status is asked
+//! for, paging), fetch, PATCH (only what `PatchAgreementV3` allows), the test-only accept.
+//! Errors are `ErrorV3`.
 
-use super::core::{Ctx, IdempotentAnswer, Inner};
-use super::state::{Agreement, AgreementStatus, Interval, Msisdn, Pricing, PricingType};
+use super::config::Country;
+use super::core::{Ctx, Inner};
+use super::state::{
+    Agreement, AgreementStatus, IdempotencyRecord, Interval, Msisdn, Pricing, PricingType,
+};
 use super::wire::{invalid, percent_encode, Invalid, Reply};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -13,6 +17,31 @@ pub const PAGE_SIZE_DEFAULT: usize = 500;
 pub const PAGE_SIZE_MAX: usize = 2000;
 const UNITS: [&str; 4] = ["YEAR", "MONTH", "WEEK", "DAY"];
 const CURRENCIES: [&str; 3] = ["NOK", "DKK", "EUR"];
+/// The userinfo scopes a draft may ask for (`DraftAgreementV3.scope`).
+const SCOPES: [&str; 6] = [
+    "name",
+    "address",
+    "email",
+    "phoneNumber",
+    "birthDate",
+    "nin",
+];
+pub const IDEMPOTENCY_KEY_MAX_LEN: usize = 40;
+
+/// The largest `suggestedMaxAmount` (and customer-chosen `maxAmount`) per currency, in minor
+/// units: NOK 20 000, DKK 300 000, EUR 2 000 (API-FACTS section 8). Kept apart from the config's
+/// own table on purpose: the simulator is the independent model that catches a wrong one.
+pub fn variable_cap(currency: &str) -> Option<i64> {
+    match currency {
+        "NOK" => Some(2_000_000),
+        "DKK" => Some(30_000_000),
+        "EUR" => Some(200_000),
+        _ => None,
+    }
+}
+
+/// Amounts are `int32` in minor units.
+const AMOUNT_MAX: i64 = i32::MAX as i64;
 
 pub(crate) fn handle(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
     match ctx.op.name {
@@ -26,7 +55,8 @@ pub(crate) fn handle(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
 }
 
 /// Same key and same request: the first answer again. Same key, other request: 409. Answers
-/// below 500 are kept (a 4xx is sticky for its key); 5xx are not, so a retry runs again.
+/// below 500 are kept (a 4xx is sticky for its key); 5xx are not, so a retry runs again. The
+/// answers live in the merchant's state, so they survive a restart with `--state`.
 fn idempotent(inner: &mut Inner, ctx: &Ctx<'_>, run: fn(&mut Inner, &Ctx<'_>) -> Reply) -> Reply {
     let key = match ctx.req.header("Idempotency-Key") {
         None => {
@@ -36,7 +66,11 @@ fn idempotent(inner: &mut Inner, ctx: &Ctx<'_>, run: fn(&mut Inner, &Ctx<'_>) ->
                 &[invalid("Idempotency-Key", "required")],
             )
         }
-        Some(k) if k.is_empty() || k.chars().count() > 40 || k.contains(['#', '?', '/', '\\']) => {
+        Some(k)
+            if k.is_empty()
+                || k.chars().count() > IDEMPOTENCY_KEY_MAX_LEN
+                || k.contains(['#', '?', '/', '\\']) =>
+        {
             return ctx.error(
                 400,
                 "The Idempotency-Key must be 1 to 40 characters without '#', '?', '/' or '\\'.",
@@ -45,15 +79,31 @@ fn idempotent(inner: &mut Inner, ctx: &Ctx<'_>, run: fn(&mut Inner, &Ctx<'_>) ->
         }
         Some(k) => k.to_string(),
     };
+    if let Some(r) = require_json(ctx) {
+        return r;
+    }
     let body = match ctx.req.json() {
         Ok(Some(v)) => v.to_string(),
         _ => String::from_utf8_lossy(&ctx.req.body).into_owned(),
     };
-    let fingerprint = format!("{} {} {}", ctx.req.method, ctx.req.path, body);
-    let slot = (ctx.msn.clone(), key);
-    if let Some(prev) = inner.idempotency.get(&slot) {
+    // A digest, not the request: the body may hold a phone number, and the state is served.
+    let fingerprint = {
+        use sha2::{Digest, Sha256};
+        let text = format!("{} {} {}", ctx.req.method, ctx.req.path, body);
+        hex::encode(Sha256::digest(text.as_bytes()))
+    };
+    let previous = inner
+        .state
+        .merchants
+        .get(&ctx.msn)
+        .and_then(|m| m.idempotency.get(&key));
+    if let Some(prev) = previous {
         if prev.fingerprint == fingerprint {
-            return prev.reply.clone();
+            let mut reply = Reply::empty(prev.status);
+            if let Some(ct) = &prev.content_type {
+                reply = Reply::raw(prev.status, ct, prev.body.clone().into_bytes());
+            }
+            return reply;
         }
         return ctx.error(
             409,
@@ -66,15 +116,41 @@ fn idempotent(inner: &mut Inner, ctx: &Ctx<'_>, run: fn(&mut Inner, &Ctx<'_>) ->
     }
     let reply = run(inner, ctx);
     if reply.status < 500 {
-        inner.idempotency.insert(
-            slot,
-            IdempotentAnswer {
-                fingerprint,
-                reply: reply.clone(),
-            },
-        );
+        let record = IdempotencyRecord {
+            fingerprint,
+            status: reply.status,
+            content_type: reply.content_type.clone(),
+            body: String::from_utf8_lossy(&reply.body).into_owned(),
+            created: inner.now(),
+        };
+        inner
+            .state
+            .merchants
+            .entry(ctx.msn.clone())
+            .or_default()
+            .idempotency
+            .insert(key, record);
+        inner.dirty = true;
     }
     reply
+}
+
+/// "The content type must be `application/json`" (the spec's `Content-Type` parameter), for
+/// every request with a body.
+fn require_json(ctx: &Ctx<'_>) -> Option<Reply> {
+    if ctx.req.body.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    let ct = ctx.req.header("Content-Type").unwrap_or("");
+    if ct.to_ascii_lowercase().starts_with("application/json") {
+        None
+    } else {
+        Some(ctx.error(
+            400,
+            "The content type must be application/json.",
+            &[invalid("Content-Type", "must be application/json")],
+        ))
+    }
 }
 
 fn body_object(ctx: &Ctx<'_>) -> Result<Map<String, Value>, Reply> {
@@ -112,6 +188,25 @@ fn https(url: &Option<String>, name: &str, problems: &mut Vec<Invalid>) {
         if !u.starts_with("https://") {
             problems.push(invalid(name, "must be an https:// URL"));
         }
+    }
+}
+
+/// `merchantRedirectUrl`: "HTTPS and deeplinks are allowed (example: myApp://home)"; plain
+/// http is neither.
+fn https_or_deeplink(url: &str, name: &str, problems: &mut Vec<Invalid>) {
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    let ok = match scheme.as_deref() {
+        Some("https") => url.len() > "https://".len(),
+        Some("http") | None | Some("") => false,
+        Some(s) => s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)),
+    };
+    if !ok {
+        problems.push(invalid(
+            name,
+            "must be an https:// URL or an app deeplink (myApp://...)",
+        ));
     }
 }
 
@@ -170,14 +265,24 @@ fn parse_pricing(v: Option<&Value>, problems: &mut Vec<Invalid>) -> Option<Prici
     };
     match kind {
         PricingType::Legacy => match int(p.get("amount")) {
-            Some(a) if a > 0 && a <= i64::from(i32::MAX) => pricing.amount = Some(a),
+            Some(a) if a > 0 && a <= AMOUNT_MAX => pricing.amount = Some(a),
             _ => problems.push(invalid(
                 "pricing.amount",
                 "required for LEGACY, a positive integer in minor units",
             )),
         },
         PricingType::Variable => match int(p.get("suggestedMaxAmount")) {
-            Some(a) if a > 0 && a <= i64::from(i32::MAX) => pricing.suggested_max_amount = Some(a),
+            Some(a) if a > 0 && Some(a) <= variable_cap(&pricing.currency) => {
+                pricing.suggested_max_amount = Some(a)
+            }
+            Some(a) if a > 0 => problems.push(invalid(
+                "pricing.suggestedMaxAmount",
+                format!(
+                    "{a} is above the {} limit of {}",
+                    pricing.currency,
+                    variable_cap(&pricing.currency).unwrap_or(0)
+                ),
+            )),
             _ => problems.push(invalid(
                 "pricing.suggestedMaxAmount",
                 "required for VARIABLE, a positive integer in minor units",
@@ -203,10 +308,15 @@ fn parse_campaign(v: &Value, created: DateTime<Utc>, problems: &mut Vec<Invalid>
             .and_then(Value::as_str)
             .map(DateTime::parse_from_rfc3339)
         {
-            Some(Ok(d)) => Some(
+            // "Needs to be UTC."
+            Some(Ok(d)) if d.offset().local_minus_utc() == 0 => Some(
                 d.with_timezone(&Utc)
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             ),
+            Some(Ok(_)) => {
+                problems.push(invalid(&format!("campaign.{name}"), "must be in UTC"));
+                None
+            }
             _ => {
                 problems.push(invalid(
                     &format!("campaign.{name}"),
@@ -302,12 +412,47 @@ fn draft(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
         None if !problems.iter().any(|p| p.0 == "merchantRedirectUrl") => {
             problems.push(invalid("merchantRedirectUrl", "required"))
         }
-        // App flows pass deep links, which are not validated as URLs.
-        Some(_) if !is_app => https(&redirect, "merchantRedirectUrl", &mut problems),
+        // "When isApp is set to true, URLs passed to us will not be validated as regular URLs."
+        Some(u) if !is_app => https_or_deeplink(u, "merchantRedirectUrl", &mut problems),
         _ => {}
     }
     let agreement_url = opt_string(&body, "merchantAgreementUrl", 1, 1024, &mut problems);
-    https(&agreement_url, "merchantAgreementUrl", &mut problems);
+    if !is_app {
+        https(&agreement_url, "merchantAgreementUrl", &mut problems);
+    }
+    let country = inner.config.country(&ctx.msn);
+    if agreement_url.is_none()
+        && country == Country::Norway
+        && !problems.iter().any(|p| p.0 == "merchantAgreementUrl")
+    {
+        problems.push(invalid(
+            "merchantAgreementUrl",
+            "required for Norwegian merchants: the page where the customer manages this agreement",
+        ));
+    }
+    if body.get("skipLandingPage").and_then(Value::as_bool) == Some(true) {
+        // Only sales units Vipps has allow-listed may skip the landing page; none is here.
+        return ctx.error(
+            403,
+            "skipLandingPage is not enabled for this sales unit.",
+            &[invalid(
+                "skipLandingPage",
+                "the sales unit is not allow-listed",
+            )],
+        );
+    }
+    match body.get("scope") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(sc)) => {
+            if let Some(bad) = sc.split_whitespace().find(|w| !SCOPES.contains(w)) {
+                problems.push(invalid(
+                    "scope",
+                    format!("`{bad}` is not one of {}", SCOPES.join(", ")),
+                ));
+            }
+        }
+        Some(_) => problems.push(invalid("scope", "must be a space-separated string")),
+    }
     let external_id = opt_string(&body, "externalId", 1, 64, &mut problems);
     let phone = opt_string(&body, "phoneNumber", 1, 15, &mut problems);
     if phone
@@ -340,7 +485,7 @@ fn draft(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
     let charge_id = match body.get("initialCharge") {
         None | Some(Value::Null) => None,
         Some(c) => {
-            let ok = int(c.get("amount")).is_some_and(|a| a > 0)
+            let ok = int(c.get("amount")).is_some_and(|a| a > 0 && a <= AMOUNT_MAX)
                 && c.get("description")
                     .and_then(Value::as_str)
                     .is_some_and(|d| (1..=100).contains(&d.chars().count()))
@@ -355,7 +500,19 @@ fn draft(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
                 ));
             }
             Some(match c.get("orderId").and_then(Value::as_str) {
-                Some(o) => o.to_string(),
+                Some(o)
+                    if (1..=64).contains(&o.len())
+                        && o.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+                {
+                    o.to_string()
+                }
+                Some(_) => {
+                    problems.push(invalid(
+                        "initialCharge.orderId",
+                        "1 to 64 letters, digits and hyphens",
+                    ));
+                    String::new()
+                }
                 None => format!("chr-{}", &uuid::Uuid::new_v4().simple().to_string()[..7]),
             })
         }
@@ -407,7 +564,7 @@ fn time(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-pub(crate) fn agreement_json(base: &str, a: &Agreement) -> Value {
+pub(crate) fn agreement_json(base: &str, a: &Agreement, country: Country) -> Value {
     let pricing = match a.pricing.kind {
         PricingType::Legacy => {
             json!({"type": "LEGACY", "currency": a.pricing.currency, "amount": a.pricing.amount.unwrap_or(0)})
@@ -436,10 +593,11 @@ pub(crate) fn agreement_json(base: &str, a: &Agreement) -> Value {
         "created": time(&a.created),
         "start": a.start.as_ref().map(time),
         "stop": a.stop.as_ref().map(time),
-        // Required in the response although optional at draft; an absent one reads as empty.
+        // Required in the response although optional at draft (outside Norway); Vipps documents
+        // no value for an absent one, so it reads as empty.
         "merchantAgreementUrl": a.merchant_agreement_url.clone().unwrap_or_default(),
         "merchantRedirectUrl": a.merchant_redirect_url,
-        "countryCode": "NO",
+        "countryCode": country.code(),
         "campaign": a.campaign,
         "sub": null,
         "userinfoUrl": null,
@@ -501,6 +659,19 @@ fn list(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
             PAGE_SIZE_DEFAULT
         }
     };
+    // "pageSize ... must be used in combination with pageNumber".
+    if ctx.req.query_param("pageSize").is_some() && ctx.req.query_param("pageNumber").is_none() {
+        problems.push(invalid(
+            "pageNumber",
+            "required when pageSize is given (use them together)",
+        ));
+    }
+    // "If no query status is supplied it will default to only retrieving active agreements.
+    // There is no way to list all Agreements with all statuses."
+    let status = match status {
+        None if !inner.config.lenient.list_all_statuses => Some(AgreementStatus::Active),
+        s => s,
+    };
     if !problems.is_empty() {
         return ctx.error(400, "One or more validation errors occurred.", &problems);
     }
@@ -517,7 +688,7 @@ fn list(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
         .into_iter()
         .skip((page_number - 1).saturating_mul(page_size))
         .take(page_size)
-        .map(|a| agreement_json(&inner.base_url, a))
+        .map(|a| agreement_json(&inner.base_url, a, inner.config.country(&ctx.msn)))
         .collect();
     Reply::json(200, &Value::Array(page))
 }
@@ -534,7 +705,10 @@ fn fetch(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
         .get(&ctx.msn)
         .and_then(|m| m.agreements.get(&id))
     {
-        Some(a) => Reply::json(200, &agreement_json(&inner.base_url, a)),
+        Some(a) => Reply::json(
+            200,
+            &agreement_json(&inner.base_url, a, inner.config.country(&ctx.msn)),
+        ),
         None => not_found(ctx, &id),
     }
 }
@@ -617,16 +791,25 @@ fn update(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
                 for key in p.keys() {
                     match (key.as_str(), current.pricing.kind) {
                         ("amount", PricingType::Legacy) => match int(p.get("amount")) {
-                            Some(a) if a > 0 => next.pricing.amount = Some(a),
-                            _ => problems
-                                .push(invalid("pricing.amount", "must be a positive integer")),
+                            Some(a) if a > 0 && a <= AMOUNT_MAX => next.pricing.amount = Some(a),
+                            _ => {
+                                problems.push(invalid("pricing.amount", "must be a positive int32"))
+                            }
                         },
                         ("suggestedMaxAmount", PricingType::Variable) => {
+                            // "There are limits for each currency."
+                            let cap = variable_cap(&current.pricing.currency);
                             match int(p.get("suggestedMaxAmount")) {
-                                Some(a) if a > 0 => next.pricing.suggested_max_amount = Some(a),
+                                Some(a) if a > 0 && Some(a) <= cap => {
+                                    next.pricing.suggested_max_amount = Some(a)
+                                }
                                 _ => problems.push(invalid(
                                     "pricing.suggestedMaxAmount",
-                                    "must be a positive integer",
+                                    format!(
+                                        "must be 1 to {} (minor units of {})",
+                                        cap.unwrap_or(0),
+                                        current.pricing.currency
+                                    ),
                                 )),
                             }
                         }
@@ -705,7 +888,7 @@ fn accept(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
     else {
         return not_found(ctx, &id);
     };
-    if let Err(status) = activate(a, now) {
+    if let Err(status) = activate(a, now, None) {
         return ctx.error(
             400,
             &format!(
@@ -720,15 +903,40 @@ fn accept(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
     Reply::empty(204)
 }
 
-/// PENDING -> ACTIVE; a VARIABLE agreement's customer accepts the suggested maximum.
-pub(crate) fn activate(a: &mut Agreement, now: DateTime<Utc>) -> Result<(), AgreementStatus> {
+/// PENDING -> ACTIVE. A VARIABLE agreement's customer chooses the maximum amount (`None`: the
+/// suggested one, as the test environment's force-accept does).
+pub(crate) fn activate(
+    a: &mut Agreement,
+    now: DateTime<Utc>,
+    max_amount: Option<i64>,
+) -> Result<(), AgreementStatus> {
     if a.status != AgreementStatus::Pending {
         return Err(a.status);
     }
     a.status = AgreementStatus::Active;
     a.start = Some(now);
     if a.pricing.kind == PricingType::Variable {
-        a.pricing.max_amount = a.pricing.suggested_max_amount;
+        a.pricing.max_amount = max_amount.or(a.pricing.suggested_max_amount);
+    }
+    Ok(())
+}
+
+/// What a customer may choose as `maxAmount`: VARIABLE pricing only, positive, within the
+/// currency's limit.
+pub(crate) fn check_chosen_max(a: &Agreement, max: i64) -> Result<(), String> {
+    if a.pricing.kind != PricingType::Variable {
+        return Err(format!(
+            "agreement {} has {} pricing; only VARIABLE agreements let the customer choose a maximum amount",
+            a.id,
+            a.pricing.kind.as_str()
+        ));
+    }
+    let cap = variable_cap(&a.pricing.currency).unwrap_or(AMOUNT_MAX);
+    if max <= 0 || max > cap {
+        return Err(format!(
+            "maxAmount must be 1 to {cap} (minor units of {})",
+            a.pricing.currency
+        ));
     }
     Ok(())
 }

@@ -193,7 +193,18 @@ impl SimHandle {
 
     /// The customer accepts a pending agreement (as on the consent page).
     pub fn accept_agreement(&self, id: &str) -> Result<(), ControlError> {
-        self.customer(id, CustomerAction::Accept)
+        self.customer(id, CustomerAction::Accept { max_amount: None })
+    }
+
+    /// The customer accepts a pending VARIABLE agreement and chooses this maximum amount (minor
+    /// units) per interval.
+    pub fn accept_agreement_with_max(&self, id: &str, max_amount: i64) -> Result<(), ControlError> {
+        self.customer(
+            id,
+            CustomerAction::Accept {
+                max_amount: Some(max_amount),
+            },
+        )
     }
 
     /// The customer rejects a pending agreement or stops an active one.

@@ -27,6 +27,23 @@ pub struct MerchantState {
     /// Keyed by agreementId.
     #[serde(default)]
     pub agreements: BTreeMap<String, Agreement>,
+    /// Recurring answers by Idempotency-Key: a retry with the same key and request gets the
+    /// first answer again, for as long as the state lives (Vipps documents no expiry).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub idempotency: BTreeMap<String, IdempotencyRecord>,
+}
+
+/// The first answer to a recurring write with an Idempotency-Key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// SHA-256 of method, path and body of the request that used the key first.
+    pub fingerprint: String,
+    pub status: u16,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub body: String,
+    pub created: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,6 +65,11 @@ pub struct RedirectQr {
     #[serde(default)]
     pub ttl: Option<i64>,
     pub created: DateTime<Utc>,
+    /// What makes this QR's printed content unique: drawn anew at every create, so a code
+    /// printed before a DELETE never works again, even when the id is created again (QRG).
+    /// `None` (seeded state): the content is derived from the id alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
 }
 
 impl RedirectQr {

@@ -1,5 +1,6 @@
-//! `POST /accesstoken/get`: credentials in headers, the published response shape with every
-//! numeric field as a string.
+//! `POST /accesstoken/get`: an empty body, credentials in headers (either subscription key of
+//! the pair), the published response shape with every numeric field as a string, and the
+//! lifetime of the environment (`SimConfig::token_ttl`: 1 hour in test, 24 in production).
 
 use super::core::{Inner, TokenInfo};
 use super::wire::{api_error, Reply, Req};
@@ -17,10 +18,17 @@ pub(crate) fn fetch(inner: &mut Inner, req: &Req) -> Reply {
             "The client_id, client_secret and Ocp-Apim-Subscription-Key headers are required.",
         );
     };
+    if !req.body.is_empty() {
+        return api_error(
+            Api::AccessToken,
+            400,
+            "The request body must be empty; the credentials go in headers.",
+            &req.path,
+            &[],
+        );
+    }
     let Some(index) = inner.config.credentials.iter().position(|c| {
-        c.client_id == id
-            && c.client_secret.expose() == secret
-            && c.subscription_key.expose() == key
+        c.client_id == id && c.client_secret.expose() == secret && c.has_subscription_key(key)
     }) else {
         return unauthorized("Invalid client_id, client_secret or subscription key.");
     };

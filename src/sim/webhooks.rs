@@ -1,5 +1,6 @@
 //! Webhooks API v1: list, register, delete. Ids are server-assigned uuids; the secret is only in
-//! the register answer; at most 25 registrations per event per MSN, and 1 for QR check-ins.
+//! the register answer; at most 25 registrations per event per MSN, and 1 for QR check-ins; the
+//! URL must be HTTPS, world-reachable and on a common port.
 
 use super::core::{Ctx, Inner};
 use super::state::Webhook;
@@ -35,19 +36,51 @@ fn list(inner: &Inner, ctx: &Ctx<'_>) -> Reply {
     Reply::json(200, &json!({ "webhooks": hooks }))
 }
 
+/// The ports the Webhooks API names as safe ("We don't send requests to all ports, so to be safe
+/// use common ports such as: 80, 443, 8080"). Others are refused: Vipps may accept them and never
+/// deliver, which the simulator (it delivers nothing) could not show otherwise.
+pub const COMMON_PORTS: [u16; 3] = [80, 443, 8080];
+
+/// `RegisterRequest.url`: a valid absolute HTTPS URL, world-reachable, on a common port.
 pub(crate) fn validate_url(url: &str) -> Option<String> {
-    let Some(rest) = url.strip_prefix("https://") else {
-        return Some("The URL must use HTTPS.".into());
-    };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host_only = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    if host_only.is_empty()
-        || url.chars().any(|c| c.is_whitespace() || c.is_control())
-        || !host_only
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
-    {
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Some("The URL must be a valid, absolute URL.".into());
+    }
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Some("The URL must be a valid, absolute URL.".into());
+    };
+    if parsed.scheme() != "https" {
+        return Some("The URL must use HTTPS.".into());
+    }
+    let reachable = match parsed.host() {
+        None => return Some("The URL must be a valid, absolute URL.".into()),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            !(d.is_empty()
+                || d == "localhost"
+                || d.ends_with(".localhost")
+                || d.ends_with(".local")
+                || d.ends_with(".internal")
+                || !d.contains('.'))
+        }
+        Some(url::Host::Ipv4(ip)) => {
+            !(ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast())
+        }
+        Some(url::Host::Ipv6(ip)) => !(ip.is_loopback() || ip.is_unspecified()),
+    };
+    if !reachable {
+        return Some("The URL must be world-reachable; a local or private address is not.".into());
+    }
+    if let Some(port) = parsed.port() {
+        if !COMMON_PORTS.contains(&port) {
+            return Some(format!(
+                "Webhooks are delivered to common ports only (80, 443, 8080), not {port}."
+            ));
+        }
     }
     None
 }

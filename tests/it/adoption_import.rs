@@ -85,6 +85,7 @@ fn seed(sim: &SimHandle) {
                 redirect_url: format!("https://kaffe.example/meny?bord={}", id.len()),
                 ttl,
                 created: sim.now(),
+                content: None,
             },
         );
     }
@@ -146,6 +147,7 @@ fn seed(sim: &SimHandle) {
             redirect_url: "https://bakeri.example/".into(),
             ttl: None,
             created: sim.now(),
+            content: None,
         },
     );
     sim.update(|s| {

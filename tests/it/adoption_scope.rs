@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::binary::{run, start_sim, stderr, stdout, writes};
+use common::binary::{run, start_sim, start_sim_for, stderr, stdout, writes};
 use std::path::Path;
 
 const A: &str = "123456";
@@ -185,9 +185,9 @@ async fn bad_addresses_and_unknown_merchants_are_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shards_cover_every_merchant_once_and_read_only_their_own() {
-    let sim = start_sim().await;
-    let dir = tempfile::tempdir().unwrap();
     let msns: Vec<String> = (0..9).map(|i| format!("{}", 300000 + i * 7919)).collect();
+    let sim = start_sim_for(&msns).await;
+    let dir = tempfile::tempdir().unwrap();
     let refs: Vec<&str> = msns.iter().map(String::as_str).collect();
     write_config(dir.path(), &refs);
     let mut seen: Vec<String> = Vec::new();

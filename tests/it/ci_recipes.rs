@@ -491,9 +491,9 @@ async fn github_partner_matrix_applies_every_merchant_once() {
         assert!(vippsctl_parses(&words(cmd)), "`{cmd}` does not parse");
     }
 
-    let sim = start_sim().await;
-    let bench = Bench::new(&sim, "setup-github.yaml");
     let (setup, msns) = partner_setup(n);
+    let sim = crate::common::binary::start_sim_for(&msns).await;
+    let bench = Bench::new(&sim, "setup-github.yaml");
     std::fs::write(bench.path("setup/merchant.yaml"), setup).expect("partner setup");
     check_shards(&bench, &sim, &msns, n, |i| {
         let exprs = exprs(&shards[i - 1]);
@@ -627,9 +627,9 @@ async fn gitlab_partner_parallel_job_applies_every_merchant_once() {
         assert!(vippsctl_parses(&words(cmd)), "`{cmd}` does not parse");
     }
 
-    let sim = start_sim().await;
-    let bench = Bench::new(&sim, "setup-gitlab.yaml");
     let (setup, msns) = partner_setup(n);
+    let sim = crate::common::binary::start_sim_for(&msns).await;
+    let bench = Bench::new(&sim, "setup-gitlab.yaml");
     std::fs::write(bench.path("setup/merchant.yaml"), setup).expect("partner setup");
     check_shards(&bench, &sim, &msns, n, |i| {
         let (bench, ci) = (&bench, &ci);

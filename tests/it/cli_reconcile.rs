@@ -2,7 +2,7 @@
 //! and JSON; what plan and apply read and write; convergence; saved plans and their refusals.
 
 use crate::common;
-use common::cli::{assert_run, operations, Sim, MSN};
+use common::cli::{agreement_lists, assert_run, operations, Sim, MSN};
 use common::seed;
 use vippsctl::sim::AgreementStatus;
 
@@ -117,9 +117,13 @@ fn plan_shows_every_action_kind_in_text_markdown_and_json() {
     let parsed: serde_json::Value = serde_json::from_str(&json.stdout).expect("valid JSON");
     assert_eq!(parsed["format_version"], 1);
 
-    // Planning reads, never writes: two plans, one list call per kind each.
+    // Planning reads, never writes: two plans, one list call per kind each, and per agreement
+    // status: ACTIVE, PENDING, and (a declared agreement has no open one) STOPPED and EXPIRED.
     assert_eq!(sim.writes(), vec![], "a plan must not write");
     let one_plan = [
+        "list_agreements",
+        "list_agreements",
+        "list_agreements",
         "list_agreements",
         "list_callback_qrs",
         "list_redirect_qrs",
@@ -373,7 +377,7 @@ merchants:
 #[test]
 fn a_plan_reads_agreements_in_pages() {
     let sim = Sim::start();
-    // One more than a page: the plan needs exactly two list calls for agreements.
+    // One more than a page: the plan needs exactly two ACTIVE list calls.
     let page = vippsctl::resources::observe::AGREEMENT_PAGE_SIZE as usize;
     assert_eq!(page, 2000);
     sim.handle.update(|s| {
@@ -422,12 +426,17 @@ fn a_plan_reads_agreements_in_pages() {
             .contains("2,001 agreements not in the configuration"),
         "{plan}"
     );
-    let lists: Vec<_> = sim
-        .calls()
-        .into_iter()
-        .filter(|c| c.operation == "list_agreements")
-        .collect();
-    assert_eq!(lists.len(), 2, "{lists:?}");
+    // Two pages of ACTIVE ones, one of PENDING; member-1 has no open agreement, so one list each
+    // of STOPPED and EXPIRED decides whether it is drafted (again): five calls, the whole
+    // per-minute budget, each asking for its status (Vipps lists ACTIVE ones only without one).
+    assert_eq!(
+        agreement_lists(&sim.calls()),
+        ["ACTIVE", "ACTIVE page 2", "EXPIRED", "PENDING", "STOPPED"]
+    );
+    assert!(common::cli::every_agreement_list_asks(
+        &sim.calls(),
+        "pageSize=2000"
+    ));
     assert_eq!(sim.writes(), vec![]);
 }
 

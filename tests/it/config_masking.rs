@@ -166,7 +166,7 @@ fn phone_numbers_are_masked_by_one_rule_everywhere() {
     let sim = Sim::start();
     let config = |phone: &str| {
         format!(
-            "version: 1\nmerchants:\n  - msn: \"{MSN}\"\n    agreements:\n      - externalId: a1\n        productName: Gold\n        pricing: {{ type: LEGACY, amount: 100, currency: NOK }}\n        merchantRedirectUrl: https://shop.example/r\n        phoneNumber: {phone}\n"
+            "version: 1\nmerchants:\n  - msn: \"{MSN}\"\n    agreements:\n      - externalId: a1\n        productName: Gold\n        pricing: {{ type: LEGACY, amount: 100, currency: NOK }}\n        merchantRedirectUrl: https://shop.example/r\n        merchantAgreementUrl: https://shop.example/account\n        phoneNumber: {phone}\n"
         )
     };
     // The rule: the last two digits stay, everything else is `*` (docs/concepts.md).

@@ -92,9 +92,10 @@ async fn no_secret_reaches_output_logs_or_files() {
         client_id: CLIENT_ID.into(),
         client_secret: Secret::new(CLIENT_SECRET),
         subscription_key: Secret::new(SUBSCRIPTION_KEY),
+        secondary_subscription_key: None,
         msns: vec![proof::MSN.into()],
+        partner: false,
     }];
-    sc.open_merchants = false;
     sc.latency = Duration::from_millis(1);
     let sim = vippsctl::sim::start(sc, ([127, 0, 0, 1], 0).into())
         .await

@@ -51,10 +51,12 @@ merchants:
         pricing: {{ type: VARIABLE, suggestedMaxAmount: 150000, currency: NOK }}
         interval: {{ unit: WEEK, count: 2 }}
         merchantRedirectUrl: https://kaffe.example/thanks
+        merchantAgreementUrl: https://kaffe.example/account
       - externalId: member-flexible
         productName: Parkering
         pricing: {{ type: FLEXIBLE, currency: DKK }}
         merchantRedirectUrl: https://kaffe.example/thanks
+        merchantAgreementUrl: https://kaffe.example/account
 "#
     )
 }

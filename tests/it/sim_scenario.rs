@@ -91,18 +91,24 @@ async fn create_list_update_delete_each_kind() {
     assert_eq!(img.status, 200);
     assert_eq!(img.content_type.as_deref(), Some("image/png"));
     assert_eq!(&img.body[..4], b"\x89PNG");
-    let svg = send(
-        c.http
-            .get(format!("{}/_sim/qr/{MSN}/redirect/poster.svg", c.base)),
-    )
-    .await;
+    let png_url = r.json()["url"].as_str().unwrap_or_default().to_string();
+    let svg = send(c.http.get(png_url.replace(".png?", ".svg?"))).await;
     assert!(String::from_utf8_lossy(&svg.body).contains("<svg"));
     // The QR content leads to the redirect URL.
     let no_redirect = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    let hop = send(no_redirect.get(format!("{}/_sim/r/{MSN}/poster", c.base))).await;
+    let content = send(
+        c.req("GET", &format!("{mr}/poster"))
+            .header("Accept", "text/targetUrl"),
+    )
+    .await
+    .json()["url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let hop = send(no_redirect.get(&content)).await;
     assert_eq!(
         (hop.status, hop.header("location")),
         (302, Some("https://example.com/b"))
@@ -112,14 +118,12 @@ async fn create_list_update_delete_each_kind() {
         200
     );
     assert_eq!(
-        send(
-            c.http
-                .get(format!("{}/_sim/qr/{MSN}/redirect/poster.svg", c.base))
-        )
-        .await
-        .status,
+        send(c.http.get(png_url.replace(".png?", ".svg?")))
+            .await
+            .status,
         404
     );
+    assert_eq!(send(no_redirect.get(&content)).await.status, 404);
     assert!(sim.state().merchants[MSN].redirect_qrs.is_empty());
 
     // Callback QR: PUT is an upsert.
@@ -194,6 +198,7 @@ async fn create_list_update_delete_each_kind() {
             "list_webhooks",
             "create_redirect_qr",
             "update_redirect_qr",
+            "get_redirect_qr",
             "delete_redirect_qr",
             "put_callback_qr",
             "put_callback_qr",
@@ -218,7 +223,8 @@ async fn create_list_update_delete_each_kind() {
 
 #[tokio::test]
 async fn merchants_are_kept_apart() {
-    let sim = common::start(SimConfig::test()).await;
+    // The sandbox keys act for both sales units, as a partner's do.
+    let sim = common::start(SimConfig::test().with_merchants(["654321"])).await;
     let mut c = Client::new(&sim).await;
     let mc = "/qr/v1/merchant-callback";
     send(
@@ -263,9 +269,12 @@ async fn drift_and_seed_through_the_control_api() {
         "webhooks": [{"id": "6f1c7a3e-1111-4a4a-8a8a-000000000001", "url": "https://example.com/h", "events": ["x.y.v1"], "secret": "s3cr3t"}]
     }}});
     assert_eq!(send(ctl("POST", "seed").json(&seed)).await.status, 200);
-    let got = send(c.req("GET", "/qr/v1/merchant-redirect/door"))
-        .await
-        .json();
+    let got = send(
+        c.req("GET", "/qr/v1/merchant-redirect/door")
+            .header("Accept", "image/svg+xml"),
+    )
+    .await
+    .json();
     assert_eq!(got["redirectUrl"], "https://example.com/door");
 
     // Someone edits the QR in the portal, and the webhook is auto-deleted.
@@ -275,9 +284,12 @@ async fn drift_and_seed_through_the_control_api() {
     assert_eq!(send(ctl("POST", "drift").json(&gone)).await.status, 200);
     let missing = json!({"msn": MSN, "kind": "agreement", "id": "agr_none", "delete": true});
     assert_eq!(send(ctl("POST", "drift").json(&missing)).await.status, 404);
-    let got = send(c.req("GET", "/qr/v1/merchant-redirect/door"))
-        .await
-        .json();
+    let got = send(
+        c.req("GET", "/qr/v1/merchant-redirect/door")
+            .header("Accept", "image/svg+xml"),
+    )
+    .await
+    .json();
     assert_eq!(got["redirectUrl"], "https://evil.example/");
     assert_eq!(
         send(c.req("GET", "/webhooks/v1/webhooks")).await.json()["webhooks"],
@@ -302,9 +314,12 @@ async fn drift_and_seed_through_the_control_api() {
     })
     .expect("drift");
     assert_eq!(
-        send(c.req("GET", "/qr/v1/merchant-redirect/door"))
-            .await
-            .status,
+        send(
+            c.req("GET", "/qr/v1/merchant-redirect/door")
+                .header("Accept", "image/svg+xml")
+        )
+        .await
+        .status,
         404
     );
     assert_eq!(send(ctl("POST", "reset")).await.status, 200);
@@ -448,10 +463,13 @@ async fn faults_before_and_after_the_write() {
 
 #[tokio::test]
 async fn documented_rate_limits_answer_429_with_retry_after() {
-    let sim = common::start(SimConfig {
-        rate_limits: RateLimits::documented(),
-        ..SimConfig::test()
-    })
+    let sim = common::start(
+        SimConfig {
+            rate_limits: RateLimits::documented(),
+            ..SimConfig::test()
+        }
+        .with_merchants(["777777"]),
+    )
     .await;
     let c = Client::new(&sim).await;
     let ag = "/recurring/v3/agreements";
@@ -769,7 +787,7 @@ async fn phone_numbers_are_masked_in_the_call_log_and_debug() {
 
 #[tokio::test]
 async fn webhook_limits_per_event_and_msn() {
-    let sim = common::start(SimConfig::test()).await;
+    let sim = common::start(SimConfig::test().with_merchants(["222222"])).await;
     let mut c = Client::new(&sim).await;
     let wh = "/webhooks/v1/webhooks";
     let reg = |c: &Client, event: &str| {

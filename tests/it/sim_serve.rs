@@ -139,3 +139,159 @@ fn a_corrupt_state_file_is_reported_not_overwritten() {
     );
     assert_eq!(std::fs::read_to_string(&state).expect("read"), "{not json");
 }
+
+/// The keys printed for each `merchant_serial_number:` block.
+fn sales_units(served: &Served) -> Vec<(String, String, String, String)> {
+    let mut out = Vec::new();
+    let mut msn = None;
+    let mut id = None;
+    let mut secret = None;
+    for (k, v) in &served.fields {
+        match k.as_str() {
+            "merchant_serial_number" => msn = Some(v.clone()),
+            "client_id" => id = Some(v.clone()),
+            "client_secret" => secret = Some(v.clone()),
+            "subscription_key" => {
+                if let (Some(m), Some(i), Some(s)) = (msn.take(), id.take(), secret.take()) {
+                    out.push((m, i, s, v.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+async fn status_of(
+    http: &reqwest::Client,
+    base: &str,
+    (id, secret, key): (&str, &str, &str),
+    msn: &str,
+) -> u16 {
+    let token: Value = http
+        .post(format!("{base}/accesstoken/get"))
+        .header("client_id", id)
+        .header("client_secret", secret)
+        .header("Ocp-Apim-Subscription-Key", key)
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    http.get(format!("{base}/webhooks/v1/webhooks"))
+        .header(
+            "Authorization",
+            format!(
+                "Bearer {}",
+                token["access_token"].as_str().unwrap_or_default()
+            ),
+        )
+        .header("Ocp-Apim-Subscription-Key", key)
+        .header("Merchant-Serial-Number", msn)
+        .send()
+        .await
+        .expect("list")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn serve_msn_creates_sales_units_whose_keys_act_only_for_themselves() {
+    let served = serve(&["--msn", "654321", "--msn", "234567:DK"]);
+    let base = served.field("base_url");
+    let units = sales_units(&served);
+    assert_eq!(
+        units.iter().map(|u| u.0.as_str()).collect::<Vec<_>>(),
+        ["654321", "234567 (DK)"],
+        "{:?}",
+        served.fields
+    );
+    let http = reqwest::Client::new();
+    let keys = |i: usize| {
+        (
+            units[i].1.as_str(),
+            units[i].2.as_str(),
+            units[i].3.as_str(),
+        )
+    };
+    assert_eq!(status_of(&http, &base, keys(0), "654321").await, 200);
+    assert_eq!(status_of(&http, &base, keys(1), "234567").await, 200);
+    // One sales unit's keys for another, and an MSN nobody created: refused.
+    assert_eq!(status_of(&http, &base, keys(0), "234567").await, 401);
+    assert_eq!(status_of(&http, &base, keys(0), "999999").await, 401);
+    drop(served);
+
+    let partner = serve(&["--msn", "654321", "--msn", "234567", "--partner-keys"]);
+    let base = partner.field("base_url");
+    assert!(partner.field("partner_keys_for").starts_with("654321,"));
+    let k = (
+        partner.field("client_id"),
+        partner.field("client_secret"),
+        partner.field("subscription_key"),
+    );
+    let k = (k.0.as_str(), k.1.as_str(), k.2.as_str());
+    assert_eq!(status_of(&http, &base, k, "654321").await, 200);
+    assert_eq!(status_of(&http, &base, k, "234567").await, 200);
+    assert_eq!(status_of(&http, &base, k, "999999").await, 401);
+    drop(partner);
+
+    let open = serve(&["--lenient-any-msn"]);
+    assert!(open.field("lenient").contains("any"));
+    let base = open.field("base_url");
+    let k = (
+        open.field("client_id"),
+        open.field("client_secret"),
+        open.field("subscription_key"),
+    );
+    assert_eq!(
+        status_of(&http, &base, (&k.0, &k.1, &k.2), "999999").await,
+        200
+    );
+}
+
+#[tokio::test]
+async fn the_documented_fault_names_work_in_the_flag_and_the_control_api() {
+    let bad = Command::new(env!("CARGO_BIN_EXE_vippsctl"))
+        .args(["sim", "serve", "--fault", "status500"])
+        .output()
+        .expect("runs");
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("status_500") && err.contains("after_write_drop"),
+        "{err}"
+    );
+
+    let served = serve(&["--fault", "status_503", "--fault", "after_write_500"]);
+    let base = served.field("base_url");
+    let http = reqwest::Client::new();
+    let faults: Value = http
+        .get(format!("{base}/_sim/faults"))
+        .send()
+        .await
+        .expect("faults")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(faults["mix"], json!(["status_503", "after_write_500"]));
+    // The example in docs/simulator.md, as written there (hang_ms may be left out).
+    for mix in [
+        json!(["status_500", "drop", "after_write_500"]),
+        json!([
+            "status_502",
+            "status_503",
+            "status_429",
+            "timeout",
+            "after_write_drop"
+        ]),
+    ] {
+        let r = http
+            .put(format!("{base}/_sim/faults"))
+            .json(&json!({"rate": 0.1, "mix": mix}))
+            .send()
+            .await
+            .expect("put");
+        assert_eq!(r.status().as_u16(), 200, "{mix}");
+    }
+}

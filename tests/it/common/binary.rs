@@ -3,10 +3,24 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
-use vippsctl::sim::{self, SimConfig, SimHandle};
+use vippsctl::sim::{self, SimHandle};
 
 pub async fn start_sim() -> SimHandle {
-    sim::start(SimConfig::test(), ([127, 0, 0, 1], 0).into())
+    sim::start(super::test_config(), ([127, 0, 0, 1], 0).into())
+        .await
+        .expect("the simulator starts")
+}
+
+/// A simulator that also has the sales units `msns` (the sandbox keys act for them all).
+pub async fn start_sim_for(msns: &[String]) -> SimHandle {
+    let config = super::test_config().with_merchants(
+        super::MSNS
+            .iter()
+            .copied()
+            .map(String::from)
+            .chain(msns.iter().cloned()),
+    );
+    sim::start(config, ([127, 0, 0, 1], 0).into())
         .await
         .expect("the simulator starts")
 }

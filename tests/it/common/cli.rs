@@ -59,7 +59,7 @@ impl std::fmt::Display for Run {
 
 impl Sim {
     pub fn start() -> Sim {
-        Sim::with_config(SimConfig::test())
+        Sim::with_config(super::test_config())
     }
 
     pub fn with_config(config: SimConfig) -> Sim {
@@ -236,9 +236,14 @@ impl Sim {
             let mut live = Vec::new();
             for m in &config.merchants {
                 live.push(
-                    observe(&apis[&m.msn], &m.msn, &kinds_to_observe(m))
-                        .await
-                        .expect("observe"),
+                    observe(
+                        &apis[&m.msn],
+                        &m.msn,
+                        &kinds_to_observe(m),
+                        &vippsctl::plan::diff::agreement_lists(m),
+                    )
+                    .await
+                    .expect("observe"),
                 );
             }
             live
@@ -342,6 +347,42 @@ pub fn operations(calls: &[CallRecord]) -> Vec<String> {
         .collect();
     ops.sort();
     ops
+}
+
+/// The `status` (and page, when not the first) of each agreement list call, sorted: what a run
+/// spent of the 5-per-minute list budget. `(none)` for a call without a status.
+pub fn agreement_lists(calls: &[CallRecord]) -> Vec<String> {
+    let mut out: Vec<String> = calls
+        .iter()
+        .filter(|c| c.operation == "list_agreements")
+        .map(|c| {
+            let q = c.query.clone().unwrap_or_default();
+            let param = |name: &str| {
+                q.split('&')
+                    .find_map(|p| p.strip_prefix(&format!("{name}=")))
+                    .map(str::to_string)
+            };
+            let status = param("status").unwrap_or_else(|| "(none)".into());
+            match param("pageNumber").filter(|p| p != "1") {
+                Some(p) => format!("{status} page {p}"),
+                None => status,
+            }
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Whether every agreement list call's query contains `needle` (and there was one).
+pub fn every_agreement_list_asks(calls: &[CallRecord], needle: &str) -> bool {
+    let lists: Vec<&CallRecord> = calls
+        .iter()
+        .filter(|c| c.operation == "list_agreements")
+        .collect();
+    !lists.is_empty()
+        && lists
+            .iter()
+            .all(|c| c.query.as_deref().is_some_and(|q| q.contains(needle)))
 }
 
 fn regex_escape(s: &str) -> String {

@@ -96,6 +96,18 @@ pub const DEVIATIONS: &[Deviation] = &[
         why: "ListAgreementsV3 declares only 200, yet its status/pageSize parameters have constraints",
     },
     Deviation {
+        ops: &["list_redirect_qrs", "get_redirect_qr"],
+        status: 400,
+        kind: DeviationKind::UndeclaredStatus,
+        why: "Accept is a required header of these reads, yet the spec lists no error for them",
+    },
+    Deviation {
+        ops: &["fetch_access_token"],
+        status: 400,
+        kind: DeviationKind::UndocumentedBody,
+        why: "the token spec declares 400 without content; Azure AD answers with an OAuth error body",
+    },
+    Deviation {
         ops: &["delete_webhook"],
         status: 404,
         kind: DeviationKind::UndeclaredStatus,

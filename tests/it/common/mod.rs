@@ -15,6 +15,18 @@ use vippsctl::sim::{self, SimConfig, SimHandle};
 
 pub const MSN: &str = "123456";
 
+/// The sales units the tests through the real binary use (the examples' and the fixtures'):
+/// `SimConfig::test().with_merchants(MSNS)` creates them and lets the sandbox keys act for them,
+/// as a partner's keys do. Any other MSN is refused, as Vipps refuses it.
+pub const MSNS: [&str; 8] = [
+    "123456", "234567", "654321", "111111", "222222", "345678", "456789", "567890",
+];
+
+/// The test simulator with the sales units [`MSNS`].
+pub fn test_config() -> SimConfig {
+    SimConfig::test().with_merchants(MSNS)
+}
+
 pub async fn start(config: SimConfig) -> SimHandle {
     let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
     sim::start(config, addr).await.expect("simulator starts")

@@ -119,7 +119,7 @@ pub fn config_yaml_v(size: Size, phone: Option<&str>, changed: bool) -> String {
     }
     for i in 0..size.agreements {
         y.push_str(&format!(
-            "      - externalId: member-{i:03}\n        productName: Coffee club {i}\n        pricing: {{ type: LEGACY, amount: {}, currency: NOK }}\n        interval: {{ unit: MONTH, count: 1 }}\n        merchantRedirectUrl: https://club.example/thanks\n",
+            "      - externalId: member-{i:03}\n        productName: Coffee club {i}\n        pricing: {{ type: LEGACY, amount: {}, currency: NOK }}\n        interval: {{ unit: MONTH, count: 1 }}\n        merchantRedirectUrl: https://club.example/thanks\n        merchantAgreementUrl: https://club.example/account\n",
             if changed { 20000 + i } else { 10000 + i }
         ));
         if let Some(p) = phone {
@@ -161,6 +161,7 @@ pub fn seed_unmanaged(sim: &SimHandle) {
                 redirect_url: "https://stray.example/".into(),
                 ttl: None,
                 created: now,
+                content: None,
             },
         );
         m.webhooks.push(vippsctl::sim::Webhook {
@@ -246,8 +247,9 @@ pub async fn plan(
     for m in &config.merchants {
         let api = &apis[&m.msn];
         let kinds = vippsctl::plan::diff::kinds_to_observe(m);
+        let lists = vippsctl::plan::diff::agreement_lists(m);
         live.push(
-            vippsctl::resources::observe::observe(api, &m.msn, &kinds)
+            vippsctl::resources::observe::observe(api, &m.msn, &kinds, &lists)
                 .await
                 .map_err(|e| format!("observe: {e}"))?,
         );

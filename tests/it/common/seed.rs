@@ -39,6 +39,7 @@ pub fn redirect_qr(h: &SimHandle, msn: &str, id: &str, url: &str, ttl: Option<i6
                     redirect_url: url.into(),
                     ttl,
                     created,
+                    content: None,
                 },
             )
     });
@@ -60,7 +61,8 @@ pub fn callback_qr(h: &SimHandle, msn: &str, id: &str, location: &str) {
     });
 }
 
-/// A LEGACY monthly agreement in NOK, redirecting to `https://shop.example/thanks`.
+/// A LEGACY monthly agreement in NOK, redirecting to `https://shop.example/thanks`, managed at
+/// `https://shop.example/account` (Norwegian merchants must give that page).
 pub fn agreement(
     h: &SimHandle,
     msn: &str,
@@ -94,7 +96,7 @@ pub fn agreement(
                         unit: "MONTH".into(),
                         count: 1,
                     }),
-                    merchant_agreement_url: None,
+                    merchant_agreement_url: Some("https://shop.example/account".into()),
                     merchant_redirect_url: "https://shop.example/thanks".into(),
                     external_id: Some(external_id.into()),
                     campaign: None,
@@ -110,6 +112,6 @@ pub fn agreement(
 /// The YAML of an agreement matching [`agreement`].
 pub fn agreement_yaml(external_id: &str, amount: i64, extra: &str) -> String {
     format!(
-        "      - externalId: {external_id}\n        productName: Coffee club\n        pricing: {{ type: LEGACY, amount: {amount}, currency: NOK }}\n        interval: {{ unit: MONTH, count: 1 }}\n        merchantRedirectUrl: https://shop.example/thanks\n{extra}"
+        "      - externalId: {external_id}\n        productName: Coffee club\n        pricing: {{ type: LEGACY, amount: {amount}, currency: NOK }}\n        interval: {{ unit: MONTH, count: 1 }}\n        merchantRedirectUrl: https://shop.example/thanks\n{extra}        merchantAgreementUrl: https://shop.example/account\n"
     )
 }

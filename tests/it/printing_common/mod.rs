@@ -4,10 +4,10 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
-use vippsctl::sim::{self, SimConfig, SimHandle};
+use vippsctl::sim::{self, SimHandle};
 
 pub async fn start_sim() -> SimHandle {
-    sim::start(SimConfig::test(), ([127, 0, 0, 1], 0).into())
+    sim::start(crate::common::test_config(), ([127, 0, 0, 1], 0).into())
         .await
         .expect("the simulator starts")
 }
