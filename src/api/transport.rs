@@ -25,7 +25,7 @@ use super::retry::{is_idempotent, is_refused_unprocessed, is_retryable_status, R
 use super::token::{TokenCache, TokenError, TokenRequest};
 use super::{Environment, Secret};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, RETRY_AFTER};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -34,8 +34,12 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Every `Vipps-System-*` value is limited to 30 characters in the specs.
 const SYSTEM_HEADER_MAX: usize = 30;
 const SYSTEM_NAME: &str = "vippsctl";
-/// Sends in all of a request that got no answer within the timeout.
+/// Sends in all of a write that got no answer within the timeout (a write is repeated only when
+/// that is safe: it carries an Idempotency-Key).
 const NO_ANSWER_ATTEMPTS: u32 = 2;
+/// Sends in all of a read that got no answer: a read changes nothing, and one hung request among
+/// hundreds should not fail a plan; the run's `--deadline` still bounds the whole.
+const NO_ANSWER_READ_ATTEMPTS: u32 = 3;
 const MSN_HEADER: &str = "merchant-serial-number";
 const SUBSCRIPTION_KEY_HEADER: &str = "ocp-apim-subscription-key";
 
@@ -467,6 +471,11 @@ impl Transport {
         let shared = &self.shared;
         let policy = &shared.retry;
         let idempotent = is_idempotent(&request);
+        let no_answer_attempts = if matches!(*request.method(), Method::GET | Method::HEAD) {
+            NO_ANSWER_READ_ATTEMPTS
+        } else {
+            NO_ANSWER_ATTEMPTS
+        };
         let mut refreshed_token = false;
         let mut attempt: u32 = 1;
         let mut current = request;
@@ -552,16 +561,16 @@ impl Transport {
                     wait
                 }
                 // A server that kept a request waiting for the whole timeout seldom answers the
-                // next one at once: no answer is tried once more, not `max_attempts` times.
+                // next one at once: no answer is tried a bounded few times, not `max_attempts`.
                 Err(e)
                     if can_retry
                         && (e.is_connect() || e.is_request() || e.is_timeout())
-                        && (e.is_connect() || !e.is_timeout() || attempt < NO_ANSWER_ATTEMPTS) =>
+                        && (e.is_connect() || !e.is_timeout() || attempt < no_answer_attempts) =>
                 {
                     let wait = policy.backoff(attempt);
                     if e.is_timeout() && !e.is_connect() {
                         tracing::warn!(
-                            "no answer from Vipps on {operation} within {}; sending it once more in {}",
+                            "no answer from Vipps on {operation} within {}; sending it again in {}",
                             human(shared.timeout),
                             human(wait)
                         );

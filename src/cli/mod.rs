@@ -74,7 +74,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_color: bool,
     /// Longest wait for one API request, from connecting to the last byte (e.g. 10s, 2m). A
-    /// request that got no answer is sent once more at most.
+    /// read that got no answer is sent at most three times, a write at most twice.
     #[arg(
         long,
         global = true,

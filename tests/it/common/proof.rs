@@ -251,7 +251,7 @@ pub async fn plan(
         live.push(
             vippsctl::resources::observe::observe(api, &m.msn, &kinds, &lists)
                 .await
-                .map_err(|e| format!("observe: {e}"))?,
+                .map_err(|e| format!("observe: {}", vippsctl::error_chain::one_line(&e)))?,
         );
     }
     vippsctl::apply::secrets::unverified_webhooks(config, &mut live);
