@@ -14,8 +14,7 @@ use vippsctl::api::transport::Transport;
 use vippsctl::api::vipps::MerchantApi;
 use vippsctl::apply::{ApplyOptions, ApplyReport, Silent};
 use vippsctl::config::model::Config;
-use vippsctl::plan::{DiffOptions, Plan, PlanContext};
-use vippsctl::resources::LiveMerchant;
+use vippsctl::plan::Plan;
 use vippsctl::sim::{self, AgreementStatus, SimConfig, SimHandle, SimState};
 
 /// How many objects of each kind one merchant declares.
@@ -184,7 +183,7 @@ pub fn fail(msg: &str) -> ! {
     std::process::exit(1)
 }
 
-/// Observe every merchant concurrently and diff, as `plan` does (`cli::session::observe_all`).
+/// The engine's plan, as `vippsctl plan` makes it.
 pub async fn plan(
     loaded: &vippsctl::config::Loaded,
     apis: &HashMap<String, Arc<MerchantApi>>,
@@ -202,51 +201,37 @@ pub struct PlanRun {
     pub diff: Duration,
 }
 
+/// The engine's plan (the one `vippsctl plan` runs), timed by the engine.
 pub async fn timed_plan(
     loaded: &vippsctl::config::Loaded,
     apis: &HashMap<String, Arc<MerchantApi>>,
     base_url: &str,
 ) -> PlanRun {
-    let started = Instant::now();
-    let config = &loaded.config;
-    let reads = config.merchants.iter().map(|m| async move {
-        let api = apis
-            .get(&m.msn)
-            .unwrap_or_else(|| fail("no client for a merchant"));
-        vippsctl::resources::observe::observe(
-            api,
-            &m.msn,
-            &vippsctl::plan::diff::kinds_to_observe(m),
-            &vippsctl::plan::diff::agreement_lists(m),
-        )
-        .await
-    });
-    let mut live: Vec<LiveMerchant> = Vec::new();
-    for r in futures::future::join_all(reads).await {
-        match r {
-            Ok(l) => live.push(l),
-            Err(e) => fail(&format!(
-                "observe: {e}: {:?}",
-                std::error::Error::source(&e)
-            )),
-        }
-    }
-    let ctx = PlanContext {
-        environment: vippsctl::api::Environment::Test,
-        base_url: base_url.to_string(),
-        config_files: vec!["bench.yaml".into()],
-        config_digest: loaded.digest.clone(),
-        spec_versions: vippsctl::cli::spec_versions().to_string(),
-    };
-    let observe = started.elapsed();
-    let started = Instant::now();
-    let plan = vippsctl::plan::diff(config, &live, &ctx, &DiffOptions::default())
-        .unwrap_or_else(|p| fail(&format!("plan problems: {p:?}")));
+    let session = vippsctl::engine::Session::prepared(
+        vippsctl::api::Environment::Test,
+        base_url,
+        apis.clone(),
+    );
+    let (plan, t) = vippsctl::engine::plan_timed(
+        loaded,
+        &session,
+        &workspace(),
+        &vippsctl::engine::PlanRequest::default(),
+    )
+    .await
+    .unwrap_or_else(|e| fail(&format!("plan: {e:?}")));
     PlanRun {
         plan,
-        observe,
-        diff: started.elapsed(),
+        observe: t.observe,
+        diff: t.diff,
     }
+}
+
+/// A workspace of this bench process's own (lost-secrets record, locks), never the checkout's.
+pub fn workspace() -> vippsctl::engine::Workspace {
+    vippsctl::engine::Workspace::at(
+        std::env::temp_dir().join(format!("vippsctl-bench-{}", std::process::id())),
+    )
 }
 
 pub async fn apply(
@@ -261,7 +246,14 @@ pub async fn apply(
         secrets_out: Some(secrets.to_path_buf()),
         ..ApplyOptions::default()
     };
-    vippsctl::apply::apply(plan, &loaded.config, apis, &opts, &Silent).await
+    let session = vippsctl::engine::Session::prepared(
+        vippsctl::api::Environment::Test,
+        "bench",
+        apis.clone(),
+    );
+    vippsctl::engine::apply(plan, loaded, &session, &workspace(), &opts, &Silent)
+        .await
+        .report
 }
 
 /// The live state a configuration declares, made by applying it to a fast simulator without

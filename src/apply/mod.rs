@@ -4,7 +4,7 @@
 
 pub mod lock;
 pub mod report;
-pub mod secrets;
+
 pub mod stop;
 
 pub use report::{ActionResult, ApplyReport, Outcome};
@@ -16,8 +16,8 @@ use crate::config::model::{Config, Merchant, Webhook};
 use crate::plan::diff::webhook_address;
 use crate::plan::model::{Action, Change, MerchantPlan, Plan};
 use crate::resources::{agreement, webhook, Address, Kind};
+use crate::secrets::sinks::{self as secrets, SecretContext, Sink};
 use futures::StreamExt;
-use secrets::{SecretContext, Sink};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,12 +1,13 @@
 //! `vippsctl apply`: apply a saved plan exactly, or plan and apply after confirmation.
 
-use super::plan::{make_plan, parse_addresses};
-use super::scope::{RunScope, ScopeArgs};
+use super::plan::{parse_addresses, plan_loaded};
+use super::scope::ScopeArgs;
 use super::session;
 use super::{Failure, GlobalArgs, Outcome};
 use crate::apply::{ActionResult, ApplyOptions, Progress};
+use crate::engine::{PlanRequest, Session, Workspace};
 use crate::plan::render::{json, text};
-use crate::plan::{DiffOptions, Plan};
+use crate::plan::Plan;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -54,20 +55,24 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     if let Some(path) = saved_plan(&args.paths) {
         return apply_saved(path, &args, global, &opts).await;
     }
-    let diff_opts = DiffOptions {
+    let request = PlanRequest {
         replace: parse_addresses(&args.replace)?,
+        scope: args.scope.run_scope()?,
     };
-    let scope = RunScope::from_args(&args.scope)?;
+    // Loaded once: the lock and the plan see the same configuration.
+    let loaded = session::load_config(&args.paths, global)?;
     // Until the first write, the deadline simply ends the run: nothing was changed yet.
-    let (_lock, (plan, loaded, target, apis)) =
-        tokio::time::timeout_at(global.deadline_at(), async {
-            let lock = lock_merchants(&args.paths, args.lock_timeout).await?;
-            let planned = make_plan(&args.paths, global, args.sandbox, &diff_opts, &scope).await?;
-            Ok::<_, Failure>((lock, planned))
-        })
-        .await
-        .map_err(|_| super::deadline_passed(global))??;
-    remove_leftover_temp_files(&loaded.config, &opts);
+    let (_lock, (plan, session)) = tokio::time::timeout_at(global.deadline_at(), async {
+        let lock = lock_merchants(&loaded, args.lock_timeout).await?;
+        let planned = plan_loaded(&loaded, global, args.sandbox, &request).await?;
+        Ok::<_, Failure>((lock, planned))
+    })
+    .await
+    .map_err(|_| super::deadline_passed(global))??;
+    report_removed(crate::secrets::sinks::remove_leftover_temp_files(
+        &loaded.config,
+        opts.secrets_out.as_deref(),
+    ));
     // The plan is data on stdout; the question and progress go to stderr.
     print!(
         "{}",
@@ -88,30 +93,22 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
         confirm()?;
         deadline += asked.elapsed();
     }
-    execute(
-        &plan,
-        &loaded.config,
-        &apis,
-        &opts,
-        &target.label,
-        global,
-        deadline,
-    )
-    .await
+    execute(&plan, &loaded, &session, &opts, global, deadline).await
 }
 
 /// Serialise applies to the same merchants from this working directory (see `apply::lock`).
 /// A configuration that does not load locks nothing: planning reports its errors next.
 async fn lock_merchants(
-    paths: &[PathBuf],
+    loaded: &crate::config::Loaded,
     wait: std::time::Duration,
 ) -> Result<crate::apply::lock::ApplyLock, Failure> {
     use crate::apply::lock::{acquire, LockError};
-    let env = |name: &str| std::env::var(name).ok();
-    let msns: Vec<String> = match crate::config::load(paths, &env) {
-        Ok(loaded) => loaded.config.merchants.into_iter().map(|m| m.msn).collect(),
-        Err(_) => Vec::new(),
-    };
+    let msns: Vec<String> = loaded
+        .config
+        .merchants
+        .iter()
+        .map(|m| m.msn.clone())
+        .collect();
     let waiting = |msn: &str,
                    path: &std::path::Path,
                    holder: Option<&crate::apply::lock::Holder>| {
@@ -123,7 +120,7 @@ async fn lock_merchants(
         );
     };
     // Relative to the working directory, as the message shows it.
-    acquire(std::path::Path::new(""), &msns, wait, &waiting)
+    acquire(Workspace::current().root(), &msns, wait, &waiting)
         .await
         .map_err(|e| {
             let hint = match &e {
@@ -135,11 +132,9 @@ async fn lock_merchants(
         })
 }
 
-/// Temporary files a killed sink write left hold secrets: remove them, and say so.
-fn remove_leftover_temp_files(config: &crate::config::model::Config, opts: &ApplyOptions) {
-    let removed =
-        crate::apply::secrets::remove_leftover_temp_files(config, opts.secrets_out.as_deref());
-    for p in removed {
+/// Temporary files a killed sink write left hold secrets: they are removed, and the user told.
+fn report_removed(paths: Vec<PathBuf>) {
+    for p in paths {
         eprintln!(
             "Removed {}: a temporary copy of a secret sink left by an interrupted apply",
             p.display()
@@ -177,11 +172,8 @@ async fn apply_saved(
         json::read(&path.display().to_string(), &text).map_err(|e| Failure::from_error(&e))?;
     let config_paths: Vec<PathBuf> = saved.config_files.iter().map(PathBuf::from).collect();
     let sandbox = args.sandbox || saved.base_url == "sandbox";
-    let mut replace = saved.replace.clone();
-    replace.extend(parse_addresses(&args.replace)?);
-    let diff_opts = DiffOptions { replace };
-    let given = RunScope::from_args(&args.scope)?;
-    if !given.is_empty() {
+    let extra_replace = parse_addresses(&args.replace)?;
+    if !args.scope.run_scope()?.is_empty() {
         return Err(Failure::new(format!(
             "{} was planned with its own scope; --msn, --shard, --target and --exclude do not apply to a saved plan",
             path.display()
@@ -189,256 +181,46 @@ async fn apply_saved(
         .hint("pass them to `vippsctl plan` when making the plan"));
     }
     let scope = match &saved.scope {
-        Some(s) => RunScope::from_saved(s)?,
-        None => RunScope::default(),
+        Some(s) => crate::plan::scope::RunScope::from_saved(s).map_err(super::scope::failure)?,
+        None => Default::default(),
     };
-    let (_lock, (fresh, loaded, target, apis)) =
-        tokio::time::timeout_at(global.deadline_at(), async {
-            let lock = lock_merchants(&config_paths, args.lock_timeout).await?;
-            let planned = make_plan(&config_paths, global, sandbox, &diff_opts, &scope).await?;
-            Ok::<_, Failure>((lock, planned))
-        })
+    let loaded = session::load_config(&config_paths, global)?;
+    let name = path.display().to_string();
+    let (_lock, (plan, session)) = tokio::time::timeout_at(global.deadline_at(), async {
+        let lock = lock_merchants(&loaded, args.lock_timeout).await?;
+        let scoped = crate::engine::scoped_config(&loaded, &scope)
+            .map_err(|e| session::failure(e, Some(&loaded), global))?;
+        let session = session::connect(global, &scoped, sandbox).await?;
+        let plan = crate::engine::replan_saved(
+            saved,
+            &name,
+            &loaded,
+            &session,
+            &Workspace::current(),
+            &extra_replace,
+        )
         .await
-        .map_err(|_| super::deadline_passed(global))??;
-    remove_leftover_temp_files(&loaded.config, opts);
-    if saved.environment != target.environment || saved.base_url != target.label {
-        return Err(Failure::new(format!(
-            "{} was made for {} ({}), not for {} ({})",
-            path.display(),
-            saved.environment,
-            saved.base_url,
-            target.environment,
-            target.label
-        ))
-        .hint("apply a plan against the environment it was made for"));
-    }
-    if saved.config_digest != fresh.config_digest {
-        return Err(Failure::new(format!(
-            "{} is stale: the configuration files changed since it was made",
-            path.display()
-        ))
-        .hint("run plan again and review the new plan"));
-    }
-    let stale = stale_differences(&saved, &fresh);
-    if !stale.live.is_empty() {
-        let mut f = Failure::new(format!(
-            "{} is stale: the live state changed since it was made",
-            path.display()
-        ));
-        for d in stale.live {
-            f = f.caused_by(d);
-        }
-        for d in stale.content {
-            f = f.caused_by(format!("and the file differs from a fresh plan: {d}"));
-        }
-        return Err(f.hint("run plan again and review the new plan"));
-    }
-    if !stale.content.is_empty() {
-        let mut f = Failure::new(format!(
-            "{} does not match what planning produces now: the configuration files and the live state are as they were when it was made, but the plan file's own content differs from a fresh plan of them (it was edited, or made by another vippsctl version)",
-            path.display()
-        ));
-        if saved.vippsctl_version != fresh.vippsctl_version {
-            f = f.caused_by(format!(
-                "it says it was made by vippsctl {}; this is vippsctl {}",
-                saved.vippsctl_version, fresh.vippsctl_version
-            ));
-        }
-        for d in stale.content {
-            f = f.caused_by(d);
-        }
-        return Err(f.hint(
-            "a saved plan is applied only as vippsctl wrote it: run plan again, review the new plan and apply that",
-        ));
-    }
-    if !fresh.has_changes() {
+        .map_err(|e| session::failure(e, Some(&loaded), global))?;
+        Ok::<_, Failure>((lock, (plan, session)))
+    })
+    .await
+    .map_err(|_| super::deadline_passed(global))??;
+    report_removed(crate::secrets::sinks::remove_leftover_temp_files(
+        &loaded.config,
+        opts.secrets_out.as_deref(),
+    ));
+    if !plan.has_changes() {
         eprintln!("The saved plan has no changes.");
         return Ok(Outcome::Ok);
     }
-    execute(
-        &fresh,
-        &loaded.config,
-        &apis,
-        opts,
-        &target.label,
-        global,
-        global.deadline_at(),
-    )
-    .await
-}
-
-/// How a saved plan differs from the plan made now from the same configuration files.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct Staleness {
-    /// The live state moved: objects whose fingerprint changed, or whose planned change changed
-    /// while their merchant's live state did.
-    pub live: Vec<String>,
-    /// The file says what a fresh plan of the same configuration and the same live state does
-    /// not: it was edited, or made by another vippsctl version.
-    pub content: Vec<String>,
-}
-
-/// What differs between the saved plan and the same plan made now, by merchant and address, each
-/// difference put down to the live state or to the file itself. A difference is the live state's
-/// when the fingerprint of the object it concerns (or, for an object without one, of its
-/// merchant's whole live state) moved; otherwise the file's. Information-only entries (awaiting
-/// consent, unmanaged, notes) may change with the live state; they are compared only where it did
-/// not move.
-pub(crate) fn stale_differences(saved: &Plan, fresh: &Plan) -> Staleness {
-    use std::collections::BTreeMap;
-    let by_msn = |p: &Plan| -> BTreeMap<String, crate::plan::MerchantPlan> {
-        p.merchants
-            .iter()
-            .map(|m| (m.msn.clone(), m.clone()))
-            .collect()
-    };
-    let (a, b) = (by_msn(saved), by_msn(fresh));
-    let mut out = Staleness::default();
-    for (msn, m) in &a {
-        match b.get(msn) {
-            Some(n) => stale_merchant(m, n, &mut out),
-            None => out.content.push(format!(
-                "merchant {msn} is in the saved plan, not in a fresh one"
-            )),
-        }
-    }
-    for msn in b.keys().filter(|k| !a.contains_key(*k)) {
-        out.content.push(format!(
-            "merchant {msn} is in a fresh plan, not in the saved one"
-        ));
-    }
-    out
-}
-
-fn stale_merchant(
-    saved: &crate::plan::MerchantPlan,
-    fresh: &crate::plan::MerchantPlan,
-    out: &mut Staleness,
-) {
-    use crate::plan::Change;
-    use std::collections::BTreeMap;
-    let live_moved = saved.live_fingerprint != fresh.live_fingerprint;
-    let index = |cs: &[Change]| -> BTreeMap<String, Change> {
-        cs.iter()
-            .map(|c| (c.address.to_string(), c.clone()))
-            .collect()
-    };
-    let (a, b) = (index(&saved.changes), index(&fresh.changes));
-    let mut addrs: Vec<&String> = a.keys().chain(b.keys()).collect();
-    addrs.sort();
-    addrs.dedup();
-    for addr in addrs {
-        let (c, n) = (a.get(addr), b.get(addr));
-        if c == n {
-            continue;
-        }
-        let moved = match (
-            c.and_then(|c| c.live_fingerprint.as_ref()),
-            n.and_then(|n| n.live_fingerprint.as_ref()),
-        ) {
-            (Some(x), Some(y)) => x != y,
-            _ => live_moved,
-        };
-        let acts = |x: Option<&Change>| x.is_some_and(|x| x.action.is_change());
-        if moved && !acts(c) && !acts(n) {
-            continue;
-        }
-        let line = match (c, n, moved) {
-            (Some(c), None, true) => {
-                format!("{addr}: planned to {}, now nothing to do", c.action.verb())
-            }
-            (None, Some(n), true) => format!(
-                "{addr}: not in the saved plan, now it would {}",
-                n.action.verb()
-            ),
-            (Some(c), Some(n), true) if c.action != n.action => format!(
-                "{addr}: planned to {}, now it would {}",
-                c.action.verb(),
-                n.action.verb()
-            ),
-            (Some(_), Some(_), true) => format!("{addr}: the live object changed"),
-            (Some(c), None, false) => format!(
-                "{addr}: the saved plan would {}, a fresh plan has nothing to do",
-                c.action.verb()
-            ),
-            (None, Some(n), false) => format!(
-                "{addr}: a fresh plan would {}, the saved plan does not have it",
-                n.action.verb()
-            ),
-            (Some(c), Some(n), false) => format!("{addr}: {}", content_difference(c, n)),
-            (None, None, _) => continue,
-        };
-        if moved {
-            out.live.push(line);
-        } else {
-            out.content.push(line);
-        }
-    }
-    if !live_moved
-        && (saved.name != fresh.name
-            || saved.observed != fresh.observed
-            || saved.unmanaged_agreements != fresh.unmanaged_agreements)
-    {
-        out.content.push(format!(
-            "merchant {}: its name, observed kinds or unmanaged agreements differ from a fresh plan's",
-            saved.msn
-        ));
-    }
-}
-
-/// The first thing in which a saved change differs from the fresh one, values shown as plans
-/// show them (personal data masked).
-fn content_difference(saved: &crate::plan::Change, fresh: &crate::plan::Change) -> String {
-    use crate::plan::render::field_values;
-    if saved.action != fresh.action {
-        return format!(
-            "the saved plan would {}, a fresh plan would {}",
-            saved.action.verb(),
-            fresh.action.verb()
-        );
-    }
-    let show = |f: &crate::resources::FieldDiff| {
-        let (b, a) = field_values(f);
-        format!(
-            "{} -> {}",
-            b.as_deref().unwrap_or("(none)"),
-            a.as_deref().unwrap_or("(none)")
-        )
-    };
-    let pairs = saved.fields.iter().zip(&fresh.fields);
-    for (x, y) in pairs {
-        if x != y {
-            return if x.field == y.field {
-                format!(
-                    "{}: the saved plan has {}, a fresh plan has {}",
-                    x.field,
-                    show(x),
-                    show(y)
-                )
-            } else {
-                format!(
-                    "the saved plan has the field {}, a fresh plan has {} in its place",
-                    x.field, y.field
-                )
-            };
-        }
-    }
-    if saved.fields.len() != fresh.fields.len() {
-        return format!(
-            "the saved plan has {} fields, a fresh plan {}",
-            saved.fields.len(),
-            fresh.fields.len()
-        );
-    }
-    "its reason, notes, warnings, ids or keys differ from a fresh plan's".into()
+    execute(&plan, &loaded, &session, opts, global, global.deadline_at()).await
 }
 
 async fn execute(
     plan: &Plan,
-    config: &crate::config::model::Config,
-    apis: &session::Apis,
+    loaded: &crate::config::Loaded,
+    session: &Session,
     opts: &ApplyOptions,
-    target: &str,
     global: &GlobalArgs,
     deadline: tokio::time::Instant,
 ) -> Result<Outcome, Failure> {
@@ -460,18 +242,23 @@ async fn execute(
         })
     };
     let progress = StderrProgress::new();
-    let report = crate::apply::apply(plan, config, apis, opts, &progress).await;
+    let applied = crate::engine::apply(
+        plan,
+        loaded,
+        session,
+        &Workspace::current(),
+        opts,
+        &progress,
+    )
+    .await;
     at_deadline.abort();
     progress.finish();
+    report_removed(applied.removed_temp_files);
+    let report = applied.report;
     print!("\n{}", report.render());
-    // Only a change that is known to be done clears an earlier loss.
-    let registered: Vec<crate::resources::Address> = report
-        .results
-        .iter()
-        .filter(|r| matches!(r.outcome, crate::apply::Outcome::Done { .. }))
-        .map(|r| r.address.clone())
-        .collect();
-    session::record_lost_secrets(target, &registered, &report.lost_secrets)?;
+    if let Some(e) = applied.record_error {
+        return Err(session::failure(e, None, global));
+    }
     if let Some(code) = signals.exit_code() {
         return Ok(Outcome::Interrupted(code));
     }

@@ -114,11 +114,14 @@ pub async fn run(args: ImportArgs, global: &GlobalArgs) -> Result<Outcome, Failu
         environment: None,
         merchants: msns.iter().map(|m| bare_merchant(m)).collect(),
     };
-    let (target, apis) = session::connect(global, &config, args.sandbox).await?;
-    opts.environment = Some(target.environment);
+    let session = session::connect(global, &config, args.sandbox).await?;
+    opts.environment = Some(session.environment);
     let kinds = opts.kinds.clone();
     let lists = crate::import::agreement_lists(&opts);
-    let live = session::observe_kinds(&config, &apis, |_| (kinds.clone(), lists.clone())).await?;
+    let live =
+        crate::engine::observe_kinds(&config, &session.apis, |_| (kinds.clone(), lists.clone()))
+            .await
+            .map_err(|e| session::failure(e, None, global))?;
     let yaml = crate::import::render(&live, &opts);
     match &args.out {
         Some(out) => {

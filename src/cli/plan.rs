@@ -1,11 +1,12 @@
 //! `vippsctl plan`: observe, diff, render; optionally save the plan for `apply`.
 
-use super::scope::{RunScope, ScopeArgs};
-use super::session::{self, Target};
+use super::scope::ScopeArgs;
+use super::session;
 use super::{Failure, GlobalArgs, Outcome};
+use crate::engine::{PlanRequest, Session, Workspace};
 use crate::plan::render::{json, markdown, text};
-use crate::plan::scope::{Known, Selector};
-use crate::plan::{DiffOptions, Plan, PlanContext};
+use crate::plan::scope::Selector;
+use crate::plan::Plan;
 use crate::resources::Address;
 use std::path::PathBuf;
 
@@ -60,68 +61,40 @@ pub(crate) fn parse_addresses(raw: &[String]) -> Result<Vec<Address>, Failure> {
         .collect()
 }
 
-/// Load, connect, observe and diff: the plan both `plan` and `apply` start from.
+/// Load (once), connect and plan through the engine: the plan both `plan` and `apply` start from.
 pub(crate) async fn make_plan(
     paths: &[PathBuf],
     global: &GlobalArgs,
     sandbox: bool,
-    opts: &DiffOptions,
-    scope: &RunScope,
-) -> Result<(Plan, crate::config::Loaded, Target, super::session::Apis), Failure> {
-    let mut loaded = session::load_config(paths, global)?;
-    scope.narrow(&mut loaded.config)?;
-    let (target, apis) = session::connect(global, &loaded.config, sandbox).await?;
-    let mut live = session::observe_all(&loaded.config, &apis).await?;
-    // Registrations whose one-time secret never reached its sink are replaced: those an earlier
-    // apply recorded (LOST_SECRETS), and those the file sinks show (a killed run records nothing).
-    let mut lost = session::lost_secrets(&target.label);
-    for a in crate::apply::secrets::unverified_webhooks(&loaded.config, &mut live) {
-        if !lost.contains(&a) {
-            lost.push(a);
-        }
-    }
-    let requested = opts.replace.clone();
-    let mut opts = opts.clone();
-    for a in &lost {
-        if !opts.replace.contains(a) {
-            opts.replace.push(a.clone());
-        }
-    }
-    let ctx = PlanContext {
-        environment: target.environment,
-        base_url: target.label.clone(),
-        config_files: loaded
-            .files
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect(),
-        config_digest: loaded.digest.clone(),
-        spec_versions: super::spec_versions().to_string(),
-    };
-    let mut plan = crate::plan::diff(&loaded.config, &live, &ctx, &opts)
-        .map_err(|problems| session::problems_failure(&problems, &loaded, global))?;
-    for c in plan.merchants.iter_mut().flat_map(|m| m.changes.iter_mut()) {
-        if c.action.is_change() && lost.contains(&c.address) {
-            c.reason = Some(
-                "its one-time secret is not in its sink (an earlier apply lost it or was interrupted)"
-                    .into(),
-            );
-        }
-    }
-    if scope.names_objects() || !requested.is_empty() {
-        scope.check_names(&Known::of(&plan, &loaded.config, &live), &requested)?;
-    }
-    scope.restrict(&mut plan);
-    Ok((plan, loaded, target, apis))
+    request: &PlanRequest,
+) -> Result<(Plan, crate::config::Loaded, Session), Failure> {
+    let loaded = session::load_config(paths, global)?;
+    let planned = plan_loaded(&loaded, global, sandbox, request).await?;
+    Ok((planned.0, loaded, planned.1))
+}
+
+/// Connect for the merchants in scope only (a shard needs only its own credentials) and plan.
+pub(crate) async fn plan_loaded(
+    loaded: &crate::config::Loaded,
+    global: &GlobalArgs,
+    sandbox: bool,
+    request: &PlanRequest,
+) -> Result<(Plan, Session), Failure> {
+    let scoped = crate::engine::scoped_config(loaded, &request.scope)
+        .map_err(|e| session::failure(e, Some(loaded), global))?;
+    let session = session::connect(global, &scoped, sandbox).await?;
+    let plan = crate::engine::plan(loaded, &session, &Workspace::current(), request)
+        .await
+        .map_err(|e| session::failure(e, Some(loaded), global))?;
+    Ok((plan, session))
 }
 
 pub async fn run(args: PlanArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
-    let opts = DiffOptions {
+    let request = PlanRequest {
         replace: parse_addresses(&args.replace)?,
+        scope: args.scope.run_scope()?,
     };
-    let scope = RunScope::from_args(&args.scope)?;
-    let (plan, _loaded, _target, _apis) =
-        make_plan(&args.paths, global, args.sandbox, &opts, &scope).await?;
+    let (plan, _loaded, _session) = make_plan(&args.paths, global, args.sandbox, &request).await?;
     if args.json {
         print!("{}", json::render(&plan));
     } else {

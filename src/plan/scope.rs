@@ -324,6 +324,197 @@ pub fn restrict(plan: &mut Plan, targets: &[Selector], excludes: &[Selector]) {
     }
 }
 
+/// A parsed scope, ready to narrow a configuration and a plan.
+#[derive(Debug, Clone, Default)]
+pub struct RunScope {
+    msns: Vec<String>,
+    shard: Option<Shard>,
+    targets: Vec<Selector>,
+    excludes: Vec<Selector>,
+    raw_targets: Vec<String>,
+    raw_excludes: Vec<String>,
+    /// From a saved plan: exactly these merchants, and the shard they were chosen as.
+    saved_merchants: Option<Vec<String>>,
+    saved_shard: Option<String>,
+}
+
+impl RunScope {
+    /// `--msn`, `--shard`, `--target` and `--exclude` as given.
+    pub fn new(
+        msns: &[String],
+        shard: Option<&str>,
+        targets: &[String],
+        excludes: &[String],
+    ) -> Result<RunScope, ScopeError> {
+        for m in msns {
+            if !(4..=10).contains(&m.len()) || !m.chars().all(|c| c.is_ascii_digit()) {
+                return Err(ScopeError {
+                    message: format!("`{m}` is not an MSN"),
+                    hint: "an MSN (merchant serial number) has 4-10 digits".into(),
+                });
+            }
+        }
+        let parse = |v: &[String]| -> Result<Vec<Selector>, ScopeError> {
+            v.iter().map(|s| Selector::parse(s)).collect()
+        };
+        Ok(RunScope {
+            msns: msns.to_vec(),
+            shard: shard.map(Shard::parse).transpose()?,
+            targets: parse(targets)?,
+            excludes: parse(excludes)?,
+            raw_targets: targets.to_vec(),
+            raw_excludes: excludes.to_vec(),
+            saved_merchants: None,
+            saved_shard: None,
+        })
+    }
+
+    /// The scope a saved plan was made with, to re-plan exactly the same part.
+    pub fn from_saved(s: &Scope) -> Result<RunScope, ScopeError> {
+        let parse = |v: &[String]| -> Result<Vec<Selector>, ScopeError> {
+            v.iter().map(|s| Selector::parse(s)).collect()
+        };
+        Ok(RunScope {
+            targets: parse(&s.targets)?,
+            excludes: parse(&s.excludes)?,
+            raw_targets: s.targets.clone(),
+            raw_excludes: s.excludes.clone(),
+            saved_merchants: s.merchants.clone(),
+            saved_shard: s.shard.clone(),
+            ..Default::default()
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.msns.is_empty()
+            && self.shard.is_none()
+            && self.targets.is_empty()
+            && self.excludes.is_empty()
+            && self.saved_merchants.is_none()
+    }
+
+    /// Drop the merchants outside the scope before anything is observed, so a shard reads only
+    /// its own merchants. Naming a merchant the configuration lacks is an error.
+    pub fn narrow(&self, config: &mut Config) -> Result<(), ScopeError> {
+        let known = |msn: &str| config.merchants.iter().any(|m| m.msn == msn);
+        for msn in self
+            .msns
+            .iter()
+            .chain(self.targets.iter().map(|t| &t.msn))
+            .chain(self.excludes.iter().map(|t| &t.msn))
+        {
+            if !known(msn) {
+                let declared = config.merchants.iter().map(|m| m.msn.as_str());
+                let hint = match crate::config::structure::did_you_mean(msn, declared) {
+                    Some(close) => format!("did you mean {close}? Name a merchant declared under `merchants:`; nothing was planned or applied"),
+                    None => "name a merchant declared under `merchants:` (check the MSN); nothing was planned or applied".to_string(),
+                };
+                return Err(ScopeError {
+                    message: format!("merchant {msn} is not in the configuration"),
+                    hint,
+                });
+            }
+        }
+        let keep = |msn: &str| -> bool {
+            (self.msns.is_empty() || self.msns.iter().any(|m| m == msn))
+                && self.shard.is_none_or(|s| s.contains(msn))
+                && (self.targets.is_empty() || self.targets.iter().any(|t| t.msn == msn))
+                && self
+                    .saved_merchants
+                    .as_ref()
+                    .is_none_or(|v| v.iter().any(|m| m == msn))
+        };
+        config.merchants.retain(|m| keep(&m.msn));
+        Ok(())
+    }
+
+    /// Whether `--target` or `--exclude` name anything (and so must be checked by `check_names`).
+    pub fn names_objects(&self) -> bool {
+        !self.targets.is_empty() || !self.excludes.is_empty()
+    }
+
+    /// Every `--target`, `--exclude` and `--replace` must name something of this run: an address
+    /// that matches nothing (a trailing `/`, a case difference, a wrong MSN) would otherwise be
+    /// ignored in silence, and a rotation after a leak would silently not happen. `known` is
+    /// taken from the plan before it is restricted.
+    pub fn check_names(&self, known: &Known, replace: &[Address]) -> Result<(), ScopeError> {
+        let mut unmatched: Vec<(&str, String)> = Vec::new();
+        for (flag, raw, selectors) in [
+            ("--target", &self.raw_targets, &self.targets),
+            ("--exclude", &self.raw_excludes, &self.excludes),
+        ] {
+            for (text, sel) in raw.iter().zip(selectors) {
+                if !known.names(sel) {
+                    unmatched.push((flag, text.clone()));
+                }
+            }
+        }
+        for a in replace {
+            if !known.has(a) {
+                unmatched.push(("--replace", a.to_string()));
+            }
+        }
+        let Some((flag, first)) = unmatched.first() else {
+            return Ok(());
+        };
+        let why = |text: &str| -> String {
+            let msn = text.split(['.', '[']).next().unwrap_or_default();
+            match known.nearest(text) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None if !known.has_merchant(msn) => {
+                    format!("merchant {msn} is not part of this run.")
+                }
+                None => "no object of this run has a similar address.".to_string(),
+            }
+        };
+        let rule = "Addresses are matched exactly as plans print them (case and a trailing `/` count); nothing was planned or applied";
+        if unmatched.len() == 1 {
+            return Err(ScopeError {
+                message: format!("{flag} `{first}` matches no object of this run"),
+                hint: format!("{} {rule}", why(first)),
+            });
+        }
+        let listed: Vec<String> = unmatched
+            .iter()
+            .map(|(f, t)| format!("{f} `{t}`"))
+            .collect();
+        let reasons: Vec<String> = unmatched
+            .iter()
+            .map(|(_, t)| format!("`{t}`: {}", why(t)))
+            .collect();
+        Err(ScopeError {
+            message: format!(
+                "{} addresses match no object of this run: {}",
+                unmatched.len(),
+                listed.join(", ")
+            ),
+            hint: format!("{} {rule}", reasons.join(" ")),
+        })
+    }
+
+    /// Keep the selected changes and record the scope in the plan.
+    pub fn restrict(&self, plan: &mut Plan) {
+        restrict(plan, &self.targets, &self.excludes);
+        if self.is_empty() {
+            return;
+        }
+        let by_merchant = !self.msns.is_empty() || self.shard.is_some();
+        plan.scope = Some(Scope {
+            merchants: if by_merchant || self.saved_merchants.is_some() {
+                Some(plan.merchants.iter().map(|m| m.msn.clone()).collect())
+            } else {
+                None
+            },
+            shard: self
+                .shard
+                .map(|s| s.to_string())
+                .or_else(|| self.saved_shard.clone()),
+            targets: self.raw_targets.clone(),
+            excludes: self.raw_excludes.clone(),
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

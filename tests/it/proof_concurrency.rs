@@ -62,7 +62,11 @@ async fn two_applies_at_once_end_in_the_configured_state() {
                 "seed {seed}: plan after both exited {code}:\n{out}"
             ));
         }
-        let v = proof::violations(&sim.state(), &config, &dir.path().join(proof::SECRETS_FILE));
+        let v = proof::violations(
+            &sim.state(),
+            &config.config,
+            &dir.path().join(proof::SECRETS_FILE),
+        );
         if !v.is_empty() {
             failures.push(format!("seed {seed}: {v:#?}"));
         }

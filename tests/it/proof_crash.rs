@@ -161,7 +161,11 @@ async fn crash_at(seed: u64) -> Result<Point, String> {
             "seed {seed}: plan after recovery exited {code}:\n{out}\n{err}"
         ));
     }
-    let v = proof::violations(&sim.state(), &config, &dir.path().join(proof::SECRETS_FILE));
+    let v = proof::violations(
+        &sim.state(),
+        &config.config,
+        &dir.path().join(proof::SECRETS_FILE),
+    );
     if !v.is_empty() {
         return Err(format!("seed {seed} (killed {offset:?} after the first {target}, last writes {kinds:?}): {v:#?}"));
     }

@@ -7,7 +7,7 @@ use crate::proof;
 
 use proof::{Size, MSN};
 use std::time::Duration;
-use vippsctl::apply::{ApplyOptions, Silent};
+use vippsctl::apply::ApplyOptions;
 use vippsctl::sim::{FaultConfig, FaultKind, SimConfig};
 
 const SEEDS: u64 = 20;
@@ -15,7 +15,8 @@ const MAX_APPLIES: usize = 3;
 
 async fn soak(seed: u64) -> Result<usize, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let (config_path, config) = proof::write_config(dir.path(), Size::SOAK, None);
+    let (config_path, loaded) = proof::write_config(dir.path(), Size::SOAK, None);
+    let config = &loaded.config;
     let secrets = config_path.with_file_name(proof::SECRETS_FILE);
     let mut sc = SimConfig::test();
     sc.seed = seed;
@@ -33,7 +34,7 @@ async fn soak(seed: u64) -> Result<usize, String> {
         ..FaultConfig::none()
     });
     let transport = proof::fast_transport(&sim.base_url(), Duration::from_millis(400));
-    let apis = proof::apis(&transport, &config);
+    let apis = proof::apis(&transport, config);
     let opts = ApplyOptions {
         parallelism: 8,
         secrets_out: None,
@@ -43,7 +44,7 @@ async fn soak(seed: u64) -> Result<usize, String> {
     // whose observation fails still counts as one of the three.
     let mut applies = 0;
     for _ in 0..MAX_APPLIES {
-        let plan = match proof::plan(&config, &apis).await {
+        let plan = match proof::plan(&loaded, &apis, dir.path()).await {
             Ok(p) => p,
             Err(e) => {
                 if std::env::var_os("PROOF_DEBUG").is_some() {
@@ -57,7 +58,7 @@ async fn soak(seed: u64) -> Result<usize, String> {
             break;
         }
         applies += 1;
-        let report = vippsctl::apply::apply(&plan, &config, &apis, &opts, &Silent).await;
+        let report = proof::apply(&plan, &loaded, &apis, dir.path(), &opts).await;
         if std::env::var_os("PROOF_DEBUG").is_some() {
             for r in report
                 .results
@@ -72,7 +73,7 @@ async fn soak(seed: u64) -> Result<usize, String> {
         sim.calls().into_iter().filter_map(|c| c.faulted).collect();
     // The verdict is read without faults, so a flaky read cannot hide or fake a difference.
     sim.set_faults(FaultConfig::none());
-    let plan = proof::plan(&config, &apis).await?;
+    let plan = proof::plan(&loaded, &apis, dir.path()).await?;
     if plan.has_changes() {
         let left: Vec<String> = plan
             .changes()
@@ -84,7 +85,7 @@ async fn soak(seed: u64) -> Result<usize, String> {
             "seed {seed}: still changes after {MAX_APPLIES} applies: {left:?}"
         ));
     }
-    let v = proof::violations(&sim.state(), &config, &secrets);
+    let v = proof::violations(&sim.state(), config, &secrets);
     if !v.is_empty() {
         return Err(format!("seed {seed}: {v:#?}"));
     }

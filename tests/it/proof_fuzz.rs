@@ -36,7 +36,8 @@ fn saved_plan() -> String {
         config_digest: "abc".into(),
         spec_versions: "test".into(),
     };
-    let plan = vippsctl::plan::diff(&config, &[live], &ctx, &DiffOptions::default()).unwrap();
+    let plan =
+        vippsctl::plan::diff(&config.config, &[live], &ctx, &DiffOptions::default()).unwrap();
     json::render(&plan)
 }
 

@@ -263,7 +263,7 @@ proptest! {
             let old: Vec<_> = before.merchants.get(MSN).map(|m| m.webhooks.iter().map(|w| w.id).collect()).unwrap_or_default();
             for w in after.merchants.get(MSN).map(|m| m.webhooks.clone()).unwrap_or_default() {
                 if !old.contains(&w.id) {
-                    let key = default_key(&config, &w.url, &w.events);
+                    let key = default_key(&config.config, &w.url, &w.events);
                     let line = format!("{key}={}", w.secret.expose());
                     prop_assert!(secrets.lines().any(|l| l.trim_matches('"') == line || l.replace('"', "") == line), "{key} missing in secrets.env");
                 }
@@ -286,7 +286,7 @@ fn default_key(config: &vippsctl::config::model::Config, url: &str, events: &[St
         .iter()
         .find(|w| vippsctl::resources::webhook::desired_key(w) == set)
         .expect("a registered webhook is declared");
-    vippsctl::apply::secrets::default_key(m, w)
+    vippsctl::secrets::sinks::default_key(m, w)
 }
 
 /// The faults a client can meet without waiting out a hang.
@@ -363,7 +363,7 @@ proptest! {
             let secrets = sim.read("secrets.env");
             for w in &m.webhooks {
                 if !seeded.contains(&w.id) {
-                    let key = default_key(&config, &w.url, &w.events);
+                    let key = default_key(&config.config, &w.url, &w.events);
                     let line = format!("{key}={}", w.secret.expose());
                     prop_assert!(secrets.lines().any(|l| l.replace('"', "") == line),
                         "{} is registered but its secret is not in the sink\n{}", w.url, text);

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use vippsctl::api::vipps::MerchantApi;
 use vippsctl::apply::{ApplyOptions, ApplyReport};
 use vippsctl::config::model::Config;
-use vippsctl::plan::diff::kinds_to_observe;
-use vippsctl::plan::{DiffOptions, Plan, PlanContext};
-use vippsctl::resources::observe::observe;
+use vippsctl::config::Loaded;
+use vippsctl::engine::{EngineError, PlanRequest, Session, Workspace};
+use vippsctl::plan::Plan;
 use vippsctl::sim::{CallRecord, SimConfig, SimHandle, SimState};
 
 pub const MSN: &str = vippsctl::sim::SANDBOX_MSN;
@@ -220,62 +220,59 @@ impl Sim {
         Arc::new(MerchantApi::new(t))
     }
 
-    /// Observe every merchant of `config` and diff: what `vippsctl plan` does, in-process.
-    pub fn plan(&self, config: &Config) -> Result<Plan, Vec<vippsctl::plan::Problem>> {
-        self.plan_replacing(config, &[])
+    /// `vippsctl plan`, in-process: the engine's pipeline over this simulator, with the scratch
+    /// folder as the workspace (its lost-secrets record included).
+    pub fn plan(&self, loaded: &Loaded) -> Result<Plan, EngineError> {
+        self.plan_replacing(loaded, &[])
     }
 
     /// [`Sim::plan`] with `--replace` addresses.
     pub fn plan_replacing(
         &self,
-        config: &Config,
+        loaded: &Loaded,
         replace: &[vippsctl::resources::Address],
-    ) -> Result<Plan, Vec<vippsctl::plan::Problem>> {
-        let apis = self.apis(config);
-        let live = self.block_on(async {
-            let mut live = Vec::new();
-            for m in &config.merchants {
-                live.push(
-                    observe(
-                        &apis[&m.msn],
-                        &m.msn,
-                        &kinds_to_observe(m),
-                        &vippsctl::plan::diff::agreement_lists(m),
-                    )
-                    .await
-                    .expect("observe"),
-                );
-            }
-            live
-        });
-        let ctx = PlanContext {
-            environment: vippsctl::api::Environment::Test,
-            base_url: self.base_url(),
-            config_files: vec!["setup.yaml".into()],
-            config_digest: "test".into(),
-            spec_versions: "test".into(),
-        };
-        let opts = DiffOptions {
+    ) -> Result<Plan, EngineError> {
+        let session = self.session(&loaded.config);
+        let request = PlanRequest {
             replace: replace.to_vec(),
+            ..PlanRequest::default()
         };
-        vippsctl::plan::diff(config, &live, &ctx, &opts)
+        self.block_on(vippsctl::engine::plan(
+            loaded,
+            &session,
+            &Workspace::at(self.dir.path()),
+            &request,
+        ))
     }
 
-    /// Apply `plan` in-process, one write at a time.
-    pub fn apply(&self, plan: &Plan, config: &Config) -> ApplyReport {
-        let apis = self.apis(config);
+    /// `vippsctl apply`'s writes, in-process (one at a time), through the engine.
+    pub fn apply(&self, plan: &Plan, loaded: &Loaded) -> ApplyReport {
+        let session = self.session(&loaded.config);
         let opts = ApplyOptions {
             parallelism: 1,
             secrets_out: Some(self.path("secrets.env")),
             ..ApplyOptions::default()
         };
-        self.block_on(vippsctl::apply::apply(
+        let applied = self.block_on(vippsctl::engine::apply(
             plan,
-            config,
-            &apis,
+            loaded,
+            &session,
+            &Workspace::at(self.dir.path()),
             &opts,
             &vippsctl::apply::Silent,
-        ))
+        ));
+        if let Some(e) = applied.record_error {
+            panic!("the lost-secrets record could not be written: {e}");
+        }
+        applied.report
+    }
+
+    fn session(&self, config: &Config) -> Session {
+        Session::prepared(
+            vippsctl::api::Environment::Test,
+            self.base_url(),
+            self.apis(config),
+        )
     }
 
     fn apis(&self, config: &Config) -> HashMap<String, Arc<MerchantApi>> {
@@ -320,13 +317,14 @@ impl Sim {
     }
 }
 
-/// Parse a config from YAML text (as `setup.yaml` in `dir`).
-pub fn load_yaml(dir: &Path, yaml: &str) -> Config {
+/// Load a config from YAML text (written as `setup.yaml` in `dir`), as the engine loads it.
+pub fn load_yaml(dir: &Path, yaml: &str) -> Loaded {
     let path = dir.join("setup.yaml");
     std::fs::write(&path, yaml).expect("write config");
-    match vippsctl::config::load(&[path], &|_| None) {
-        Ok(l) => l.config,
-        Err(d) => panic!("config does not load:\n{}", d.render(false)),
+    match vippsctl::engine::load(&[path], &|_| None) {
+        Ok(l) => l,
+        Err(EngineError::Config(d)) => panic!("config does not load:\n{}", d.render(false)),
+        Err(e) => panic!("{e}"),
     }
 }
 

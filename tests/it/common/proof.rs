@@ -11,7 +11,9 @@ use vippsctl::api::ratelimit::RateLimits;
 use vippsctl::api::retry::RetryPolicy;
 use vippsctl::api::{MerchantApi, Transport};
 use vippsctl::config::model::Config;
-use vippsctl::plan::{DiffOptions, Plan, PlanContext};
+use vippsctl::config::Loaded;
+use vippsctl::engine::{PlanRequest, Session, Workspace};
+use vippsctl::plan::Plan;
 use vippsctl::sim::{SimHandle, SimState};
 
 pub const MSN: &str = "123456";
@@ -130,16 +132,22 @@ pub fn config_yaml_v(size: Size, phone: Option<&str>, changed: bool) -> String {
 }
 
 /// Write the configuration into `dir` and load it.
-pub fn write_config(dir: &Path, size: Size, phone: Option<&str>) -> (PathBuf, Config) {
+pub fn write_config(dir: &Path, size: Size, phone: Option<&str>) -> (PathBuf, Loaded) {
     write_config_text(dir, &config_yaml(size, phone))
 }
 
-pub fn write_config_text(dir: &Path, text: &str) -> (PathBuf, Config) {
+pub fn write_config_text(dir: &Path, text: &str) -> (PathBuf, Loaded) {
     let path = dir.join("setup.yaml");
     std::fs::write(&path, text).expect("write config");
-    let loaded = vippsctl::config::load(std::slice::from_ref(&path), &|_| None)
-        .unwrap_or_else(|d| panic!("generated config invalid:\n{}", d.render(false)));
-    (path, loaded.config)
+    let loaded = vippsctl::engine::load(std::slice::from_ref(&path), &|_| None).unwrap_or_else(
+        |e| match e {
+            vippsctl::engine::EngineError::Config(d) => {
+                panic!("generated config invalid:\n{}", d.render(false))
+            }
+            e => panic!("{e}"),
+        },
+    );
+    (path, loaded)
 }
 
 /// Objects present before the first apply that the configuration does not declare.
@@ -238,32 +246,56 @@ pub fn apis(t: &Transport, config: &Config) -> HashMap<String, Arc<MerchantApi>>
         .collect()
 }
 
-/// Observe and diff, as `vippsctl plan` does.
+/// A session over the test's own clients (short timeouts), labelled as a saved plan records it.
+pub fn session(apis: &HashMap<String, Arc<MerchantApi>>) -> Session {
+    Session::prepared(vippsctl::api::Environment::Test, "sim", apis.clone())
+}
+
+/// `vippsctl plan`, in-process: the engine's pipeline, with the workspace (lost-secrets record)
+/// in `workspace`.
 pub async fn plan(
-    config: &Config,
+    loaded: &Loaded,
     apis: &HashMap<String, Arc<MerchantApi>>,
+    workspace: &Path,
 ) -> Result<Plan, String> {
-    let mut live = Vec::new();
-    for m in &config.merchants {
-        let api = &apis[&m.msn];
-        let kinds = vippsctl::plan::diff::kinds_to_observe(m);
-        let lists = vippsctl::plan::diff::agreement_lists(m);
-        live.push(
-            vippsctl::resources::observe::observe(api, &m.msn, &kinds, &lists)
-                .await
-                .map_err(|e| format!("observe: {}", vippsctl::error_chain::one_line(&e)))?,
-        );
+    vippsctl::engine::plan(
+        loaded,
+        &session(apis),
+        &Workspace::at(workspace),
+        &PlanRequest::default(),
+    )
+    .await
+    .map_err(|e| match e {
+        vippsctl::engine::EngineError::Failed {
+            message, causes, ..
+        } => {
+            format!("{message}: {}", causes.join(": "))
+        }
+        e => format!("{e:?}"),
+    })
+}
+
+/// `vippsctl apply`'s writes, in-process: the engine's apply, which records lost secrets.
+pub async fn apply(
+    plan: &Plan,
+    loaded: &Loaded,
+    apis: &HashMap<String, Arc<MerchantApi>>,
+    workspace: &Path,
+    opts: &vippsctl::apply::ApplyOptions,
+) -> vippsctl::apply::ApplyReport {
+    let applied = vippsctl::engine::apply(
+        plan,
+        loaded,
+        &session(apis),
+        &Workspace::at(workspace),
+        opts,
+        &vippsctl::apply::Silent,
+    )
+    .await;
+    if let Some(e) = applied.record_error {
+        panic!("the lost-secrets record could not be written: {e}");
     }
-    vippsctl::apply::secrets::unverified_webhooks(config, &mut live);
-    let ctx = PlanContext {
-        environment: vippsctl::api::Environment::Test,
-        base_url: "sim".into(),
-        config_files: vec![],
-        config_digest: "d".into(),
-        spec_versions: "test".into(),
-    };
-    vippsctl::plan::diff(config, &live, &ctx, &DiffOptions::default())
-        .map_err(|p| format!("plan problems: {p:?}"))
+    applied.report
 }
 
 /// Parse a dotenv secrets file strictly: every line `KEY=value` (value possibly double-quoted),

@@ -1,0 +1,231 @@
+//! Reaching the APIs: the environment's host with real credentials (one transport, so one token
+//! cache and one set of rate limiters, per credential set), or the sandbox simulator in-process.
+
+use super::{EngineError, Workspace};
+use crate::api::credentials::Credentials;
+use crate::api::transport::Transport;
+use crate::api::vipps::MerchantApi;
+use crate::api::Environment;
+use crate::config::model::{Config, Merchant};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One API client per merchant, by MSN.
+pub type Apis = HashMap<String, Arc<MerchantApi>>;
+
+/// How to reach the APIs.
+#[derive(Debug, Clone)]
+pub struct Connect<'a> {
+    /// The in-process simulator (state in the workspace) instead of the Vipps APIs.
+    pub sandbox: bool,
+    /// Overrides the configuration's `environment:`.
+    pub environment: Option<Environment>,
+    /// Overrides the environment's host.
+    pub base_url: Option<String>,
+    /// Per request.
+    pub timeout: Duration,
+    pub workspace: &'a Workspace,
+}
+
+/// A connected run: the API clients and what a saved plan records of the target.
+pub struct Session {
+    pub environment: Environment,
+    /// The base URL, or `sandbox` (whose port changes every run).
+    pub label: String,
+    pub apis: Apis,
+    /// Keeps the in-process sandbox running for as long as the session lives.
+    _sandbox: Option<crate::sim::SimHandle>,
+}
+
+impl Session {
+    /// A session over clients made elsewhere (tests and benches with their own transports).
+    pub fn prepared(environment: Environment, label: impl Into<String>, apis: Apis) -> Session {
+        Session {
+            environment,
+            label: label.into(),
+            apis,
+            _sandbox: None,
+        }
+    }
+}
+
+/// Reach the APIs: the sandbox simulator in-process, or the environment's host with real credentials.
+pub async fn connect(config: &Config, how: &Connect<'_>) -> Result<Session, EngineError> {
+    if how.sandbox {
+        return connect_sandbox(config, how).await;
+    }
+    let environment = how
+        .environment
+        .or(config.environment)
+        .unwrap_or(Environment::Test);
+    let base_url = how
+        .base_url
+        .clone()
+        .unwrap_or_else(|| environment.base_url().to_string());
+    // One transport (one token cache, one set of rate limiters) per credential set: a partner's
+    // merchants share one token.
+    let mut by_credentials: Vec<CredentialSet> = Vec::new();
+    let mut missing = Vec::new();
+    for m in &config.merchants {
+        let vars = credential_vars(m);
+        if let Some(set) = by_credentials.iter_mut().find(|s| s.vars == vars) {
+            set.msns.push(m.msn.clone());
+            continue;
+        }
+        let creds = match Credentials::from_env_vars(&vars.0, &vars.1, &vars.2) {
+            Ok(c) => c,
+            Err(e) => {
+                missing.push(e);
+                continue;
+            }
+        };
+        let t = Transport::builder(base_url.clone())
+            .credentials(creds)
+            .timeout(how.timeout)
+            .build()
+            .map_err(|e| EngineError::from_error(&e))?;
+        by_credentials.push(CredentialSet {
+            vars,
+            transport: t,
+            msns: vec![m.msn.clone()],
+        });
+    }
+    // Every missing variable at once, not one per run.
+    if let Some(e) = crate::api::credentials::CredentialsError::all(missing) {
+        return Err(EngineError::from_error(&e).hint(
+            "export the variables, name others under the merchant's `credentials:`, or try the simulator with --sandbox",
+        ));
+    }
+    authenticate(&by_credentials).await?;
+    let mut apis = HashMap::new();
+    for m in &config.merchants {
+        let vars = credential_vars(m);
+        let Some(set) = by_credentials.iter().find(|s| s.vars == vars) else {
+            continue;
+        };
+        let t = set
+            .transport
+            .for_merchant(m.msn.clone())
+            .map_err(|e| EngineError::from_error(&e))?;
+        apis.insert(m.msn.clone(), Arc::new(MerchantApi::new(t)));
+    }
+    Ok(Session {
+        environment,
+        label: base_url,
+        apis,
+        _sandbox: None,
+    })
+}
+
+/// One set of credential variables, its transport and the merchants that use it.
+struct CredentialSet {
+    vars: (String, String, String),
+    transport: Transport,
+    msns: Vec<String>,
+}
+
+/// Fetch one token per credential set before anything else, so that a wrong secret, an
+/// unreachable host or a proxy page is reported once, with its cause and a hint that fits it,
+/// rather than as a failed read of every kind of every merchant.
+async fn authenticate(sets: &[CredentialSet]) -> Result<(), EngineError> {
+    let fetches = sets.iter().map(|s| async move {
+        s.transport
+            .authenticate()
+            .await
+            .map_err(|e| (&s.vars, &s.msns, e))
+    });
+    let failed: Vec<_> = futures::future::join_all(fetches)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    let Some((_, _, first)) = failed.first() else {
+        return Ok(());
+    };
+    let hint = first.hint();
+    let mut f = EngineError::failed(if failed.len() == 1 {
+        "could not get a Vipps access token".to_string()
+    } else {
+        format!(
+            "could not get a Vipps access token for {} credential sets",
+            failed.len()
+        )
+    });
+    for ((id, secret, key), msns, e) in &failed {
+        f = f.caused_by(format!(
+            "merchant {} ({id}, {secret}, {key}): {}",
+            msns.join(", "),
+            crate::error_chain::causes(e).join(": ")
+        ));
+    }
+    Err(f.hint(hint))
+}
+
+fn credential_vars(m: &Merchant) -> (String, String, String) {
+    match &m.credentials {
+        Some(c) => (
+            c.client_id.clone(),
+            c.client_secret.clone(),
+            c.subscription_key.clone(),
+        ),
+        None => (
+            "VIPPS_CLIENT_ID".into(),
+            "VIPPS_CLIENT_SECRET".into(),
+            "VIPPS_SUBSCRIPTION_KEY".into(),
+        ),
+    }
+}
+
+/// The sandbox: an in-process simulator with one sales unit per merchant the configuration
+/// declares, each with its own keys (the simulator's, derived from the MSN), so no credentials are
+/// needed and every merchant still acts only with its own keys, as in production.
+async fn connect_sandbox(config: &Config, how: &Connect<'_>) -> Result<Session, EngineError> {
+    let state = how.workspace.sandbox_state();
+    let state = state.as_path();
+    if let Some(dir) = state.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            EngineError::failed(format!("could not create {}", dir.display())).caused_by(e)
+        })?;
+    }
+    let msns: Vec<&str> = config.merchants.iter().map(|m| m.msn.as_str()).collect();
+    let mut sim_config = crate::sim::SimConfig::sandbox().with_sales_units(msns);
+    sim_config.state_file = Some(state.to_path_buf());
+    let keys = sim_config.credentials.clone();
+    let handle = crate::sim::start(sim_config, ([127, 0, 0, 1], 0).into())
+        .await
+        .map_err(|e| {
+            EngineError::from_error(&e).hint(format!(
+                "delete {} to start the sandbox afresh",
+                state.display()
+            ))
+        })?;
+    let base_url = handle.base_url();
+    let mut apis = HashMap::new();
+    for m in &config.merchants {
+        let Some(k) = keys.iter().find(|k| k.msns.contains(&m.msn)) else {
+            return Err(EngineError::failed(format!(
+                "the sandbox has no sales unit {}",
+                m.msn
+            )));
+        };
+        let creds = Credentials::new(
+            &k.client_id,
+            k.client_secret.expose(),
+            k.subscription_key.expose(),
+        );
+        let t = Transport::builder(base_url.clone())
+            .credentials(creds)
+            .timeout(how.timeout)
+            .build()
+            .and_then(|t| t.for_merchant(m.msn.clone()))
+            .map_err(|e| EngineError::from_error(&e))?;
+        apis.insert(m.msn.clone(), Arc::new(MerchantApi::new(t)));
+    }
+    Ok(Session {
+        environment: Environment::Test,
+        label: "sandbox".into(),
+        apis,
+        _sandbox: Some(handle),
+    })
+}
