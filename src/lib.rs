@@ -6,10 +6,15 @@
 //! `sim` is a local stand-in for the Vipps APIs; `specs` reads and normalises the OpenAPI documents
 //! (also compiled by `build.rs`).
 
+// Only the command line prints; the library returns data and errors (as uv does).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod api;
 pub mod apply;
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod cli;
 pub mod config;
+pub mod domain;
 pub mod duration;
 pub mod engine;
 pub mod error_chain;

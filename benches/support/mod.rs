@@ -208,7 +208,7 @@ pub async fn timed_plan(
     base_url: &str,
 ) -> PlanRun {
     let session = vippsctl::engine::Session::prepared(
-        vippsctl::api::Environment::Test,
+        vippsctl::domain::Environment::Test,
         base_url,
         apis.clone(),
     );
@@ -247,7 +247,7 @@ pub async fn apply(
         ..ApplyOptions::default()
     };
     let session = vippsctl::engine::Session::prepared(
-        vippsctl::api::Environment::Test,
+        vippsctl::domain::Environment::Test,
         "bench",
         apis.clone(),
     );

@@ -1,7 +1,7 @@
 //! The credential set of one sales unit (or one partner): read from environment variables only, so
 //! that secrets never live in the YAML kept in git.
 
-use super::Secret;
+use crate::domain::Secret;
 
 /// The default variable names, used when a merchant's config names none of its own.
 pub const CLIENT_ID_VAR: &str = "VIPPS_CLIENT_ID";

@@ -1,6 +1,6 @@
 //! Blanking secrets out of text that is about to be shown (error bodies, logs, leak checks).
 
-use super::Secret;
+use crate::domain::Secret;
 
 /// Replace every occurrence of each non-empty secret with `***`.
 pub fn redact(text: &str, secrets: &[&Secret]) -> String {

@@ -5,7 +5,8 @@
 use super::ratelimit::human;
 use super::redact::redact;
 use super::retry::{is_retryable_status, RetryPolicy};
-use super::{Credentials, Secret};
+use super::Credentials;
+use crate::domain::Secret;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Deserialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -23,7 +23,7 @@ use super::credentials::Credentials;
 use super::ratelimit::{human, RateLimiter, RateLimits};
 use super::retry::{is_idempotent, is_refused_unprocessed, is_retryable_status, RetryPolicy};
 use super::token::{TokenCache, TokenError, TokenRequest};
-use super::{Environment, Secret};
+use crate::domain::{Environment, Secret};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use std::sync::Arc;

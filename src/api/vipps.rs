@@ -1,4 +1,4 @@
-//! Thin adapters from the generated clients to vippsctl's domain types (`api::model`), one
+//! Thin adapters from the generated clients to vippsctl's domain types (`domain::model`), one
 //! [`MerchantApi`] per merchant.
 //!
 //! Requests are built as JSON and converted into the generated body type (which checks the spec's
@@ -14,12 +14,12 @@ use serde_json::{json, Map, Value};
 
 use crate::api::error::{elide_quoted, ApiError};
 use crate::api::generated::{qr, recurring, webhooks};
-use crate::api::model::{
+use crate::api::transport::Transport;
+use crate::domain::model::{
     AgreementPatch, AgreementStatus, DraftAgreement, DraftedAgreement, ImageFormat, Interval,
     LiveAgreement, LiveCallbackQr, LiveRedirectQr, LiveWebhook, Pricing,
 };
-use crate::api::transport::Transport;
-use crate::api::Secret;
+use crate::domain::Secret;
 
 /// The webhooks, QR and recurring clients of one merchant, sharing one [`Transport`].
 #[derive(Clone, Debug)]
@@ -537,8 +537,8 @@ pub mod wire {
     use serde::de::{self, Deserializer, IgnoredAny};
     use serde::Deserialize;
 
-    use crate::api::model::{AgreementStatus, IntervalUnit};
-    use crate::api::Secret;
+    use crate::domain::model::{AgreementStatus, IntervalUnit};
+    use crate::domain::Secret;
 
     #[derive(Debug, Deserialize)]
     pub struct WebhookList {

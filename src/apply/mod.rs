@@ -12,9 +12,9 @@ pub use stop::Stop;
 
 use crate::api::error::ApiError;
 use crate::api::vipps::MerchantApi;
-use crate::config::model::{Config, Merchant, Webhook};
-use crate::plan::diff::webhook_address;
-use crate::plan::model::{Action, Change, MerchantPlan, Plan};
+use crate::config::model::Config;
+use crate::plan::model::{Action, Change, Desired, MerchantPlan, Plan};
+use crate::resources::Field;
 use crate::resources::{agreement, webhook, Address, Kind};
 use crate::secrets::sinks::{self as secrets, SecretContext, Sink};
 use futures::StreamExt;
@@ -43,9 +43,11 @@ impl Default for ApplyOptions {
     }
 }
 
-/// Receives progress: one call per finished action.
+/// Receives progress: the number of actions, then each action as it starts and finishes.
 pub trait Progress: Send + Sync {
     fn start(&self, total: usize);
+    /// A change's first request is about to be sent.
+    fn started(&self, _change: &Change) {}
     fn finished(&self, result: &ActionResult);
 }
 
@@ -57,25 +59,44 @@ impl Progress for Silent {
     fn finished(&self, _: &ActionResult) {}
 }
 
-/// Apply every change of `plan`. `config` supplies the declared objects (the plan itself holds no
-/// secrets or personal data); `apis` has one client per merchant.
+/// What a plan does not hold and apply needs: personal data (agreement phone numbers), by
+/// address, taken from the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Sensitive {
+    phones: HashMap<Address, String>,
+}
+
+impl Sensitive {
+    pub fn from_config(config: &Config) -> Sensitive {
+        let mut phones = HashMap::new();
+        for m in &config.merchants {
+            for a in &m.agreements {
+                if let Some(p) = &a.phone_number {
+                    phones.insert(
+                        Address::new(&m.msn, Kind::Agreements, &a.external_id),
+                        p.clone(),
+                    );
+                }
+            }
+        }
+        Sensitive { phones }
+    }
+}
+
+/// Apply every change of `plan`, from what the plan holds (the desired objects, typed field
+/// values, ids and idempotency keys) and, for personal data the plan masks, from `sensitive`.
+/// `apis` has one client per merchant.
 pub async fn apply(
     plan: &Plan,
-    config: &Config,
+    sensitive: &Sensitive,
     apis: &HashMap<String, Arc<MerchantApi>>,
     opts: &ApplyOptions,
     progress: &dyn Progress,
 ) -> ApplyReport {
     let total = plan.changes().filter(|c| c.action.is_change()).count();
     progress.start(total);
-    let merchants: HashMap<&str, &Merchant> = config
-        .merchants
-        .iter()
-        .map(|m| (m.msn.as_str(), m))
-        .collect();
-    let merchants = &merchants;
     let runs = plan.merchants.iter().map(|mp| async move {
-        let (Some(m), Some(api)) = (merchants.get(mp.msn.as_str()), apis.get(&mp.msn)) else {
+        let Some(api) = apis.get(&mp.msn) else {
             let skipped = mp
                 .changes
                 .iter()
@@ -84,13 +105,13 @@ pub async fn apply(
                     address: c.address.clone(),
                     action: c.action,
                     outcome: Outcome::Skipped {
-                        reason: format!("merchant {} is not in the configuration given", mp.msn),
+                        reason: format!("merchant {} has no API client in this run", mp.msn),
                     },
                 })
                 .collect::<Vec<_>>();
             return (skipped, Vec::new());
         };
-        apply_merchant(mp, m, api, opts, progress).await
+        apply_merchant(mp, sensitive, api, opts, progress).await
     });
     let mut results = Vec::new();
     let mut lost_secrets = Vec::new();
@@ -132,32 +153,33 @@ fn phases(mp: &MerchantPlan) -> [Vec<&Change>; 4] {
     p
 }
 
-/// The events a webhook change shows (created or live), from its `events` field.
+/// The events of a webhook change: those it registers, or for a delete those of the live
+/// registration (its typed `events` field).
 fn events_of(c: &Change) -> Vec<String> {
+    if let Some(Desired::Webhook { events, .. }) = &c.desired {
+        return events.clone();
+    }
     c.fields
         .iter()
-        .filter(|f| f.field == "events")
-        .flat_map(|f| f.after.clone().or_else(|| f.before.clone()))
-        .flat_map(|s| s.split(", ").map(str::to_string).collect::<Vec<_>>())
+        .filter(|f| f.field == Field::Events)
+        .filter_map(|f| f.after.as_ref().or(f.before.as_ref()))
+        .filter_map(|v| v.as_array())
+        .flatten()
+        .filter_map(|e| e.as_str().map(str::to_string))
         .collect()
 }
 
 async fn apply_merchant(
     mp: &MerchantPlan,
-    m: &Merchant,
+    sensitive: &Sensitive,
     api: &MerchantApi,
     opts: &ApplyOptions,
     progress: &dyn Progress,
 ) -> (Vec<ActionResult>, Vec<Address>) {
-    let webhooks: HashMap<Address, &Webhook> = m
-        .webhooks
-        .iter()
-        .map(|w| (webhook_address(m, &w.url, &w.events), w))
-        .collect();
     let ctx = Ctx {
-        m,
+        msn: &mp.msn,
         api,
-        webhooks,
+        sensitive,
         opts,
         lost: std::sync::Mutex::new(Vec::new()),
         freed: std::sync::Mutex::new(HashMap::new()),
@@ -184,6 +206,7 @@ async fn apply_merchant(
                         ),
                     }
                 } else {
+                    progress.started(c);
                     ctx.execute_unless_abandoned(c).await
                 };
                 let r = ActionResult {
@@ -200,10 +223,11 @@ async fn apply_merchant(
         check_in_failed |= done.iter().any(|r| {
             r.address.kind == Kind::Webhooks
                 && r.outcome.is_failed()
-                && ctx
-                    .webhooks
-                    .get(&r.address)
-                    .is_some_and(|w| w.events.iter().any(|e| e == webhook::CHECK_IN_EVENT))
+                && mp.changes.iter().any(|c| {
+                    c.address == r.address
+                        && matches!(&c.desired, Some(Desired::Webhook { events, .. })
+                            if events.iter().any(|e| e == webhook::CHECK_IN_EVENT))
+                })
         });
         results.extend(done);
     }
@@ -213,9 +237,9 @@ async fn apply_merchant(
 }
 
 struct Ctx<'a> {
-    m: &'a Merchant,
+    msn: &'a str,
     api: &'a MerchantApi,
-    webhooks: HashMap<Address, &'a Webhook>,
+    sensitive: &'a Sensitive,
     opts: &'a ApplyOptions,
     /// Webhooks whose registration may exist without its secret in a sink.
     lost: std::sync::Mutex<Vec<Address>>,
@@ -304,13 +328,32 @@ impl Ctx<'_> {
         }
     }
 
-    fn declared_webhook(&self, c: &Change) -> Result<&Webhook, StepError> {
-        self.webhooks.get(&c.address).copied().ok_or_else(|| {
-            StepError::Refused(format!(
-                "{} is not declared in the configuration given",
-                c.address
-            ))
-        })
+    /// The registration a webhook change makes, as the plan holds it.
+    fn desired_webhook(c: &Change) -> Result<DesiredWebhook<'_>, StepError> {
+        match &c.desired {
+            Some(Desired::Webhook {
+                url,
+                events,
+                secret,
+                declared_in,
+                secrets_out_key,
+            }) => Ok(DesiredWebhook {
+                url,
+                events,
+                secret: secret.as_ref(),
+                declared_in,
+                secrets_out_key,
+            }),
+            _ => Err(Self::incomplete(c, "the webhook to register")),
+        }
+    }
+
+    /// A change without what apply needs: the plan was not made by this vippsctl as it is.
+    fn incomplete(c: &Change, what: &str) -> StepError {
+        StepError::Refused(format!(
+            "{}: the plan does not hold {what} (plan again with this vippsctl)",
+            c.address
+        ))
     }
 
     fn live_id(c: &Change) -> Result<&str, StepError> {
@@ -330,8 +373,9 @@ impl Ctx<'_> {
             }
             Action::ReplaceDeleteFirst => {
                 let old = Self::live_id(c)?;
+                let events = Self::desired_webhook(c)?.events;
                 self.delete_webhook(old).await?;
-                self.freed_by(old, &self.declared_webhook(c)?.events);
+                self.freed_by(old, events);
                 self.register(c, Some(old)).await
             }
             Action::Delete => {
@@ -354,10 +398,10 @@ impl Ctx<'_> {
         }
     }
 
-    /// A single-registration event of `w` whose old registration this run deleted, and its id.
-    fn freed_for(&self, w: &Webhook) -> Option<(String, String)> {
+    /// A single-registration event of `events` whose old registration this run deleted, and its id.
+    fn freed_for(&self, events: &[String]) -> Option<(String, String)> {
         let freed = self.freed.lock().unwrap_or_else(|e| e.into_inner());
-        w.events
+        events
             .iter()
             .find_map(|e| freed.get(e).map(|old| (e.clone(), old.clone())))
     }
@@ -369,12 +413,12 @@ impl Ctx<'_> {
         }
     }
 
-    fn sink_for(&self, w: &Webhook) -> Option<Sink> {
-        match (&w.secret, &self.opts.secrets_out) {
-            (Some(s), _) => Some(Sink::resolve(s, &w.origin.file)),
+    fn sink_for(&self, w: &DesiredWebhook<'_>) -> Option<Sink> {
+        match (w.secret, &self.opts.secrets_out) {
+            (Some(s), _) => Some(Sink::resolve(s, w.declared_in)),
             (None, Some(path)) => Some(Sink::File {
                 path: path.clone(),
-                key: secrets::default_key(self.m, w),
+                key: w.secrets_out_key.to_string(),
             }),
             (None, None) => None,
         }
@@ -387,9 +431,9 @@ impl Ctx<'_> {
         c: &Change,
         replacing: Option<&str>,
     ) -> Result<Option<String>, StepError> {
-        let w = self.declared_webhook(c)?;
-        let events = webhook::event_set(&w.events);
-        let sink = self.sink_for(w);
+        let w = Self::desired_webhook(c)?;
+        let events = w.events;
+        let sink = self.sink_for(&w);
         if let Some(s) = &sink {
             secrets::ensure_file(s).map_err(|source| {
                 StepError::Sink(secrets::SinkError::File {
@@ -401,7 +445,7 @@ impl Ctx<'_> {
                 })
             })?;
         }
-        let (id, secret) = match self.register_once(c, &w.url, &events, replacing).await {
+        let (id, secret) = match self.register_once(c, w.url, events, replacing).await {
             Ok(r) => r,
             Err((err, unknown)) => {
                 if unknown {
@@ -409,11 +453,11 @@ impl Ctx<'_> {
                     // one: only this run knows, so it must say so.
                     self.lose(&c.address);
                 }
-                return Err(match self.freed_for(w) {
+                return Err(match self.freed_for(events) {
                     Some((event, old)) => StepError::NoneLeft {
                         old,
                         event,
-                        msn: self.m.msn.clone(),
+                        msn: self.msn.to_string(),
                         source: Box::new(err),
                     },
                     None => err,
@@ -426,12 +470,12 @@ impl Ctx<'_> {
             )));
         };
         let ctx = SecretContext {
-            msn: self.m.msn.clone(),
-            url: w.url.clone(),
+            msn: self.msn.to_string(),
+            url: w.url.to_string(),
             webhook_id: id.clone(),
         };
         if let Err(e) = secrets::deliver(&sink, &secret, &ctx).await {
-            if let Some((event, old)) = self.freed_for(w) {
+            if let Some((event, old)) = self.freed_for(events) {
                 // Taking it back would leave the merchant without any registration for the
                 // event (e.g. no check-ins for its callback QR codes): a registration that
                 // delivers, recorded as lost so the next plan replaces it, is the better state.
@@ -464,7 +508,7 @@ impl Ctx<'_> {
         url: &str,
         events: &[String],
         replacing: Option<&str>,
-    ) -> Result<(String, crate::api::Secret), (StepError, bool)> {
+    ) -> Result<(String, crate::domain::Secret), (StepError, bool)> {
         const ATTEMPTS: usize = 3;
         let key = webhook::key(url, events);
         let mut attempt = 0;
@@ -500,24 +544,26 @@ impl Ctx<'_> {
 
     async fn redirect_qr(&self, c: &Change) -> Result<Option<String>, StepError> {
         let id = c.address.key.as_str();
-        let declared = self.m.redirect_qrs.iter().find(|q| q.id == id);
+        let desired = || match &c.desired {
+            Some(Desired::RedirectQr {
+                redirect_url, ttl, ..
+            }) => Ok((redirect_url.as_str(), *ttl)),
+            _ => Err(Self::incomplete(c, "the QR code to set")),
+        };
         match c.action {
             Action::Update => {
-                let d = declared
-                    .ok_or_else(|| StepError::Refused(format!("{} is not declared", c.address)))?;
-                self.api.update_redirect_qr(id, &d.redirect_url).await?;
+                let (url, _) = desired()?;
+                self.api.update_redirect_qr(id, url).await?;
                 Ok(None)
             }
             Action::Create => {
-                let d = declared
-                    .ok_or_else(|| StepError::Refused(format!("{} is not declared", c.address)))?;
-                self.create_redirect_qr(d).await
+                let (url, ttl) = desired()?;
+                self.create_redirect_qr(id, url, ttl).await
             }
             Action::ReplaceDeleteFirst => {
-                let d = declared
-                    .ok_or_else(|| StepError::Refused(format!("{} is not declared", c.address)))?;
+                let (url, ttl) = desired()?;
                 self.delete_redirect_qr(id).await?;
-                self.create_redirect_qr(d).await
+                self.create_redirect_qr(id, url, ttl).await
             }
             Action::Delete => {
                 self.delete_redirect_qr(id).await?;
@@ -525,59 +571,6 @@ impl Ctx<'_> {
             }
             _ => Ok(None),
         }
-    }
-
-    /// The PATCH a policy change sends: each planned field, with the value of the first named
-    /// policy that sets it (the plan already refused policies that disagree).
-    fn policy_patch(
-        &self,
-        c: &Change,
-        names: &str,
-    ) -> Result<crate::api::model::AgreementPatch, StepError> {
-        let policies: Vec<&crate::config::model::AgreementPolicy> = names
-            .split('+')
-            .map(|n| {
-                self.m
-                    .agreement_policies
-                    .iter()
-                    .find(|p| p.name == n)
-                    .ok_or_else(|| {
-                        StepError::Refused(format!(
-                            "{}: agreement policy `{n}` is not in the configuration given",
-                            c.address
-                        ))
-                    })
-            })
-            .collect::<Result<_, _>>()?;
-        let first = |f: &dyn Fn(&crate::config::model::PolicySet) -> Option<String>| {
-            policies.iter().find_map(|p| f(&p.set))
-        };
-        let mut patch = crate::api::model::AgreementPatch::default();
-        for d in &c.fields {
-            match d.field.as_str() {
-                "pricing.amount" => {
-                    patch.pricing_amount = policies.iter().find_map(|p| p.set.amount)
-                }
-                "pricing.suggestedMaxAmount" => {
-                    patch.pricing_suggested_max_amount =
-                        policies.iter().find_map(|p| p.set.suggested_max_amount)
-                }
-                "productName" => patch.product_name = first(&|s| s.product_name.clone()),
-                "productDescription" => {
-                    patch.product_description = first(&|s| s.product_description.clone())
-                }
-                "merchantAgreementUrl" => {
-                    patch.merchant_agreement_url = first(&|s| s.merchant_agreement_url.clone())
-                }
-                other => {
-                    return Err(StepError::Refused(format!(
-                        "{}: a policy cannot change {other}",
-                        c.address
-                    )))
-                }
-            }
-        }
-        Ok(patch)
     }
 
     async fn delete_redirect_qr(&self, id: &str) -> Result<(), StepError> {
@@ -593,30 +586,28 @@ impl Ctx<'_> {
     /// the object for the next run.
     async fn create_redirect_qr(
         &self,
-        d: &crate::config::model::RedirectQr,
+        id: &str,
+        url: &str,
+        ttl: Option<u64>,
     ) -> Result<Option<String>, StepError> {
         const ATTEMPTS: usize = 3;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let e = match self
-                .api
-                .create_redirect_qr(&d.id, &d.redirect_url, d.ttl)
-                .await
-            {
+            let e = match self.api.create_redirect_qr(id, url, ttl).await {
                 Ok(_) => return Ok(None),
                 Err(e) if e.is_conflict() || e.outcome_unknown() => e,
                 Err(e) => return Err(e.into()),
             };
-            match self.api.get_redirect_qr(&d.id).await {
+            match self.api.get_redirect_qr(id).await {
                 // Equal as the plan judges it: the url and whether it expires.
-                Ok(live) if crate::resources::redirect_qr::fields(d, &live).is_empty() => {
+                Ok(live) if crate::resources::redirect_qr::differences(url, ttl, &live).is_empty() => {
                     return Ok(Some("already existed with these fields".into()))
                 }
                 Ok(live) => {
                     return Err(StepError::Refused(format!(
                         "QR code {} already exists with other fields (redirectUrl {}, expiresIn {}) (run plan again)",
-                        d.id,
+                        id,
                         live.redirect_url,
                         live.expires_in.map_or("none".to_string(), |s| s.to_string())
                     )))
@@ -633,16 +624,15 @@ impl Ctx<'_> {
         let id = c.address.key.as_str();
         match c.action {
             Action::Create | Action::Update => {
-                let d = self
-                    .m
-                    .callback_qrs
-                    .iter()
-                    .find(|q| q.merchant_qr_id == id)
-                    .ok_or_else(|| StepError::Refused(format!("{} is not declared", c.address)))?;
+                let Some(Desired::CallbackQr {
+                    location_description,
+                    ..
+                }) = &c.desired
+                else {
+                    return Err(Self::incomplete(c, "the QR code to set"));
+                };
                 // PUT is create-or-update, so a retry after an unknown outcome is harmless.
-                self.api
-                    .put_callback_qr(id, &d.location_description)
-                    .await?;
+                self.api.put_callback_qr(id, location_description).await?;
                 Ok(None)
             }
             Action::Delete => match self.api.delete_callback_qr(id).await {
@@ -656,27 +646,30 @@ impl Ctx<'_> {
     async fn agreement(&self, c: &Change) -> Result<Option<String>, StepError> {
         let key = c
             .idempotency_key
-            .clone()
-            .unwrap_or_else(|| crate::plan::diff::idempotency_key(c, &[]));
-        if let (Some(names), Action::Update) = (&c.policy, c.action) {
-            let patch = self.policy_patch(c, names)?;
-            self.api
-                .update_agreement(Self::live_id(c)?, &patch, &key)
-                .await?;
-            return Ok(None);
-        }
-        let declared = self
-            .m
-            .agreements
-            .iter()
-            .find(|a| a.external_id == c.address.key)
-            .ok_or_else(|| StepError::Refused(format!("{} is not declared", c.address)))?;
+            .as_deref()
+            .ok_or_else(|| Self::incomplete(c, "the Idempotency-Key"))?;
         match c.action {
             Action::Create => {
-                let drafted = self
-                    .api
-                    .draft_agreement(&agreement::draft(declared), &key)
-                    .await?;
+                let Some(Desired::Agreement(draft)) = &c.desired else {
+                    return Err(Self::incomplete(c, "the agreement to draft"));
+                };
+                let mut draft = draft.clone();
+                if draft.phone_number.is_some() {
+                    // The plan holds the number masked; the configuration holds it.
+                    draft.phone_number = Some(
+                        self.sensitive
+                            .phones
+                            .get(&c.address)
+                            .cloned()
+                            .ok_or_else(|| {
+                                StepError::Refused(format!(
+                                    "{}: the configuration given has no phoneNumber for it",
+                                    c.address
+                                ))
+                            })?,
+                    );
+                }
+                let drafted = self.api.draft_agreement(&draft, key).await?;
                 Ok(Some(format!(
                     "drafted as {}; the customer accepts it at {}",
                     drafted.agreement_id, drafted.vipps_confirmation_url
@@ -684,18 +677,25 @@ impl Ctx<'_> {
             }
             Action::Update => {
                 let id = Self::live_id(c)?;
-                let patch = agreement::patch(declared, &c.fields);
-                self.api.update_agreement(id, &patch, &key).await?;
+                let patch = agreement::patch(&c.fields)
+                    .map_err(|e| StepError::Refused(format!("{}: {e}", c.address)))?;
+                self.api.update_agreement(id, &patch, key).await?;
                 Ok(None)
             }
             Action::Stop => {
-                if declared.protect {
-                    return Err(StepError::Refused(format!("{} is protected", c.address)));
-                }
-                self.api.stop_agreement(Self::live_id(c)?, &key).await?;
+                self.api.stop_agreement(Self::live_id(c)?, key).await?;
                 Ok(Some("stopped".into()))
             }
             _ => Ok(None),
         }
     }
+}
+
+/// A webhook registration as the plan holds it.
+struct DesiredWebhook<'a> {
+    url: &'a str,
+    events: &'a [String],
+    secret: Option<&'a crate::config::model::SecretSink>,
+    declared_in: &'a std::path::Path,
+    secrets_out_key: &'a str,
 }

@@ -31,6 +31,11 @@ pub struct ApplyArgs {
     /// Replace this object even though it matches (e.g. to rotate a webhook secret). Repeatable.
     #[arg(long, value_name = "ADDRESS")]
     pub replace: Vec<String>,
+    /// Print one JSON object per line on stdout (planned changes, each change as it starts and
+    /// finishes, a final summary) instead of text, for CI systems that parse results. Needs a
+    /// saved plan or --auto-approve.
+    #[arg(long)]
+    pub json: bool,
     /// Wait up to this long for another apply on the same merchant to finish (e.g. 5m); by
     /// default fail at once, naming the lock file and the holder's pid.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::duration::parse)]
@@ -55,6 +60,10 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     if let Some(path) = saved_plan(&args.paths) {
         return apply_saved(path, &args, global, &opts).await;
     }
+    if args.json && !args.auto_approve {
+        return Err(Failure::new("--json cannot ask for confirmation")
+            .hint("pass --auto-approve, or apply a reviewed plan saved with `plan --out FILE`"));
+    }
     let request = PlanRequest {
         replace: parse_addresses(&args.replace)?,
         scope: args.scope.run_scope()?,
@@ -74,16 +83,23 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
         opts.secrets_out.as_deref(),
     ));
     // The plan is data on stdout; the question and progress go to stderr.
-    print!(
-        "{}",
-        text::render(
-            &plan,
-            text::Style {
-                color: global.color()
-            }
-        )
-    );
+    if args.json {
+        json_lines::planned(&plan);
+    } else {
+        print!(
+            "{}",
+            text::render(
+                &plan,
+                text::Style {
+                    color: global.color()
+                }
+            )
+        );
+    }
     if !plan.has_changes() {
+        if args.json {
+            json_lines::summary(&crate::apply::ApplyReport::default());
+        }
         return Ok(Outcome::Ok);
     }
     let mut deadline = global.deadline_at();
@@ -93,7 +109,7 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
         confirm()?;
         deadline += asked.elapsed();
     }
-    execute(&plan, &loaded, &session, &opts, global, deadline).await
+    execute(&plan, &loaded, &session, &opts, global, deadline, args.json).await
 }
 
 /// Serialise applies to the same merchants from this working directory (see `apply::lock`).
@@ -209,11 +225,26 @@ async fn apply_saved(
         &loaded.config,
         opts.secrets_out.as_deref(),
     ));
+    if args.json {
+        json_lines::planned(&plan);
+    }
     if !plan.has_changes() {
         eprintln!("The saved plan has no changes.");
+        if args.json {
+            json_lines::summary(&crate::apply::ApplyReport::default());
+        }
         return Ok(Outcome::Ok);
     }
-    execute(&plan, &loaded, &session, opts, global, global.deadline_at()).await
+    execute(
+        &plan,
+        &loaded,
+        &session,
+        opts,
+        global,
+        global.deadline_at(),
+        args.json,
+    )
+    .await
 }
 
 async fn execute(
@@ -223,6 +254,7 @@ async fn execute(
     opts: &ApplyOptions,
     global: &GlobalArgs,
     deadline: tokio::time::Instant,
+    json: bool,
 ) -> Result<Outcome, Failure> {
     use crate::apply::stop::GRACE;
     let signals = signals::watch(opts.stop.clone());
@@ -241,21 +273,20 @@ async fn execute(
             );
         })
     };
-    let progress = StderrProgress::new();
-    let applied = crate::engine::apply(
-        plan,
-        loaded,
-        session,
-        &Workspace::current(),
-        opts,
-        &progress,
-    )
-    .await;
+    let stderr = StderrProgress::new();
+    let lines = json_lines::Lines;
+    let progress: &dyn Progress = if json { &lines } else { &stderr };
+    let applied =
+        crate::engine::apply(plan, loaded, session, &Workspace::current(), opts, progress).await;
     at_deadline.abort();
-    progress.finish();
+    stderr.finish();
     report_removed(applied.removed_temp_files);
     let report = applied.report;
-    print!("\n{}", report.render());
+    if json {
+        json_lines::summary(&report);
+    } else {
+        print!("\n{}", report.render());
+    }
     if let Some(e) = applied.record_error {
         return Err(session::failure(e, None, global));
     }
@@ -266,6 +297,80 @@ async fn execute(
         Ok(Outcome::Ok)
     } else {
         Ok(Outcome::Failed)
+    }
+}
+
+/// `apply --json`: one JSON object per line on stdout, as `terraform apply -json` writes them
+/// (docs/cli.md lists the types). Each line is written whole and flushed, so a reader that
+/// follows the stream sees a change start before its result.
+mod json_lines {
+    use crate::apply::{ActionResult, ApplyReport, Outcome, Progress};
+    use crate::plan::render::json::{action_reason, actions};
+    use crate::plan::{Change, Plan};
+    use serde_json::{json, Value};
+    use std::io::Write;
+
+    fn emit(v: Value) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{v}");
+        let _ = out.flush();
+    }
+
+    /// Every change the apply will make (and the information-only entries), before it starts.
+    pub fn planned(plan: &Plan) {
+        for c in plan.changes() {
+            emit(json!({
+                "type": "planned_change",
+                "address": c.address.to_string(),
+                "actions": actions(c.action),
+                "action_reason": action_reason(c),
+            }));
+        }
+    }
+
+    pub fn summary(r: &ApplyReport) {
+        let (done, failed, skipped) = r.counts();
+        emit(json!({
+            "type": "summary",
+            "succeeded": r.succeeded(),
+            "done": done,
+            "failed": failed,
+            "skipped": skipped,
+            "unknown": r.unknown(),
+            "lost_secrets": r.lost_secrets.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "interrupted": r.interrupted,
+        }));
+    }
+
+    pub struct Lines;
+
+    impl Progress for Lines {
+        fn start(&self, total: usize) {
+            emit(json!({ "type": "apply_start", "changes": total }));
+        }
+
+        fn started(&self, c: &Change) {
+            emit(json!({
+                "type": "change_start",
+                "address": c.address.to_string(),
+                "actions": actions(c.action),
+            }));
+        }
+
+        fn finished(&self, r: &ActionResult) {
+            let (kind, key, text) = match &r.outcome {
+                Outcome::Done { detail } => ("change_complete", "detail", detail.clone()),
+                Outcome::Failed { error } => ("change_failed", "error", Some(error.clone())),
+                Outcome::Skipped { reason } => ("change_skipped", "reason", Some(reason.clone())),
+                Outcome::Unknown { reason } => ("change_unknown", "reason", Some(reason.clone())),
+            };
+            emit(json!({
+                "type": kind,
+                "address": r.address.to_string(),
+                "actions": actions(r.action),
+                key: text,
+            }));
+        }
     }
 }
 

@@ -3,8 +3,8 @@
 use super::scope::MerchantArgs;
 use super::session;
 use super::{Failure, GlobalArgs, Outcome};
-use crate::api::model::AgreementStatus;
 use crate::config::model::{Config, Merchant, Origin};
+use crate::domain::model::AgreementStatus;
 use crate::import::ImportOptions;
 use crate::resources::Kind;
 use std::path::PathBuf;

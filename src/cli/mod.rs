@@ -10,13 +10,14 @@ mod report;
 pub mod schema;
 mod scope;
 mod session;
+mod show;
 mod sim;
 mod specs;
 pub mod validate;
 
 pub use report::{Failure, Outcome};
 
-use crate::api::Environment;
+use crate::domain::Environment;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -133,6 +134,13 @@ Examples:
 
 Safe to re-run after any failure: it plans again from the live state.")]
     Apply(apply::ApplyArgs),
+    /// Render a saved plan again (text, markdown or JSON), with no network and no credentials.
+    #[command(after_help = "\
+Examples:
+  vippsctl show plan.json                      # as `plan` printed it
+  vippsctl show plan.json --markdown plan.md   # the pull-request comment
+  vippsctl show plan.json --json | jq '.resource_changes[] | .address'")]
+    Show(show::ShowArgs),
     /// Write the live webhooks, QR codes and agreements of merchants as configuration.
     Import(import::ImportArgs),
     /// Print the JSON Schema of the config files (for editors).
@@ -316,6 +324,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
             Ok(Outcome::Ok)
         }
         Command::Validate(args) => Ok(validate::run(&args, cli.global.color())),
+        Command::Show(args) => show::run(&args, global),
         Command::Schema => Ok(schema::run()),
         Command::Specs { command } => specs::run(command),
         Command::Sim(args) => sim::run(args).await,

@@ -95,20 +95,7 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> Result<Outcome, Failure
         scope: args.scope.run_scope()?,
     };
     let (plan, _loaded, _session) = make_plan(&args.paths, global, args.sandbox, &request).await?;
-    if args.json {
-        print!("{}", json::render(&plan));
-    } else {
-        print!(
-            "{}",
-            text::render_with(
-                &plan,
-                text::Style {
-                    color: global.color()
-                },
-                args.detail
-            )
-        );
-    }
+    print_plan(&plan, args.json, args.detail, global);
     if let Some(out) = &args.out {
         write_file(out, &json::render(&plan))?;
         eprintln!(
@@ -125,6 +112,18 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> Result<Outcome, Failure
     } else {
         Outcome::Ok
     })
+}
+
+/// The plan on stdout: JSON, or text as a terminal or CI log shows it (`plan` and `show`).
+pub(crate) fn print_plan(plan: &Plan, as_json: bool, detail: bool, global: &GlobalArgs) {
+    if as_json {
+        print!("{}", json::render(plan));
+    } else {
+        let style = text::Style {
+            color: global.color(),
+        };
+        print!("{}", text::render_with(plan, style, detail));
+    }
 }
 
 pub(crate) fn write_file(path: &std::path::Path, content: &str) -> Result<(), Failure> {

@@ -6,9 +6,9 @@
 
 use super::session;
 use super::{Failure, GlobalArgs, Outcome};
-use crate::api::model::ImageFormat;
 use crate::api::vipps::MerchantApi;
 use crate::config::model::Config;
+use crate::domain::model::ImageFormat;
 use crate::error_chain::one_line as error_chain;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};

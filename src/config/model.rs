@@ -1,7 +1,7 @@
 //! The desired state as the user writes it in YAML. The doc comments here are the single source of
 //! the JSON Schema descriptions (`vippsctl schema`) and of `docs/config.md`.
 
-use crate::api::Environment;
+use crate::domain::Environment;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -226,7 +226,8 @@ pub struct Agreement {
     /// characters). Cannot change after the draft.
     #[schemars(length(min = 1, max = 2048), pattern(HTTPS_URL_PATTERN))]
     pub merchant_redirect_url: String,
-    /// The HTTPS page where the customer manages this agreement (at most 1024 characters).
+    /// The HTTPS page where the customer manages this agreement (at most 1024 characters). Vipps
+    /// requires it for Norwegian sales units; `validate` warns when an ACTIVE agreement has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 1024), pattern(HTTPS_URL_PATTERN))]
     pub merchant_agreement_url: Option<String>,
@@ -594,7 +595,7 @@ impl std::fmt::Debug for Agreement {
     }
 }
 
-impl From<IntervalUnit> for crate::api::model::IntervalUnit {
+impl From<IntervalUnit> for crate::domain::model::IntervalUnit {
     fn from(u: IntervalUnit) -> Self {
         match u {
             IntervalUnit::Year => Self::Year,
@@ -605,18 +606,18 @@ impl From<IntervalUnit> for crate::api::model::IntervalUnit {
     }
 }
 
-impl From<&Interval> for crate::api::model::Interval {
+impl From<&Interval> for crate::domain::model::Interval {
     fn from(i: &Interval) -> Self {
-        crate::api::model::Interval {
+        crate::domain::model::Interval {
             unit: i.unit.into(),
             count: i.count,
         }
     }
 }
 
-impl From<&Pricing> for crate::api::model::Pricing {
+impl From<&Pricing> for crate::domain::model::Pricing {
     fn from(p: &Pricing) -> Self {
-        use crate::api::model::Pricing as P;
+        use crate::domain::model::Pricing as P;
         match p {
             Pricing::Legacy { amount, currency } => P::Legacy {
                 amount: *amount,
@@ -637,9 +638,9 @@ impl From<&Pricing> for crate::api::model::Pricing {
     }
 }
 
-impl From<&Agreement> for crate::api::model::DraftAgreement {
+impl From<&Agreement> for crate::domain::model::DraftAgreement {
     fn from(a: &Agreement) -> Self {
-        crate::api::model::DraftAgreement {
+        crate::domain::model::DraftAgreement {
             external_id: a.external_id.clone(),
             product_name: a.product_name.clone(),
             product_description: a.product_description.clone(),

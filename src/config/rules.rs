@@ -200,13 +200,27 @@ fn agreements(m: &Merchant, index: &SourceIndex, out: &mut Vec<Diagnostic>) {
             &index.field(&a.origin, "merchantRedirectUrl"),
             out,
         );
-        if let Some(u) = &a.merchant_agreement_url {
-            https_url(
+        match &a.merchant_agreement_url {
+            Some(u) => https_url(
                 u,
                 "`merchantAgreementUrl`",
                 &index.field(&a.origin, "merchantAgreementUrl"),
                 out,
-            );
+            ),
+            // The Recurring spec: "required for Norwegian Merchants". The configuration does not
+            // say where the sales unit is, so this warns; Vipps (and the sandbox) refuse the draft.
+            None if a.status == DeclaredStatus::Active => out.push(
+                Diagnostic::warning(
+                    &a.origin,
+                    format!(
+                        "agreement `{}` has no `merchantAgreementUrl`; Vipps refuses the draft for a Norwegian sales unit without it",
+                        a.external_id
+                    ),
+                )
+                .with_hint("add `merchantAgreementUrl: https://...` (the page where the customer manages the agreement); other markets may leave it out")
+                .with_code("missing-merchant-agreement-url"),
+            ),
+            None => {}
         }
         if let Pricing::Variable {
             suggested_max_amount,

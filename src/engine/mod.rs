@@ -76,10 +76,6 @@ pub struct PlanRequest {
     pub scope: RunScope,
 }
 
-/// Why a change replaces a registration whose secret is known lost.
-pub const LOST_SECRET_REASON: &str =
-    "its one-time secret is not in its sink (an earlier apply lost it or was interrupted)";
-
 /// The configuration narrowed to the run's merchants: what to connect for (a shard needs only
 /// its own merchants' credentials). [`plan`] narrows the same way.
 pub fn scoped_config(
@@ -148,7 +144,7 @@ pub async fn plan_timed(
     let mut plan = crate::plan::diff(&config, &live, &ctx, &opts).map_err(EngineError::Problems)?;
     for c in plan.merchants.iter_mut().flat_map(|m| m.changes.iter_mut()) {
         if c.action.is_change() && lost.contains(&c.address) {
-            c.reason = Some(LOST_SECRET_REASON.into());
+            c.reason = Some(crate::plan::Reason::SecretLost);
         }
     }
     if request.scope.names_objects() || !request.replace.is_empty() {
@@ -253,7 +249,8 @@ pub async fn apply(
         &loaded.config,
         opts.secrets_out.as_deref(),
     );
-    let report = crate::apply::apply(plan, &loaded.config, &session.apis, opts, progress).await;
+    let sensitive = crate::apply::Sensitive::from_config(&loaded.config);
+    let report = crate::apply::apply(plan, &sensitive, &session.apis, opts, progress).await;
     // Only a change that is known to be done clears an earlier loss.
     let registered: Vec<Address> = report
         .results

@@ -3,8 +3,8 @@
 //! serializer) because it carries comments where Vipps cannot give a value back, and its order is
 //! fixed (merchants as asked, objects by key) so that re-importing gives a small git diff.
 
-use crate::api::model::{AgreementStatus, LiveAgreement, LiveRedirectQr, LiveWebhook, Pricing};
-use crate::api::Environment;
+use crate::domain::model::{AgreementStatus, LiveAgreement, LiveRedirectQr, LiveWebhook, Pricing};
+use crate::domain::Environment;
 use crate::resources::{webhook, Kind, LiveMerchant};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use std::collections::BTreeMap;
@@ -308,7 +308,7 @@ fn agreement(out: &mut String, a: &LiveAgreement) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::model::{Interval, IntervalUnit};
+    use crate::domain::model::{Interval, IntervalUnit};
 
     fn agreement(ext: Option<&str>, status: AgreementStatus, created: &str) -> LiveAgreement {
         LiveAgreement {

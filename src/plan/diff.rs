@@ -1,16 +1,17 @@
 //! `diff(desired, live) -> Plan`: a pure function. No I/O, no clock, no network.
 
-use super::model::{Action, Change, MerchantPlan, Plan, FORMAT_VERSION};
-use crate::api::model::{
+use super::model::{Action, Change, Desired, MerchantPlan, Plan, Reason, FORMAT_VERSION};
+use crate::config::model::{Config, DeclaredStatus, Merchant, Origin};
+use crate::domain::model::{
     AgreementStatus, LiveAgreement, LiveCallbackQr, LiveRedirectQr, LiveWebhook,
 };
-use crate::api::Environment;
-use crate::config::model::{Config, DeclaredStatus, Merchant, Origin};
+use crate::domain::Environment;
 use crate::resources::{
-    agreement, callback_qr, redirect_qr, show_str, webhook, Address, Effect, FieldDiff, Kind,
+    agreement, callback_qr, redirect_qr, text, webhook, Address, Effect, Field, FieldDiff, Kind,
     LiveMerchant,
 };
 use serde::Serialize;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What the plan records about where it was made.
@@ -223,7 +224,7 @@ pub fn diff(
         return Err(problems);
     }
     Ok(Plan {
-        format_version: FORMAT_VERSION,
+        format_version: FORMAT_VERSION.to_string(),
         vippsctl_version: env!("CARGO_PKG_VERSION").to_string(),
         spec_versions: ctx.spec_versions.clone(),
         environment: ctx.environment,
@@ -324,8 +325,8 @@ fn diff_webhooks<'a>(
                 used.insert(i);
                 let address = address_of(&d.url, &d.events);
                 if forced(&address) {
-                    let mut c = replacement(&address, d, l, &live_per_event);
-                    c.reason = Some("replacement requested with --replace".into());
+                    let mut c = replacement(m, &address, d, l, &live_per_event);
+                    c.reason = Some(Reason::Requested);
                     changes.push(c);
                 } else {
                     kept.push(l);
@@ -345,21 +346,24 @@ fn diff_webhooks<'a>(
         match pair {
             Some((i, l)) => {
                 used.insert(i);
-                let mut c = replacement(&address, d, l, &live_per_event);
+                let mut c = replacement(m, &address, d, l, &live_per_event);
                 c.fields.push(FieldDiff::new(
-                    "events",
-                    Some(webhook::event_set(&l.events).join(", ")),
-                    Some(webhook::event_set(&d.events).join(", ")),
+                    Field::Events,
+                    Some(events_value(&l.events)),
+                    Some(events_value(&d.events)),
                     Effect::ForcesReplacement,
                 ));
                 if c.reason.is_none() {
-                    c.reason = Some("events cannot be changed on a registration".into());
+                    c.reason = Some(Reason::CannotUpdate {
+                        fields: vec![Field::Events],
+                    });
                 }
                 changes.push(c);
             }
             None => {
                 let mut c = Change::new(address, Action::Create);
                 c.fields = webhook_fields(d);
+                c.desired = Some(desired_webhook(m, d));
                 if d.secret.is_none() {
                     c.warnings.push(
                         "no secret sink declared: the one-time secret goes to --secrets-out, or is lost".into(),
@@ -391,8 +395,8 @@ fn diff_webhooks<'a>(
         c.live_id = Some(l.id.clone());
         c.live_fingerprint = Some(fingerprint(l));
         c.fields.push(FieldDiff::new(
-            "events",
-            Some(webhook::event_set(&l.events).join(", ")),
+            Field::Events,
+            Some(events_value(&l.events)),
             None,
             Effect::Ignored,
         ));
@@ -412,42 +416,57 @@ fn diff_webhooks<'a>(
     kept
 }
 
+/// A registration's events as plans carry them: the sorted event set.
+fn events_value(events: &[String]) -> Value {
+    json!(webhook::event_set(events))
+}
+
 fn webhook_fields(d: &crate::config::model::Webhook) -> Vec<FieldDiff> {
     let mut f = vec![
-        FieldDiff::new("url", None, Some(show_str(&d.url)), Effect::InPlace),
+        FieldDiff::new(Field::Url, None, Some(text(&d.url)), Effect::InPlace),
         FieldDiff::new(
-            "events",
+            Field::Events,
             None,
-            Some(webhook::event_set(&d.events).join(", ")),
+            Some(events_value(&d.events)),
             Effect::InPlace,
         ),
     ];
     if let Some(sink) = &d.secret {
         f.push(FieldDiff::new(
-            "secret",
+            Field::Secret,
             None,
-            Some(sink_description(sink)),
+            Some(sink_value(sink)),
             Effect::InPlace,
         ));
     }
     f
 }
 
-/// Where a secret goes, for display: never the secret itself.
-pub fn sink_description(sink: &crate::config::model::SecretSink) -> String {
+/// Where a secret goes, as plans carry it: the file and key, or the command's program (its
+/// arguments may hold anything). Never the secret itself.
+fn sink_value(sink: &crate::config::model::SecretSink) -> Value {
     use crate::config::model::SecretSink;
     match sink {
-        SecretSink::File { file, key } => format!("(sent to {} as {key})", file.display()),
+        SecretSink::File { file, key } => json!({ "file": file, "key": key }),
         SecretSink::Command { command } => {
-            format!(
-                "(sent to the command `{}`)",
-                command.first().map(String::as_str).unwrap_or("")
-            )
+            json!({ "command": command.first().map(String::as_str).unwrap_or("") })
         }
     }
 }
 
+/// The registration apply makes for a declared webhook.
+fn desired_webhook(m: &Merchant, d: &crate::config::model::Webhook) -> Desired {
+    Desired::Webhook {
+        url: d.url.clone(),
+        events: webhook::event_set(&d.events),
+        secret: d.secret.clone(),
+        declared_in: d.origin.file.clone(),
+        secrets_out_key: webhook::secrets_out_key(m, d),
+    }
+}
+
 fn replacement(
+    m: &Merchant,
     address: &Address,
     d: &crate::config::model::Webhook,
     l: &LiveWebhook,
@@ -461,10 +480,10 @@ fn replacement(
     let mut c = match &blocking {
         Some(e) => {
             let mut c = Change::new(address.clone(), Action::ReplaceDeleteFirst);
-            c.reason = Some(format!(
-                "{e} allows {} registration(s) per sales unit, so the old one goes first",
-                webhook::limit_per_event(e)
-            ));
+            c.reason = Some(Reason::EventLimit {
+                event: e.clone(),
+                limit: webhook::limit_per_event(e),
+            });
             c.notes.push(format!(
                 "events of {e} are not delivered between the delete and the create"
             ));
@@ -474,6 +493,7 @@ fn replacement(
     };
     c.live_id = Some(l.id.clone());
     c.live_fingerprint = Some(fingerprint(l));
+    c.desired = Some(desired_webhook(m, d));
     c.notes.push(webhook::NOTE_SECRET_ROTATES.into());
     if d.secret.is_none() {
         c.warnings.push(
@@ -546,6 +566,21 @@ fn check_webhook_limits(m: &Merchant, kept_live: &[&LiveWebhook], problems: &mut
     }
 }
 
+fn desired_callback_qr(d: &crate::config::model::CallbackQr) -> Desired {
+    Desired::CallbackQr {
+        id: d.merchant_qr_id.clone(),
+        location_description: d.location_description.clone(),
+    }
+}
+
+fn desired_redirect_qr(d: &crate::config::model::RedirectQr) -> Desired {
+    Desired::RedirectQr {
+        id: d.id.clone(),
+        redirect_url: d.redirect_url.clone(),
+        ttl: d.ttl,
+    }
+}
+
 /// A live object the configuration does not declare: deleted when the merchant prunes its kind,
 /// otherwise shown and left alone.
 fn undeclared(m: &Merchant, kind: Kind, key: &str, prune: bool) -> Change {
@@ -580,6 +615,7 @@ fn diff_callback_qrs(
                 if !fields.is_empty() {
                     let mut c = Change::new(address, Action::Update);
                     c.fields = fields;
+                    c.desired = Some(desired_callback_qr(d));
                     c.live_fingerprint = Some(fingerprint(&stable_callback_qr(l)));
                     changes.push(c);
                 }
@@ -587,11 +623,12 @@ fn diff_callback_qrs(
             None => {
                 let mut c = Change::new(address, Action::Create);
                 c.fields.push(FieldDiff::new(
-                    "locationDescription",
+                    Field::LocationDescription,
                     None,
-                    Some(show_str(&d.location_description)),
+                    Some(text(&d.location_description)),
                     Effect::InPlace,
                 ));
+                c.desired = Some(desired_callback_qr(d));
                 changes.push(c);
             }
         }
@@ -625,10 +662,10 @@ fn diff_redirect_qrs(
         match by_id.get(d.id.as_str()) {
             Some(l) => {
                 let fields = redirect_qr::fields(d, l);
-                let forcing: Vec<&str> = fields
+                let forcing: Vec<Field> = fields
                     .iter()
                     .filter(|f| f.effect == Effect::ForcesReplacement)
-                    .map(|f| f.field.as_str())
+                    .map(|f| f.field)
                     .collect();
                 let unverified = redirect_qr::ttl_unverified(d, l);
                 let action = if !forcing.is_empty() || forced(&address) {
@@ -644,7 +681,7 @@ fn diff_redirect_qrs(
                 if unverified && action != Action::ReplaceDeleteFirst {
                     let (why, what) = redirect_qr::ttl_unverified_note(&address);
                     if action == Action::Notice {
-                        c.reason = Some(why);
+                        c.reason = Some(Reason::TtlUnreadable);
                     } else {
                         c.notes.push(why);
                     }
@@ -653,11 +690,15 @@ fn diff_redirect_qrs(
                 }
                 if action == Action::ReplaceDeleteFirst {
                     c.reason = Some(if forcing.is_empty() {
-                        "replacement requested with --replace".into()
+                        Reason::Requested
                     } else {
-                        format!("{} cannot be changed on a QR code", forcing.join(", "))
+                        Reason::CannotUpdate { fields: forcing }
                     });
                     c.notes.push(redirect_qr::NOTE_PRINTED.into());
+                    c.notes.push(redirect_qr::NOTE_PRINT_AGAIN.into());
+                }
+                if action != Action::Notice {
+                    c.desired = Some(desired_redirect_qr(d));
                 }
                 c.fields = fields;
                 c.live_fingerprint = Some(fingerprint(&stable_qr(l)));
@@ -666,19 +707,20 @@ fn diff_redirect_qrs(
             None => {
                 let mut c = Change::new(address, Action::Create);
                 c.fields.push(FieldDiff::new(
-                    "redirectUrl",
+                    Field::RedirectUrl,
                     None,
-                    Some(show_str(&d.redirect_url)),
+                    Some(text(&d.redirect_url)),
                     Effect::InPlace,
                 ));
                 if let Some(ttl) = d.ttl {
                     c.fields.push(FieldDiff::new(
-                        "ttl",
+                        Field::Ttl,
                         None,
-                        Some(ttl.to_string()),
+                        Some(json!(ttl)),
                         Effect::InPlace,
                     ));
                 }
+                c.desired = Some(desired_redirect_qr(d));
                 changes.push(c);
             }
         }
@@ -692,8 +734,8 @@ fn diff_redirect_qrs(
         let mut c = undeclared(m, Kind::RedirectQrs, &l.id, prune);
         c.live_fingerprint = Some(fingerprint(&stable_qr(l)));
         c.fields.push(FieldDiff::new(
-            "redirectUrl",
-            Some(show_str(&l.redirect_url)),
+            Field::RedirectUrl,
+            Some(text(&l.redirect_url)),
             None,
             Effect::Ignored,
         ));
@@ -778,9 +820,9 @@ fn diff_agreements(
                 c.live_id = Some(l.id.clone());
                 c.live_fingerprint = Some(fingerprint(l));
                 c.fields.push(FieldDiff::new(
-                    "status",
-                    Some(l.status.as_str().into()),
-                    Some("STOPPED".into()),
+                    Field::Status,
+                    Some(text(l.status.as_str())),
+                    Some(text("STOPPED")),
                     Effect::InPlace,
                 ));
                 c.notes.push(agreement::NOTE_STOP.into());
@@ -792,10 +834,9 @@ fn diff_agreements(
                 let mut c = Change::new(address.clone(), Action::AwaitingConsent);
                 c.live_id = Some(l.id.clone());
                 c.live_fingerprint = Some(fingerprint(l));
-                c.reason = Some(format!(
-                    "drafted as {}; waiting for the customer to accept it in the app",
-                    l.id
-                ));
+                c.reason = Some(Reason::AwaitingConsent {
+                    draft: l.id.clone(),
+                });
                 let diffs = agreement::fields(d, l);
                 if diffs.iter().any(|f| f.effect != Effect::Ignored) {
                     c.warnings.push(
@@ -814,11 +855,12 @@ fn diff_agreements(
                     let what: Vec<String> = blocked
                         .iter()
                         .map(|f| {
+                            let (b, a) = super::render::field_values(f);
                             format!(
                                 "{} {} -> {}",
                                 f.field,
-                                f.before.as_deref().unwrap_or("(none)"),
-                                f.after.as_deref().unwrap_or("(none)")
+                                b.as_deref().unwrap_or("(none)"),
+                                a.as_deref().unwrap_or("(none)")
                             )
                         })
                         .collect();
@@ -847,7 +889,7 @@ fn diff_agreements(
                 let mut c = Change::new(address.clone(), Action::Update);
                 c.live_id = Some(l.id.clone());
                 c.live_fingerprint = Some(fingerprint(l));
-                if in_place.iter().any(|f| f.field.starts_with("pricing.")) {
+                if in_place.iter().any(|f| f.field.is_pricing()) {
                     c.notes.push(agreement::NOTE_PRICE.into());
                 }
                 for f in ignored {
@@ -869,10 +911,9 @@ fn diff_agreements(
                     if last.status == AgreementStatus::Stopped {
                         let mut c = Change::new(address.clone(), Action::Notice);
                         c.live_id = Some(last.id.clone());
-                        c.reason = Some(format!(
-                            "{} was STOPPED (rejected or cancelled by the customer, or stopped by the merchant); vippsctl does not ask again by itself",
-                            last.id
-                        ));
+                        c.reason = Some(Reason::StoppedNotAskedAgain {
+                            agreement: last.id.clone(),
+                        });
                         c.warnings.push(
                             "declare `status: STOPPED` to acknowledge it, or use a new externalId to ask the customer again".into(),
                         );
@@ -883,48 +924,50 @@ fn diff_agreements(
                 let mut c = Change::new(address.clone(), Action::Create);
                 let mut fields = vec![
                     FieldDiff::new(
-                        "productName",
+                        Field::ProductName,
                         None,
-                        Some(show_str(&d.product_name)),
+                        Some(text(&d.product_name)),
                         Effect::InPlace,
                     ),
                     FieldDiff::new(
-                        "pricing",
+                        Field::Pricing,
                         None,
-                        Some(agreement::show_pricing(&crate::api::model::Pricing::from(
-                            &d.pricing,
-                        ))),
+                        Some(agreement::pricing_value(
+                            &crate::domain::model::Pricing::from(&d.pricing),
+                        )),
                         Effect::InPlace,
                     ),
                 ];
                 if let Some(i) = &d.interval {
                     fields.push(FieldDiff::new(
-                        "interval",
+                        Field::Interval,
                         None,
-                        Some(agreement::show_interval(&i.into())),
+                        Some(agreement::interval_value(&i.into())),
                         Effect::InPlace,
                     ));
                 }
                 if let Some(p) = &d.phone_number {
                     // Masked here, so no plan (saved or shown) ever holds the number.
                     let mut f = FieldDiff::new(
-                        "phoneNumber",
+                        Field::PhoneNumber,
                         None,
-                        Some(crate::resources::mask_phone(p)),
+                        Some(text(&crate::resources::mask_phone(p))),
                         Effect::InPlace,
                     );
                     f.personal = true;
                     fields.push(f);
                 }
                 c.fields = fields;
+                let mut draft = agreement::draft(d);
+                draft.phone_number = draft.phone_number.map(|p| crate::resources::mask_phone(&p));
+                c.desired = Some(Desired::Agreement(draft));
                 c.notes.push(
                     "the agreement is drafted; it becomes ACTIVE only when the customer accepts it in the app (the confirmation URL is printed by apply)".into(),
                 );
                 if let Some(last) = ended.last() {
-                    c.reason = Some(format!(
-                        "the previous draft {} EXPIRED without consent",
-                        last.id
-                    ));
+                    c.reason = Some(Reason::RedraftAfterExpiry {
+                        previous: last.id.clone(),
+                    });
                 }
                 let ended_ids: Vec<&str> = ended.iter().map(|l| l.id.as_str()).collect();
                 c.idempotency_key = Some(idempotency_key(&c, &ended_ids));
@@ -959,15 +1002,14 @@ fn protected_but_stopped(address: &Address, stopped: &LiveAgreement) -> Change {
     c.live_id = Some(stopped.id.clone());
     c.live_fingerprint = Some(fingerprint(stopped));
     c.fields.push(FieldDiff::new(
-        "status",
-        Some(stopped.status.as_str().into()),
-        Some("ACTIVE".into()),
+        Field::Status,
+        Some(text(stopped.status.as_str())),
+        Some(text("ACTIVE")),
         Effect::Unchangeable,
     ));
-    c.reason = Some(format!(
-        "{} is declared `protect: true` but was STOPPED outside vippsctl (in the app by the customer, or in the portal)",
-        stopped.id
-    ));
+    c.reason = Some(Reason::ProtectedStopped {
+        agreement: stopped.id.clone(),
+    });
     c.notes.push(agreement::NOTE_PROTECTED_STOPPED.into());
     c.notes.push(agreement::WHAT_TO_DO_PROTECTED_STOPPED.into());
     c
@@ -982,10 +1024,17 @@ pub fn idempotency_key(change: &Change, live_ended_ids: &[&str]) -> String {
         change.address.to_string(),
         change.live_id.clone().unwrap_or_default(),
     ];
+    // The typed values, as JSON: a renderer's wording never changes a key.
+    let json = |v: &Option<Value>| v.as_ref().map_or("-".to_string(), Value::to_string);
     for f in &change.fields {
-        parts.push(format!("{}={:?}->{:?}", f.field, f.before, f.after));
+        parts.push(format!(
+            "{}={}->{}",
+            f.field,
+            json(&f.before),
+            json(&f.after)
+        ));
     }
     parts.extend(live_ended_ids.iter().map(|s| s.to_string()));
     let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-    crate::api::idempotency::idempotency_key(&refs)
+    crate::domain::idempotency::idempotency_key(&refs)
 }

@@ -7,6 +7,6 @@ pub mod scope;
 
 pub use crate::resources::LiveMerchant;
 pub use diff::{diff, DiffOptions, PlanContext, Problem};
-pub use model::{Action, Change, MerchantPlan, Plan, Summary};
+pub use model::{Action, Change, Desired, MerchantPlan, Plan, Reason, Summary};
 pub use scope::{Scope, Selector, Shard};
 pub mod render;

@@ -1,16 +1,20 @@
 //! The plan as plain data. It serialises to the saved-plan / `--json` format (`FORMAT_VERSION`),
 //! documented in docs/plan-format.md. It holds no secrets and no unmasked personal data.
 
-use crate::api::Environment;
-use crate::resources::{Address, FieldDiff, Kind};
+use crate::config::model::SecretSink;
+use crate::domain::model::DraftAgreement;
+use crate::domain::Environment;
+use crate::resources::{Address, Field, FieldDiff, Kind};
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
-/// Bumped on any incompatible change of the JSON shape.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped on any incompatible change of the JSON shape (docs/plan-format.md). A string, as
+/// Terraform's `format_version` is.
+pub const FORMAT_VERSION: &str = "2";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
-    pub format_version: u32,
+    pub format_version: String,
     pub vippsctl_version: String,
     /// The spec versions the API clients were generated from.
     pub spec_versions: String,
@@ -127,7 +131,12 @@ pub struct Change {
     pub fields: Vec<FieldDiff>,
     /// Why this action (e.g. which field forces the replacement).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
+    /// The object as apply creates or sets it (creates, replacements, updates of declared
+    /// objects). Personal data in it is masked: apply takes the real values from the
+    /// configuration's sensitive part, by address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<Desired>,
     /// Business impact a reviewer must see.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -155,6 +164,7 @@ impl Change {
             action,
             fields: Vec::new(),
             reason: None,
+            desired: None,
             notes: Vec::new(),
             warnings: Vec::new(),
             live_id: None,
@@ -163,6 +173,81 @@ impl Change {
             policy: None,
         }
     }
+}
+
+/// Why a change is planned the way it is: typed, so tools can branch on it and renderers word it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reason {
+    /// `--replace` asked for it.
+    Requested,
+    /// These fields cannot be changed on the live object: it is replaced.
+    CannotUpdate { fields: Vec<Field> },
+    /// `event` allows `limit` registrations per sales unit: the old one is deleted first.
+    EventLimit { event: String, limit: usize },
+    /// The registration's one-time secret is not in its sink (lost by an earlier apply, or the
+    /// sink shows another registration): it is replaced.
+    SecretLost,
+    /// Drafted as `draft`; the customer has not accepted it yet.
+    AwaitingConsent { draft: String },
+    /// The previous draft `previous` expired without consent: a new one is drafted.
+    RedraftAfterExpiry { previous: String },
+    /// `agreement` was stopped; vippsctl does not ask the customer again by itself.
+    StoppedNotAskedAgain { agreement: String },
+    /// A `protect: true` agreement was stopped outside vippsctl.
+    ProtectedStopped { agreement: String },
+    /// The declared ttl cannot be read back from the live code.
+    TtlUnreadable,
+}
+
+impl Reason {
+    /// The `action_reason` of the JSON plan (Terraform's style of names).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Reason::Requested => "replace_by_request",
+            Reason::CannotUpdate { .. } => "replace_because_cannot_update",
+            Reason::EventLimit { .. } => "replace_delete_first_because_event_limit",
+            Reason::SecretLost => "replace_because_secret_lost",
+            Reason::AwaitingConsent { .. } => "awaiting_consent",
+            Reason::RedraftAfterExpiry { .. } => "create_because_previous_draft_expired",
+            Reason::StoppedNotAskedAgain { .. } => "not_asked_again_after_stop",
+            Reason::ProtectedStopped { .. } => "drift_protected_agreement_stopped",
+            Reason::TtlUnreadable => "ttl_cannot_be_read_back",
+        }
+    }
+}
+
+/// The object a change creates or sets, as apply sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Desired {
+    #[serde(rename_all = "camelCase")]
+    Webhook {
+        url: String,
+        /// The event set (sorted, without duplicates).
+        events: Vec<String>,
+        /// The declared sink; `None` sends the secret to `--secrets-out`, if given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secret: Option<SecretSink>,
+        /// The configuration file that declares it: a sink's file is relative to it.
+        declared_in: PathBuf,
+        /// The key the secret gets in the `--secrets-out` file.
+        secrets_out_key: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    RedirectQr {
+        id: String,
+        redirect_url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ttl: Option<u64>,
+    },
+    #[serde(rename_all = "camelCase")]
+    CallbackQr {
+        id: String,
+        location_description: String,
+    },
+    /// The draft of a new agreement (phone number masked).
+    Agreement(DraftAgreement),
 }
 
 /// The counts of the summary line.

@@ -4,9 +4,10 @@
 
 use super::diff::{fingerprint, idempotency_key, Problem};
 use super::model::{Action, Change};
-use crate::api::model::{AgreementStatus, LiveAgreement, Pricing};
 use crate::config::model::{AgreementPolicy, Merchant, PolicyStatus};
-use crate::resources::{agreement, show_str, Address, Effect, FieldDiff, Kind};
+use crate::domain::model::{AgreementStatus, LiveAgreement, Pricing};
+use crate::resources::{agreement, text, Address, Effect, Field, FieldDiff, Kind};
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 
 /// Whether `p` selects the live agreement `l`.
@@ -27,44 +28,44 @@ pub fn selects(p: &AgreementPolicy, l: &LiveAgreement) -> bool {
             .is_none_or(|t| t.as_str() == l.pricing.type_name())
 }
 
-/// One settable field's wanted value (as plans show it) and the policy that wants it.
-type Wants = BTreeMap<&'static str, (String, usize)>;
+/// One settable field's wanted value and the policy that wants it.
+type Wants = BTreeMap<Field, (Value, usize)>;
 
-fn wants_of(p: &AgreementPolicy, l: &LiveAgreement) -> Vec<(&'static str, String)> {
+fn wants_of(p: &AgreementPolicy, l: &LiveAgreement) -> Vec<(Field, Value)> {
     let mut v = Vec::new();
     // An amount belongs to one price model; config validation ties it to `select.pricingType`.
     match (&l.pricing, p.set.amount, p.set.suggested_max_amount) {
-        (Pricing::Legacy { .. }, Some(a), _) => v.push(("pricing.amount", a.to_string())),
+        (Pricing::Legacy { .. }, Some(a), _) => v.push((Field::PricingAmount, json!(a))),
         (Pricing::Variable { .. }, _, Some(a)) => {
-            v.push(("pricing.suggestedMaxAmount", a.to_string()))
+            v.push((Field::PricingSuggestedMaxAmount, json!(a)))
         }
         _ => {}
     }
     if let Some(n) = &p.set.product_name {
-        v.push(("productName", show_str(n)));
+        v.push((Field::ProductName, text(n)));
     }
     if let Some(d) = &p.set.product_description {
-        v.push(("productDescription", show_str(d)));
+        v.push((Field::ProductDescription, text(d)));
     }
     if let Some(u) = &p.set.merchant_agreement_url {
-        v.push(("merchantAgreementUrl", show_str(u)));
+        v.push((Field::MerchantAgreementUrl, text(u)));
     }
     v
 }
 
-fn live_value(l: &LiveAgreement, field: &str) -> Option<String> {
+fn live_value(l: &LiveAgreement, field: Field) -> Option<Value> {
     match (field, &l.pricing) {
-        ("pricing.amount", Pricing::Legacy { amount, .. }) => Some(amount.to_string()),
+        (Field::PricingAmount, Pricing::Legacy { amount, .. }) => Some(json!(amount)),
         (
-            "pricing.suggestedMaxAmount",
+            Field::PricingSuggestedMaxAmount,
             Pricing::Variable {
                 suggested_max_amount,
                 ..
             },
-        ) => Some(suggested_max_amount.to_string()),
-        ("productName", _) => Some(show_str(&l.product_name)),
-        ("productDescription", _) => l.product_description.as_deref().map(show_str),
-        ("merchantAgreementUrl", _) => l.merchant_agreement_url.as_deref().map(show_str),
+        ) => Some(json!(suggested_max_amount)),
+        (Field::ProductName, _) => Some(text(&l.product_name)),
+        (Field::ProductDescription, _) => l.product_description.as_deref().map(text),
+        (Field::MerchantAgreementUrl, _) => l.merchant_agreement_url.as_deref().map(text),
         _ => None,
     }
 }
@@ -87,8 +88,7 @@ pub(crate) fn diff_policies(
         .map(|a| a.external_id.as_str())
         .collect();
     // Disagreements, counted per policy pair and field so 20,000 agreements give one problem.
-    let mut conflicts: BTreeMap<(usize, usize, &'static str), (usize, Vec<String>)> =
-        BTreeMap::new();
+    let mut conflicts: BTreeMap<(usize, usize, Field), (usize, Vec<String>)> = BTreeMap::new();
     for l in live {
         if l.external_id
             .as_deref()
@@ -111,7 +111,7 @@ pub(crate) fn diff_policies(
         let mut clash = false;
         for &i in &matching {
             for (field, value) in wants_of(&m.agreement_policies[i], l) {
-                match wants.get(field) {
+                match wants.get(&field) {
                     Some((v, j)) if *v != value => {
                         clash = true;
                         let e = conflicts.entry((*j, i, field)).or_default();
@@ -133,9 +133,9 @@ pub(crate) fn diff_policies(
         let fields: Vec<FieldDiff> = wants
             .iter()
             .filter_map(|(field, (want, _))| {
-                let have = live_value(l, field);
-                (have.as_deref() != Some(want.as_str()))
-                    .then(|| FieldDiff::new(field, have, Some(want.clone()), Effect::InPlace))
+                let have = live_value(l, *field);
+                (have.as_ref() != Some(want))
+                    .then(|| FieldDiff::new(*field, have, Some(want.clone()), Effect::InPlace))
             })
             .collect();
         if fields.is_empty() {
@@ -153,7 +153,7 @@ pub(crate) fn diff_policies(
         c.live_id = Some(l.id.clone());
         c.live_fingerprint = Some(fingerprint(l));
         c.policy = Some(names.join("+"));
-        if fields.iter().any(|f| f.field.starts_with("pricing.")) {
+        if fields.iter().any(|f| f.field.is_pricing()) {
             c.notes.push(agreement::NOTE_PRICE.into());
         }
         c.fields = fields;

@@ -3,9 +3,10 @@
 //! vippsctl drafts it and observes the outcome; PATCH changes a few fields; STOPPED is irreversible.
 //! Agreements are never pruned.
 
-use super::{Effect, FieldDiff};
-use crate::api::model::{AgreementPatch, DraftAgreement, Interval, LiveAgreement, Pricing};
+use super::{text, Effect, Field, FieldDiff};
 use crate::config::model::Agreement;
+use crate::domain::model::{AgreementPatch, DraftAgreement, Interval, LiveAgreement, Pricing};
+use serde_json::{json, Value};
 
 pub const NOTE_STOP: &str =
     "stopping is irreversible: the customer must consent to a new agreement to resume";
@@ -17,15 +18,25 @@ pub const WHAT_TO_DO_PROTECTED_STOPPED: &str =
 pub const NOTE_PRICE: &str =
     "the new price applies to the next charges and Vipps does not ask the customer again: tell your customers (for a large change, consider a new agreement)";
 
-fn amount(p: &Pricing) -> Option<(&'static str, i64)> {
+fn amount(p: &Pricing) -> Option<(Field, i64)> {
     match p {
-        Pricing::Legacy { amount, .. } => Some(("pricing.amount", *amount)),
+        Pricing::Legacy { amount, .. } => Some((Field::PricingAmount, *amount)),
         Pricing::Variable {
             suggested_max_amount,
             ..
-        } => Some(("pricing.suggestedMaxAmount", *suggested_max_amount)),
+        } => Some((Field::PricingSuggestedMaxAmount, *suggested_max_amount)),
         Pricing::Flexible { .. } => None,
     }
+}
+
+/// An interval as plans carry it: `{"unit": "MONTH", "count": 1}`.
+pub fn interval_value(i: &Interval) -> Value {
+    json!({ "unit": i.unit, "count": i.count })
+}
+
+/// A pricing as plans carry it (the API's shape: `{"type": "LEGACY", "amount": ..}`).
+pub fn pricing_value(p: &Pricing) -> Value {
+    serde_json::to_value(p).unwrap_or(Value::Null)
 }
 
 /// `1 MONTH`, as plans show an interval.
@@ -51,12 +62,11 @@ pub fn fields(desired: &Agreement, live: &LiveAgreement) -> Vec<FieldDiff> {
     let mut out = Vec::new();
     let want_pricing = Pricing::from(&desired.pricing);
     let want_interval = desired.interval.as_ref().map(Interval::from);
-    let s = super::show_str;
     if desired.product_name != live.product_name {
         out.push(FieldDiff::new(
-            "productName",
-            Some(s(&live.product_name)),
-            Some(s(&desired.product_name)),
+            Field::ProductName,
+            Some(text(&live.product_name)),
+            Some(text(&desired.product_name)),
             Effect::InPlace,
         ));
     }
@@ -64,9 +74,9 @@ pub fn fields(desired: &Agreement, live: &LiveAgreement) -> Vec<FieldDiff> {
         && desired.product_description != live.product_description
     {
         out.push(FieldDiff::new(
-            "productDescription",
-            live.product_description.as_deref().map(s),
-            desired.product_description.as_deref().map(s),
+            Field::ProductDescription,
+            live.product_description.as_deref().map(text),
+            desired.product_description.as_deref().map(text),
             Effect::InPlace,
         ));
     }
@@ -74,36 +84,36 @@ pub fn fields(desired: &Agreement, live: &LiveAgreement) -> Vec<FieldDiff> {
         && desired.merchant_agreement_url != live.merchant_agreement_url
     {
         out.push(FieldDiff::new(
-            "merchantAgreementUrl",
-            live.merchant_agreement_url.as_deref().map(s),
-            desired.merchant_agreement_url.as_deref().map(s),
+            Field::MerchantAgreementUrl,
+            live.merchant_agreement_url.as_deref().map(text),
+            desired.merchant_agreement_url.as_deref().map(text),
             Effect::InPlace,
         ));
     }
     if want_pricing.type_name() != live.pricing.type_name() {
         out.push(FieldDiff::new(
-            "pricing.type",
-            Some(live.pricing.type_name().into()),
-            Some(want_pricing.type_name().into()),
+            Field::PricingType,
+            Some(text(live.pricing.type_name())),
+            Some(text(want_pricing.type_name())),
             Effect::Unchangeable,
         ));
     } else {
         if want_pricing.currency() != live.pricing.currency() {
             out.push(FieldDiff::new(
-                "pricing.currency",
-                Some(live.pricing.currency().into()),
-                Some(want_pricing.currency().into()),
+                Field::PricingCurrency,
+                Some(text(live.pricing.currency())),
+                Some(text(want_pricing.currency())),
                 Effect::Unchangeable,
             ));
         }
-        if let (Some((name, want)), Some((_, have))) =
+        if let (Some((field, want)), Some((_, have))) =
             (amount(&want_pricing), amount(&live.pricing))
         {
             if want != have {
                 out.push(FieldDiff::new(
-                    name,
-                    Some(have.to_string()),
-                    Some(want.to_string()),
+                    field,
+                    Some(json!(have)),
+                    Some(json!(want)),
                     Effect::InPlace,
                 ));
             }
@@ -111,9 +121,9 @@ pub fn fields(desired: &Agreement, live: &LiveAgreement) -> Vec<FieldDiff> {
     }
     if want_interval.is_some() && want_interval != live.interval {
         out.push(FieldDiff::new(
-            "interval",
-            live.interval.as_ref().map(show_interval),
-            want_interval.as_ref().map(show_interval),
+            Field::Interval,
+            live.interval.as_ref().map(interval_value),
+            want_interval.as_ref().map(interval_value),
             Effect::InPlace,
         ));
     }
@@ -121,9 +131,9 @@ pub fn fields(desired: &Agreement, live: &LiveAgreement) -> Vec<FieldDiff> {
         if live_url != &desired.merchant_redirect_url {
             // Only used while the customer consents; once drafted it cannot change and no longer matters.
             out.push(FieldDiff::new(
-                "merchantRedirectUrl",
-                Some(s(live_url)),
-                Some(s(&desired.merchant_redirect_url)),
+                Field::MerchantRedirectUrl,
+                Some(text(live_url)),
+                Some(text(&desired.merchant_redirect_url)),
                 Effect::Ignored,
             ));
         }
@@ -131,28 +141,42 @@ pub fn fields(desired: &Agreement, live: &LiveAgreement) -> Vec<FieldDiff> {
     out
 }
 
-/// The PATCH body for the in-place differences.
-pub fn patch(desired: &Agreement, diffs: &[FieldDiff]) -> AgreementPatch {
+/// Why a plan's field changes make no PATCH: the plan was not made by vippsctl as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the plan changes {field} to {value}, which PATCH cannot set")]
+pub struct PatchError {
+    pub field: Field,
+    pub value: String,
+}
+
+/// The PATCH body for the in-place differences, from their planned values alone.
+pub fn patch(diffs: &[FieldDiff]) -> Result<AgreementPatch, PatchError> {
     let mut p = AgreementPatch::default();
     for d in diffs.iter().filter(|d| d.effect == Effect::InPlace) {
-        match d.field.as_str() {
-            "productName" => p.product_name = Some(desired.product_name.clone()),
-            "productDescription" => p.product_description = desired.product_description.clone(),
-            "merchantAgreementUrl" => {
-                p.merchant_agreement_url = desired.merchant_agreement_url.clone()
+        let bad = || PatchError {
+            field: d.field,
+            value: d
+                .after
+                .as_ref()
+                .map_or("nothing".to_string(), |v| v.to_string()),
+        };
+        let after = d.after.as_ref().ok_or_else(bad)?;
+        let string = || after.as_str().map(str::to_string).ok_or_else(bad);
+        match d.field {
+            Field::ProductName => p.product_name = Some(string()?),
+            Field::ProductDescription => p.product_description = Some(string()?),
+            Field::MerchantAgreementUrl => p.merchant_agreement_url = Some(string()?),
+            Field::PricingAmount => p.pricing_amount = Some(after.as_i64().ok_or_else(bad)?),
+            Field::PricingSuggestedMaxAmount => {
+                p.pricing_suggested_max_amount = Some(after.as_i64().ok_or_else(bad)?)
             }
-            "pricing.amount" => {
-                p.pricing_amount = amount(&Pricing::from(&desired.pricing)).map(|a| a.1)
+            Field::Interval => {
+                p.interval = Some(serde_json::from_value(after.clone()).map_err(|_| bad())?)
             }
-            "pricing.suggestedMaxAmount" => {
-                p.pricing_suggested_max_amount =
-                    amount(&Pricing::from(&desired.pricing)).map(|a| a.1)
-            }
-            "interval" => p.interval = desired.interval.as_ref().map(Interval::from),
-            _ => {}
+            _ => return Err(bad()),
         }
     }
-    p
+    Ok(p)
 }
 
 pub fn draft(desired: &Agreement) -> DraftAgreement {

@@ -1,6 +1,6 @@
 //! Live state as observed: the input of `plan::diff`.
 
-use crate::api::model::{LiveAgreement, LiveCallbackQr, LiveRedirectQr, LiveWebhook};
+use crate::domain::model::{LiveAgreement, LiveCallbackQr, LiveRedirectQr, LiveWebhook};
 use serde::{Deserialize, Serialize};
 
 /// The live objects of one merchant, per kind; `None` for a kind that was not read.

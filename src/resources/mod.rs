@@ -123,22 +123,134 @@ pub enum Effect {
     Ignored,
 }
 
-/// One field that differs between the live object and the configuration.
+/// A field of a live object, named as the API names it (`pricing.amount` is `amount` inside
+/// `pricing`). Plans carry these, never display text, so apply and the renderers read the same
+/// typed data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Field {
+    #[serde(rename = "url")]
+    Url,
+    #[serde(rename = "events")]
+    Events,
+    /// Where a new registration's one-time secret goes (the sink, never the secret).
+    #[serde(rename = "secret")]
+    Secret,
+    #[serde(rename = "redirectUrl")]
+    RedirectUrl,
+    #[serde(rename = "ttl")]
+    Ttl,
+    #[serde(rename = "locationDescription")]
+    LocationDescription,
+    #[serde(rename = "productName")]
+    ProductName,
+    #[serde(rename = "productDescription")]
+    ProductDescription,
+    #[serde(rename = "merchantAgreementUrl")]
+    MerchantAgreementUrl,
+    #[serde(rename = "merchantRedirectUrl")]
+    MerchantRedirectUrl,
+    /// The whole pricing of a new agreement.
+    #[serde(rename = "pricing")]
+    Pricing,
+    #[serde(rename = "pricing.type")]
+    PricingType,
+    #[serde(rename = "pricing.currency")]
+    PricingCurrency,
+    #[serde(rename = "pricing.amount")]
+    PricingAmount,
+    #[serde(rename = "pricing.suggestedMaxAmount")]
+    PricingSuggestedMaxAmount,
+    #[serde(rename = "interval")]
+    Interval,
+    /// Personal data: always masked.
+    #[serde(rename = "phoneNumber")]
+    PhoneNumber,
+    #[serde(rename = "status")]
+    Status,
+}
+
+impl Field {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Url => "url",
+            Field::Events => "events",
+            Field::Secret => "secret",
+            Field::RedirectUrl => "redirectUrl",
+            Field::Ttl => "ttl",
+            Field::LocationDescription => "locationDescription",
+            Field::ProductName => "productName",
+            Field::ProductDescription => "productDescription",
+            Field::MerchantAgreementUrl => "merchantAgreementUrl",
+            Field::MerchantRedirectUrl => "merchantRedirectUrl",
+            Field::Pricing => "pricing",
+            Field::PricingType => "pricing.type",
+            Field::PricingCurrency => "pricing.currency",
+            Field::PricingAmount => "pricing.amount",
+            Field::PricingSuggestedMaxAmount => "pricing.suggestedMaxAmount",
+            Field::Interval => "interval",
+            Field::PhoneNumber => "phoneNumber",
+            Field::Status => "status",
+        }
+    }
+
+    /// A price field: changing it changes what the customer pays.
+    pub fn is_pricing(self) -> bool {
+        matches!(
+            self,
+            Field::Pricing
+                | Field::PricingType
+                | Field::PricingCurrency
+                | Field::PricingAmount
+                | Field::PricingSuggestedMaxAmount
+        )
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One field that differs between the live object and the configuration, with typed values
+/// (strings, numbers, arrays and objects as the API has them; `null` where the object has none).
+/// Renderers format these; apply reads them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldDiff {
-    pub field: String,
-    pub before: Option<String>,
-    pub after: Option<String>,
+    pub field: Field,
+    /// Absent when the object had no such field (a create); `null` when it had none set.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub before: Option<serde_json::Value>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub after: Option<serde_json::Value>,
     pub effect: Effect,
-    /// Personal data: masked in every rendering.
+    /// Personal data: masked in the plan and in every rendering.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub personal: bool,
 }
 
+/// A value that is there, even as `null` (serde would read `null` as `None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
+}
+
 impl FieldDiff {
-    pub fn new(field: &str, before: Option<String>, after: Option<String>, effect: Effect) -> Self {
+    pub fn new(
+        field: Field,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+        effect: Effect,
+    ) -> Self {
         FieldDiff {
-            field: field.to_string(),
+            field,
             before,
             after,
             effect,
@@ -147,19 +259,20 @@ impl FieldDiff {
     }
 }
 
-/// A value as plans show it: strings quoted, numbers bare.
-pub fn show_str(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
+/// A string value.
+pub fn text(s: &str) -> serde_json::Value {
+    serde_json::Value::String(s.to_string())
 }
 
-pub fn show_opt(s: Option<&str>) -> Option<String> {
-    s.map(show_str)
+/// A string as plans show it: quoted.
+pub fn show_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
 }
 
 /// Compare two optional string fields and push a diff when they differ.
 pub(crate) fn compare(
     out: &mut Vec<FieldDiff>,
-    field: &str,
+    field: Field,
     live: Option<&str>,
     desired: Option<&str>,
     effect: Effect,
@@ -167,8 +280,8 @@ pub(crate) fn compare(
     if live != desired {
         out.push(FieldDiff::new(
             field,
-            show_opt(live),
-            show_opt(desired),
+            live.map(text),
+            desired.map(text),
             effect,
         ));
     }

@@ -3,8 +3,8 @@
 
 use super::{Kind, LiveMerchant};
 use crate::api::error::ApiError;
-use crate::api::model::{AgreementStatus, LiveAgreement};
 use crate::api::vipps::MerchantApi;
+use crate::domain::model::{AgreementStatus, LiveAgreement};
 use std::collections::{BTreeSet, HashSet};
 
 /// Agreements per page: the API's maximum, so a plan needs as few of the 5-per-minute list calls

@@ -2,12 +2,16 @@
 //! updated. A deleted id never works again, even if created anew, so delete and replace break every
 //! printed copy.
 
-use super::{compare, Effect, FieldDiff};
-use crate::api::model::LiveRedirectQr;
+use super::{compare, Effect, Field, FieldDiff};
 use crate::config::model::RedirectQr;
+use crate::domain::model::LiveRedirectQr;
+use serde_json::{json, Value};
 
 pub const NOTE_PRINTED: &str =
     "every printed copy of this QR code stops working for good (a deleted id never works again)";
+/// A replaced code keeps its id but gets new content: what was printed must be printed again.
+pub const NOTE_PRINT_AGAIN: &str =
+    "the new code has new content: export and print it again (vippsctl qr export)";
 
 /// Field differences between a declared QR and its live counterpart.
 ///
@@ -17,31 +21,50 @@ pub const NOTE_PRINTED: &str =
 /// from the one the code has: see [`ttl_unverified`]. The values shown do not move with the clock,
 /// so a saved plan still matches the plan made when it is applied.
 pub fn fields(desired: &RedirectQr, live: &LiveRedirectQr) -> Vec<FieldDiff> {
+    differences(&desired.redirect_url, desired.ttl, live)
+}
+
+/// [`fields`] of a QR code wanted with this url and ttl. The ttl's values say what is known:
+/// `null` for none, a number of seconds, `{"expires": true}` for a code that expires after an
+/// unknown time, `{"longerThan": t}` for one with more than `t` seconds left.
+pub fn differences(redirect_url: &str, ttl: Option<u64>, live: &LiveRedirectQr) -> Vec<FieldDiff> {
     let mut out = Vec::new();
     compare(
         &mut out,
-        "redirectUrl",
+        Field::RedirectUrl,
         Some(&live.redirect_url),
-        Some(&desired.redirect_url),
+        Some(redirect_url),
         Effect::InPlace,
     );
-    let ttl = |before: &str, after: String| {
+    let change = |before: Value, after: Value| {
         FieldDiff::new(
-            "ttl",
-            Some(before.into()),
+            Field::Ttl,
+            Some(before),
             Some(after),
             Effect::ForcesReplacement,
         )
     };
-    match (seconds_left(live), desired.ttl) {
-        (None, Some(t)) => out.push(ttl("(none)", t.to_string())),
-        (Some(_), None) => out.push(ttl("(set: the code expires)", "(none)".into())),
-        (Some(left), Some(t)) if left > t => {
-            out.push(ttl(&format!("(longer than {t})"), t.to_string()))
-        }
+    match (seconds_left(live), ttl) {
+        (None, Some(t)) => out.push(change(Value::Null, json!(t))),
+        (Some(_), None) => out.push(change(json!({ "expires": true }), Value::Null)),
+        (Some(left), Some(t)) if left > t => out.push(change(json!({ "longerThan": t }), json!(t))),
         _ => {}
     }
     out
+}
+
+/// A ttl value as plans show it (see [`differences`]).
+pub fn show_ttl(v: &Value) -> String {
+    if let Some(n) = v.as_u64() {
+        return n.to_string();
+    }
+    if let Some(t) = v.get("longerThan").and_then(Value::as_u64) {
+        return format!("(longer than {t})");
+    }
+    if v.get("expires").is_some() {
+        return "(set: the code expires)".into();
+    }
+    "(none)".into()
 }
 
 /// Seconds until the live code expires, `None` when it never does.

@@ -1,6 +1,6 @@
 //! The simulator's knobs: credentials, latency, faults, rate limits, clock and persistence.
 
-use crate::api::Secret;
+use crate::domain::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

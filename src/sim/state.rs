@@ -1,7 +1,7 @@
 //! The simulator's objects, per merchant (MSN), and their persistence. This is a serde snapshot:
 //! what `SimHandle::state` returns, what `/_sim/state` serves and what `--state FILE` holds.
 
-use crate::api::Secret;
+use crate::domain::Secret;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -259,7 +259,7 @@ pub enum StateFileError {
 }
 
 mod secret_string {
-    use crate::api::Secret;
+    use crate::domain::Secret;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(s: &Secret, ser: S) -> Result<S::Ok, S::Error> {

@@ -5,7 +5,7 @@
 use super::core::{Ctx, Inner};
 use super::state::Webhook;
 use super::wire::{invalid, Invalid, Reply};
-use crate::api::Secret;
+use crate::domain::Secret;
 use serde_json::{json, Value};
 
 pub const PER_EVENT_LIMIT: usize = 25;

@@ -10,11 +10,11 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use vippsctl::api::model::{
-    AgreementPatch, AgreementStatus, DraftAgreement, ImageFormat, Interval, IntervalUnit, Pricing,
-};
 use vippsctl::api::transport::Transport;
 use vippsctl::api::{ApiError, MerchantApi};
+use vippsctl::domain::model::{
+    AgreementPatch, AgreementStatus, DraftAgreement, ImageFormat, Interval, IntervalUnit, Pricing,
+};
 
 #[derive(Debug, Clone)]
 struct Seen {

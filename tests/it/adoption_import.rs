@@ -4,7 +4,7 @@ use crate::common;
 
 use common::binary::{run, start_sim, stderr, stdout, writes};
 use std::collections::BTreeMap;
-use vippsctl::api::Secret;
+use vippsctl::domain::Secret;
 use vippsctl::sim::{
     Agreement, AgreementStatus, CallbackQr, Interval, MerchantState, Pricing, PricingType,
     RedirectQr, SimHandle, Webhook,

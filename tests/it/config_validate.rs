@@ -163,3 +163,43 @@ merchants:
     let out = validate(&sim, &agree);
     assert_eq!(out.code, Some(0), "{out}");
 }
+
+/// The Recurring spec requires `merchantAgreementUrl` for Norwegian merchants and the sandbox
+/// refuses a draft without it: validate says so before a plan is made (and `--strict` fails),
+/// for agreements to draft only (a declared STOPPED one is never drafted).
+#[test]
+fn an_agreement_to_draft_without_merchant_agreement_url_is_warned_about() {
+    let sim = Sim::start();
+    let yaml = r#"version: 1
+merchants:
+  - msn: "123456"
+    agreements:
+      - externalId: a1
+        productName: Gold
+        pricing: { type: LEGACY, amount: 100, currency: NOK }
+        merchantRedirectUrl: https://shop.example/r
+      - externalId: a2
+        productName: Gold
+        pricing: { type: LEGACY, amount: 100, currency: NOK }
+        merchantRedirectUrl: https://shop.example/r
+        status: STOPPED
+"#;
+    let out = validate(&sim, yaml);
+    assert_eq!(out.code, Some(0), "{out}");
+    let lines = headlines(&out);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("merchantAgreementUrl"))
+            .count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        lines.iter().any(|l| l
+            .starts_with("setup.yaml:5:9: warning: agreement `a1` has no `merchantAgreementUrl`")),
+        "{out}"
+    );
+    let strict = sim.run(&["validate", "--strict", "setup.yaml"]);
+    assert_eq!(strict.code, Some(1), "{strict}");
+}

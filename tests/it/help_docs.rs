@@ -241,12 +241,25 @@ fn plan_format_md_describes_every_key_and_value_of_a_real_plan() {
         let plan: serde_json::Value =
             serde_json::from_slice(&out.stdout).expect("plan --json is JSON");
         keys(&plan, &mut found);
-        for m in plan["merchants"].as_array().into_iter().flatten() {
-            for c in m["changes"].as_array().into_iter().flatten() {
-                values.insert(c["action"].as_str().unwrap_or_default().to_string());
-                for f in c["fields"].as_array().into_iter().flatten() {
-                    values.insert(f["effect"].as_str().unwrap_or_default().to_string());
-                }
+        for c in plan["resource_changes"].as_array().into_iter().flatten() {
+            values.insert(
+                c["vippsctl"]["action"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+            for a in c["change"]["actions"].as_array().into_iter().flatten() {
+                values.insert(a.as_str().unwrap_or_default().to_string());
+            }
+            if let Some(r) = c["action_reason"].as_str() {
+                values.insert(r.to_string());
+            }
+            for f in c["vippsctl"]["fields"].as_array().into_iter().flatten() {
+                values.insert(f["effect"].as_str().unwrap_or_default().to_string());
+                values.insert(f["field"].as_str().unwrap_or_default().to_string());
+            }
+            if let Some(k) = c["vippsctl"]["desired"]["kind"].as_str() {
+                values.insert(k.to_string());
             }
         }
     }
@@ -272,6 +285,57 @@ fn plan_format_md_describes_every_key_and_value_of_a_real_plan() {
                 .unwrap_or_default()
                 .into(),
         );
+    }
+    // Every reason and field name, likewise.
+    use vippsctl::plan::Reason;
+    use vippsctl::resources::Field;
+    for r in [
+        Reason::Requested,
+        Reason::CannotUpdate { fields: vec![] },
+        Reason::EventLimit {
+            event: String::new(),
+            limit: 1,
+        },
+        Reason::SecretLost,
+        Reason::AwaitingConsent {
+            draft: String::new(),
+        },
+        Reason::RedraftAfterExpiry {
+            previous: String::new(),
+        },
+        Reason::StoppedNotAskedAgain {
+            agreement: String::new(),
+        },
+        Reason::ProtectedStopped {
+            agreement: String::new(),
+        },
+        Reason::TtlUnreadable,
+    ] {
+        values.insert(r.name().to_string());
+        let v = serde_json::to_value(&r).expect("reason");
+        values.insert(v["kind"].as_str().unwrap_or_default().to_string());
+    }
+    for f in [
+        Field::Url,
+        Field::Events,
+        Field::Secret,
+        Field::RedirectUrl,
+        Field::Ttl,
+        Field::LocationDescription,
+        Field::ProductName,
+        Field::ProductDescription,
+        Field::MerchantAgreementUrl,
+        Field::MerchantRedirectUrl,
+        Field::Pricing,
+        Field::PricingType,
+        Field::PricingCurrency,
+        Field::PricingAmount,
+        Field::PricingSuggestedMaxAmount,
+        Field::Interval,
+        Field::PhoneNumber,
+        Field::Status,
+    ] {
+        values.insert(f.as_str().to_string());
     }
     for e in [
         Effect::InPlace,

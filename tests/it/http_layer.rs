@@ -12,7 +12,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use vippsctl::api::ratelimit::{Limit, RateLimits, Scope};
 use vippsctl::api::retry::RetryPolicy;
-use vippsctl::api::{Credentials, Secret, Transport};
+use vippsctl::api::{Credentials, Transport};
+use vippsctl::domain::Secret;
 
 const ID: &str = "client-id-0f3a9c";
 const SECRET: &str = "client-secret-Zq81x";

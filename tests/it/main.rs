@@ -35,6 +35,7 @@ mod help_guide;
 mod help_tree;
 mod http_layer;
 mod plan_diff;
+mod plan_json;
 mod plan_render;
 mod printing_qr;
 mod printing_sheet;

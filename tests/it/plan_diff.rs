@@ -4,10 +4,10 @@
 use crate::common;
 use common::fixtures::*;
 
-use vippsctl::api::model::AgreementStatus;
 use vippsctl::config::model::{CallbackQr, Currency, DeclaredStatus, Merchant, Pricing};
-use vippsctl::plan::{diff, Action, DiffOptions, LiveMerchant, Plan, Problem};
-use vippsctl::resources::{Address, Kind};
+use vippsctl::domain::model::AgreementStatus;
+use vippsctl::plan::{diff, Action, DiffOptions, LiveMerchant, Plan, Problem, Reason};
+use vippsctl::resources::{Address, Field, Kind};
 
 fn plan(m: Merchant, l: LiveMerchant) -> Plan {
     diff(&config(m), &[l], &ctx(), &DiffOptions::default()).expect("plan")
@@ -77,7 +77,13 @@ fn check_in_webhook_replacement_deletes_first_because_of_the_limit() {
     let p = plan(m, l);
     let c = p.changes().next().unwrap();
     assert_eq!(c.action, Action::ReplaceDeleteFirst);
-    assert!(c.reason.as_deref().unwrap().contains("user.checked-in.v1"));
+    assert_eq!(
+        c.reason,
+        Some(Reason::EventLimit {
+            event: "user.checked-in.v1".into(),
+            limit: 1
+        })
+    );
 }
 
 #[test]
@@ -179,7 +185,8 @@ fn agreements_patch_in_place_and_refuse_unpatchable_changes() {
     let p = plan(m.clone(), l.clone());
     let c = p.changes().next().unwrap();
     assert_eq!(c.action, Action::Update);
-    assert_eq!(c.fields[0].field, "pricing.amount");
+    assert_eq!(c.fields[0].field, Field::PricingAmount);
+    assert_eq!(c.fields[0].after, Some(serde_json::json!(200)));
     assert!(c.idempotency_key.is_some());
 
     m.agreements[0].pricing = Pricing::Flexible {
@@ -226,7 +233,7 @@ fn expired_draft_is_redrafted_with_a_new_idempotency_key() {
     );
     assert_eq!(b.action, Action::Create);
     assert_ne!(a.idempotency_key, b.idempotency_key);
-    assert!(b.reason.as_deref().unwrap().contains("EXPIRED"));
+    assert!(matches!(b.reason, Some(Reason::RedraftAfterExpiry { .. })));
 }
 
 #[test]

@@ -2,8 +2,8 @@
 
 use crate::common;
 use common::fixtures::*;
-use vippsctl::api::model::AgreementStatus;
 use vippsctl::config::model::{CallbackQr, DeclaredStatus};
+use vippsctl::domain::model::AgreementStatus;
 use vippsctl::plan::render::{json, markdown, text};
 use vippsctl::plan::{diff, DiffOptions, Plan};
 

@@ -265,7 +265,7 @@ async fn hostile_write_answers_leave_nothing_half_done() {
         // fixed empty live state (the one place a test diffs by itself); apply is the engine's.
         vippsctl::secrets::evidence(config, &mut live, &[]);
         let ctx = vippsctl::plan::PlanContext {
-            environment: vippsctl::api::Environment::Test,
+            environment: vippsctl::domain::Environment::Test,
             base_url: base.clone(),
             config_files: vec![],
             config_digest: "d".into(),

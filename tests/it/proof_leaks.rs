@@ -12,7 +12,7 @@ use proof::Size;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use vippsctl::api::Secret;
+use vippsctl::domain::Secret;
 use vippsctl::sim::{FaultConfig, SimConfig, SimCredentials, SimHandle};
 
 const CLIENT_ID: &str = "LEAKCANARY-CLIENTID-7f3a";

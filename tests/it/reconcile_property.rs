@@ -286,7 +286,7 @@ fn default_key(config: &vippsctl::config::model::Config, url: &str, events: &[St
         .iter()
         .find(|w| vippsctl::resources::webhook::desired_key(w) == set)
         .expect("a registered webhook is declared");
-    vippsctl::secrets::sinks::default_key(m, w)
+    vippsctl::resources::webhook::secrets_out_key(m, w)
 }
 
 /// The faults a client can meet without waiting out a hang.

@@ -195,7 +195,7 @@ fn recurring_changes_carry_a_stable_idempotency_key_in_the_plan() {
     let b = sim.run(&["plan", "setup.yaml", "--json"]);
     let key = |r: &common::cli::Run| {
         let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
-        v["merchants"][0]["changes"][0]["idempotency_key"].clone()
+        v["resource_changes"][0]["vippsctl"]["idempotency_key"].clone()
     };
     assert!(key(&a).is_string(), "{a}");
     assert_eq!(key(&a), key(&b));

@@ -225,7 +225,7 @@ fn section(plan: &Plan, m: &crate::plan::model::MerchantPlan) -> String {
             };
             let _ = writeln!(out, "        {} = {}", f.field, v);
         }
-        if let Some(r) = &c.reason {
+        if let Some(r) = super::reason_text(c) {
             let _ = writeln!(out, "        because {r}");
         }
         for n in &c.notes {

@@ -52,7 +52,7 @@ pub(crate) fn drift_lines(plan: &Plan) -> Vec<(String, &str)> {
 /// The per-merchant counts, in the same words.
 pub fn merchant_summary(m: &MerchantPlan) -> Summary {
     let p = Plan {
-        format_version: 0,
+        format_version: String::new(),
         vippsctl_version: String::new(),
         spec_versions: String::new(),
         environment: Default::default(),
@@ -117,18 +117,100 @@ pub(crate) fn legend(plan: &Plan) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-/// A field line's value text: masked when personal, `before -> after` when both exist.
-pub(crate) fn field_values(f: &FieldDiff) -> (Option<String>, Option<String>) {
-    let mask = |v: &Option<String>| -> Option<String> {
-        v.as_ref().map(|s| {
+/// A field line's value texts (before, after), formatted from the typed values and masked when
+/// personal.
+pub fn field_values(f: &FieldDiff) -> (Option<String>, Option<String>) {
+    let show = |v: &Option<serde_json::Value>| -> Option<String> {
+        v.as_ref().map(|v| {
+            let s = show_value(f.field, v);
             if f.personal {
-                crate::resources::mask_phone(s)
+                crate::resources::mask_phone(&s)
             } else {
-                s.clone()
+                s
             }
         })
     };
-    (mask(&f.before), mask(&f.after))
+    (show(&f.before), show(&f.after))
+}
+
+/// One typed value as plans show it: strings quoted, names and numbers bare, event sets joined,
+/// `(none)` for no value.
+pub fn show_value(field: crate::resources::Field, v: &serde_json::Value) -> String {
+    use crate::resources::{agreement, redirect_qr, show_str, Field};
+    use serde_json::Value;
+    match (field, v) {
+        (Field::Ttl, v) => redirect_qr::show_ttl(v),
+        (_, Value::Null) => "(none)".into(),
+        (Field::Events, Value::Array(events)) => events
+            .iter()
+            .map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (Field::Secret, v) => match (v.get("file"), v.get("key"), v.get("command")) {
+            (Some(file), Some(key), _) => format!(
+                "(sent to {} as {})",
+                file.as_str().unwrap_or_default(),
+                key.as_str().unwrap_or_default()
+            ),
+            (_, _, Some(c)) => {
+                format!("(sent to the command `{}`)", c.as_str().unwrap_or_default())
+            }
+            _ => v.to_string(),
+        },
+        (Field::Interval, v) => match serde_json::from_value(v.clone()) {
+            Ok(i) => agreement::show_interval(&i),
+            Err(_) => v.to_string(),
+        },
+        (Field::Pricing, v) => match serde_json::from_value(v.clone()) {
+            Ok(p) => agreement::show_pricing(&p),
+            Err(_) => v.to_string(),
+        },
+        (
+            Field::PricingType | Field::PricingCurrency | Field::Status | Field::PhoneNumber,
+            Value::String(s),
+        ) => s.clone(),
+        (_, Value::String(s)) => show_str(s),
+        (_, v) => v.to_string(),
+    }
+}
+
+/// Why a change is planned so, in words (the plan holds a typed [`super::model::Reason`]).
+pub fn reason_text(c: &Change) -> Option<String> {
+    use super::model::Reason;
+    use crate::resources::Kind;
+    let r = c.reason.as_ref()?;
+    Some(match r {
+        Reason::Requested => "replacement requested with --replace".into(),
+        Reason::CannotUpdate { fields } => {
+            let names: Vec<&str> = fields.iter().map(|f| f.as_str()).collect();
+            match c.address.kind {
+                Kind::Webhooks => format!("{} cannot be changed on a registration", names.join(", ")),
+                Kind::RedirectQrs | Kind::CallbackQrs => {
+                    format!("{} cannot be changed on a QR code", names.join(", "))
+                }
+                Kind::Agreements => {
+                    format!("{} cannot be changed on an agreement", names.join(", "))
+                }
+            }
+        }
+        Reason::EventLimit { event, limit } => format!(
+            "{event} allows {limit} registration(s) per sales unit, so the old one goes first"
+        ),
+        Reason::SecretLost => "its one-time secret is not in its sink (an earlier apply lost it or was interrupted)".into(),
+        Reason::AwaitingConsent { draft } => {
+            format!("drafted as {draft}; waiting for the customer to accept it in the app")
+        }
+        Reason::RedraftAfterExpiry { previous } => {
+            format!("the previous draft {previous} EXPIRED without consent")
+        }
+        Reason::StoppedNotAskedAgain { agreement } => format!(
+            "{agreement} was STOPPED (rejected or cancelled by the customer, or stopped by the merchant); vippsctl does not ask again by itself"
+        ),
+        Reason::ProtectedStopped { agreement } => format!(
+            "{agreement} is declared `protect: true` but was STOPPED outside vippsctl (in the app by the customer, or in the portal)"
+        ),
+        Reason::TtlUnreadable => crate::resources::redirect_qr::ttl_unverified_note(&c.address).0,
+    })
 }
 
 pub(crate) fn effect_note(f: &FieldDiff) -> Option<&'static str> {
@@ -176,9 +258,10 @@ impl PolicyGroup<'_> {
         let mut by_field: BTreeMap<&str, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
         for c in &self.changes {
             for f in &c.fields {
+                let (before, after) = field_values(f);
                 let e = by_field.entry(f.field.as_str()).or_default();
-                e.0.insert(f.before.clone().unwrap_or_else(|| "(none)".into()));
-                e.1.insert(f.after.clone().unwrap_or_else(|| "(none)".into()));
+                e.0.insert(before.unwrap_or_else(|| "(none)".into()));
+                e.1.insert(after.unwrap_or_else(|| "(none)".into()));
             }
         }
         let show = |v: &BTreeSet<String>| -> String {

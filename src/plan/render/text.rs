@@ -145,10 +145,15 @@ fn render_change(out: &mut String, c: &Change, style: Style) {
     if !c.action.is_change() || matches!(c.action, Action::Stop | Action::Delete) {
         let _ = writeln!(out, "{detail}{}", c.action.verb());
     }
-    if let Some(r) = &c.reason {
+    if let Some(r) = super::reason_text(c) {
         let _ = writeln!(out, "{detail}{}", style.paint("2", &format!("because {r}")));
     }
-    let width = c.fields.iter().map(|f| f.field.len()).max().unwrap_or(0);
+    let width = c
+        .fields
+        .iter()
+        .map(|f| f.field.as_str().len())
+        .max()
+        .unwrap_or(0);
     for f in &c.fields {
         let (before, after) = field_values(f);
         let value = match (&before, &after) {
@@ -159,7 +164,7 @@ fn render_change(out: &mut String, c: &Change, style: Style) {
         };
         // Padded by hand: a `{:<width$}` beyond u16::MAX panics, and a saved plan read back can
         // carry any field name.
-        let pad = " ".repeat(width.saturating_sub(f.field.len()));
+        let pad = " ".repeat(width.saturating_sub(f.field.as_str().len()));
         let mut line = format!("{detail}{}{pad} = {value}", f.field);
         if let Some(n) = effect_note(f) {
             let _ = write!(line, "  {}", style.paint("35", &format!("# {n}")));

@@ -269,7 +269,7 @@ impl Sim {
 
     fn session(&self, config: &Config) -> Session {
         Session::prepared(
-            vippsctl::api::Environment::Test,
+            vippsctl::domain::Environment::Test,
             self.base_url(),
             self.apis(config),
         )

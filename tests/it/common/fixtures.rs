@@ -1,18 +1,18 @@
 //! Hand-built desired and live states for the plan tests.
 #![allow(dead_code)]
 
-use vippsctl::api::model::{AgreementStatus, LiveAgreement, LiveRedirectQr, LiveWebhook};
 use vippsctl::config::model::{
     Agreement, Config, Currency, DeclaredStatus, Interval, IntervalUnit, Merchant, Origin, Pricing,
     RedirectQr, Webhook,
 };
+use vippsctl::domain::model::{AgreementStatus, LiveAgreement, LiveRedirectQr, LiveWebhook};
 use vippsctl::plan::{LiveMerchant, PlanContext};
 
 pub const MSN: &str = "123456";
 
 pub fn ctx() -> PlanContext {
     PlanContext {
-        environment: vippsctl::api::Environment::Test,
+        environment: vippsctl::domain::Environment::Test,
         base_url: "http://sim".into(),
         config_files: vec!["setup.yaml".into()],
         config_digest: "d".into(),
@@ -115,12 +115,12 @@ pub fn live_ag(id: &str, ext: &str, status: AgreementStatus, amount: i64) -> Liv
         external_id: Some(ext.into()),
         product_name: "Kaffe".into(),
         product_description: None,
-        pricing: vippsctl::api::model::Pricing::Legacy {
+        pricing: vippsctl::domain::model::Pricing::Legacy {
             amount,
             currency: "NOK".into(),
         },
-        interval: Some(vippsctl::api::model::Interval {
-            unit: vippsctl::api::model::IntervalUnit::Month,
+        interval: Some(vippsctl::domain::model::Interval {
+            unit: vippsctl::domain::model::IntervalUnit::Month,
             count: 1,
         }),
         merchant_redirect_url: None,

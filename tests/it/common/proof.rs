@@ -176,7 +176,7 @@ pub fn seed_unmanaged(sim: &SimHandle) {
             id: uuid::Uuid::from_u128(0x5157_0000_0000_4000_8000_0000_0000_0001),
             url: STRAY_WEBHOOK_URL.into(),
             events: vec![WEBHOOK_EVENTS[0].into()],
-            secret: vippsctl::api::Secret::new("stray-secret"),
+            secret: vippsctl::domain::Secret::new("stray-secret"),
         });
         let id = "agr_unmanaged01".to_string();
         m.agreements.insert(
@@ -248,7 +248,7 @@ pub fn apis(t: &Transport, config: &Config) -> HashMap<String, Arc<MerchantApi>>
 
 /// A session over the test's own clients (short timeouts), labelled as a saved plan records it.
 pub fn session(apis: &HashMap<String, Arc<MerchantApi>>) -> Session {
-    Session::prepared(vippsctl::api::Environment::Test, "sim", apis.clone())
+    Session::prepared(vippsctl::domain::Environment::Test, "sim", apis.clone())
 }
 
 /// `vippsctl plan`, in-process: the engine's pipeline, with the workspace (lost-secrets record)

@@ -2,7 +2,7 @@
 //! earlier run.
 #![allow(dead_code)]
 
-use vippsctl::api::Secret;
+use vippsctl::domain::Secret;
 use vippsctl::sim::{
     Agreement, AgreementStatus, CallbackQr, Interval, Pricing, PricingType, RedirectQr, SimHandle,
     Webhook,

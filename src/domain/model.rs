@@ -123,6 +123,7 @@ pub struct LiveAgreement {
 
 /// What vippsctl sends to draft a new agreement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DraftAgreement {
     pub external_id: String,
     pub product_name: String,
