@@ -10,6 +10,7 @@
 pub mod connect;
 pub mod error;
 pub mod observe;
+pub mod results;
 pub mod stale;
 
 pub use connect::{connect, Apis, Connect, Session};

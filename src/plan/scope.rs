@@ -369,6 +369,12 @@ impl RunScope {
         })
     }
 
+    /// Exactly these merchants (`--msn-from`): an empty list plans none.
+    pub fn only_merchants(mut self, msns: Vec<String>) -> RunScope {
+        self.saved_merchants = Some(msns);
+        self
+    }
+
     /// The scope a saved plan was made with, to re-plan exactly the same part.
     pub fn from_saved(s: &Scope) -> Result<RunScope, ScopeError> {
         let parse = |v: &[String]| -> Result<Vec<Selector>, ScopeError> {
@@ -402,6 +408,7 @@ impl RunScope {
             .iter()
             .chain(self.targets.iter().map(|t| &t.msn))
             .chain(self.excludes.iter().map(|t| &t.msn))
+            .chain(self.saved_merchants.iter().flatten())
         {
             if !known(msn) {
                 let declared = config.merchants.iter().map(|m| m.msn.as_str());

@@ -11,6 +11,7 @@ use common::proof;
 mod adapters;
 mod adoption_import;
 mod adoption_policies;
+mod adoption_resume;
 mod adoption_scope;
 mod ci_recipes;
 mod cli_lock;
