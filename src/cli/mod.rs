@@ -318,7 +318,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Validate(args) => Ok(validate::run(&args, cli.global.color())),
         Command::Schema => Ok(schema::run()),
         Command::Specs { command } => specs::run(command),
-        Command::Sim(args) => sim::run(args).await,
+        Command::Sim(args) => sim::run(args, global).await,
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args),
     }

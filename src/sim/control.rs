@@ -425,8 +425,7 @@ pub(crate) fn handle(inner: &mut Inner, req: &Req) -> Reply {
             match parse::<Trigger>(req) {
                 Ok(t) => match events::synthetic(&t.event, &t.msn, inner.now()) {
                     Ok(payload) => {
-                        if let Some(token) = payload.get("customerToken").and_then(Value::as_str)
-                        {
+                        if let Some(token) = payload.get("customerToken").and_then(Value::as_str) {
                             let token = token.to_string();
                             inner.remember_customer_token(&t.msn, &token);
                         }

@@ -186,7 +186,9 @@ pub fn check_forward(raw: &str) -> Result<url::Url, String> {
 
 /// The wait before the retry that follows the `n`-th failed attempt (1-based).
 pub fn backoff(n: usize) -> chrono::Duration {
-    let doublings = u32::try_from(n.saturating_sub(1)).unwrap_or(u32::MAX).min(30);
+    let doublings = u32::try_from(n.saturating_sub(1))
+        .unwrap_or(u32::MAX)
+        .min(30);
     let secs = FIRST_RETRY_SECONDS
         .saturating_mul(1i64 << doublings)
         .min(MAX_BACKOFF_SECONDS);
@@ -251,7 +253,9 @@ impl Inner {
 
     pub fn remember_customer_token(&mut self, msn: &str, token: &str) {
         let now = self.now();
-        self.deliveries.customer_tokens.retain(|_, t| t.expires > now);
+        self.deliveries
+            .customer_tokens
+            .retain(|_, t| t.expires > now);
         self.deliveries.customer_tokens.insert(
             token.to_string(),
             CustomerToken {
@@ -388,7 +392,12 @@ impl Inner {
                 .entry(job.webhook)
                 .or_insert(attempt.at);
         }
-        let Some(d) = self.deliveries.log.iter_mut().find(|d| d.id == job.delivery) else {
+        let Some(d) = self
+            .deliveries
+            .log
+            .iter_mut()
+            .find(|d| d.id == job.delivery)
+        else {
             return;
         };
         let at = attempt.at;
@@ -487,8 +496,7 @@ async fn attempt(sim: Arc<Sim>, client: reqwest::Client, job: Job) -> (Job, Atte
             at: job.at,
             target,
             status: Some(status),
-            error: (!(200..300).contains(&status))
-                .then(|| format!("answered {status}, not 2xx")),
+            error: (!(200..300).contains(&status)).then(|| format!("answered {status}, not 2xx")),
             answer: Some(answer).filter(|a| !a.is_empty()),
         },
     };

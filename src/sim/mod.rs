@@ -31,7 +31,7 @@ pub use delivery::{
     backoff, check_forward, Attempt, Delivery, DeliveryList, DeliveryStatus, Emitted,
     ANSWER_TIMEOUT_SECONDS, RETRY_DAYS, UNRESPONSIVE_DAYS,
 };
-pub use events::{CUSTOMER_TOKEN_MINUTES, EPAYMENT_EVENTS, TRIGGERABLE};
+pub use events::{CHECKED_IN, CUSTOMER_TOKEN_MINUTES, EPAYMENT_EVENTS, TRIGGERABLE};
 pub use server::{start, SimError, SimHandle};
 pub use state::{
     Agreement, AgreementStatus, CallbackQr, IdempotencyRecord, Interval, MerchantState, Msisdn,

@@ -911,13 +911,8 @@ fn accept(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
         );
     }
     a.phone_number = Some(Msisdn(phone));
-    let payload = super::events::for_agreement(
-        super::events::AGREEMENT_ACTIVATED,
-        &ctx.msn,
-        a,
-        now,
-        None,
-    );
+    let payload =
+        super::events::for_agreement(super::events::AGREEMENT_ACTIVATED, &ctx.msn, a, now, None);
     inner.dirty = true;
     inner.emit(&ctx.msn, super::events::AGREEMENT_ACTIVATED, payload);
     Reply::empty(204)

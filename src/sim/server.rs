@@ -244,7 +244,11 @@ impl SimHandle {
 
     /// A customer scans callback QR `merchant_qr_id` of `msn`: a `user.checked-in.v1` to every
     /// registration of it. Answers the customer token and the event.
-    pub fn check_in(&self, msn: &str, merchant_qr_id: &str) -> Result<(String, Emitted), ControlError> {
+    pub fn check_in(
+        &self,
+        msn: &str,
+        merchant_qr_id: &str,
+    ) -> Result<(String, Emitted), ControlError> {
         self.sim
             .lock()
             .check_in(msn, merchant_qr_id)
