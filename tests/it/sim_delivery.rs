@@ -474,7 +474,7 @@ fn hooked(config: SimConfig) -> (Sim, Receiver, String) {
 
 fn trigger(sim: &Sim) -> String {
     let t = control(
-        &sim,
+        sim,
         "trigger",
         json!({"event": "recurring.agreement-activated.v1", "msn": MSN}),
     );
