@@ -71,18 +71,21 @@ pub(crate) fn time(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// An agreement event's payload: the agreement, the merchant's externalId, what happened and
-/// when; `actor` on the stopped event only.
+/// An agreement event's payload: the agreement (id and uuid), the merchant's externalId, what
+/// happened and when; `actor` (`MERCHANT` or `USER`) on the stopped event only. API-FACTS names
+/// only `actor`; the other names are those of the recurring guide's webhook section, as
+/// receivers in the wild read them.
 pub fn agreement(
     event: &str,
     msn: &str,
-    id: &str,
+    (id, uuid): (&str, uuid::Uuid),
     external_id: Option<&str>,
     occurred: DateTime<Utc>,
     actor: Option<Actor>,
 ) -> Value {
     let mut v = json!({
         "agreementId": id,
+        "agreementUUID": uuid,
         "eventType": event,
         "occurred": time(&occurred),
         "msn": msn,
@@ -103,7 +106,14 @@ pub fn for_agreement(
     occurred: DateTime<Utc>,
     actor: Option<Actor>,
 ) -> Value {
-    agreement(event, msn, &a.id, a.external_id.as_deref(), occurred, actor)
+    agreement(
+        event,
+        msn,
+        (&a.id, a.uuid),
+        a.external_id.as_deref(),
+        occurred,
+        actor,
+    )
 }
 
 /// `user.checked-in.v1`: `{customerToken, merchantQrId, msn, initiatedAt}`.
@@ -147,23 +157,20 @@ pub fn synthetic(event: &str, msn: &str, now: DateTime<Utc>) -> Result<Value, St
         }));
     }
     let agreement_id = || format!("agr_sim{}", &short()[..4]);
+    let ids = |id: &'_ str| -> (String, uuid::Uuid) { (id.to_string(), uuid::Uuid::new_v4()) };
     match event {
-        AGREEMENT_ACTIVATED | AGREEMENT_REJECTED | AGREEMENT_EXPIRED => Ok(agreement(
-            event,
-            msn,
-            &agreement_id(),
-            Some("sim-trigger"),
-            now,
-            None,
-        )),
-        AGREEMENT_STOPPED => Ok(agreement(
-            event,
-            msn,
-            &agreement_id(),
-            Some("sim-trigger"),
-            now,
-            Some(Actor::User),
-        )),
+        AGREEMENT_ACTIVATED | AGREEMENT_REJECTED | AGREEMENT_EXPIRED | AGREEMENT_STOPPED => {
+            let (id, uuid) = ids(&agreement_id());
+            let actor = (event == AGREEMENT_STOPPED).then_some(Actor::User);
+            Ok(agreement(
+                event,
+                msn,
+                (&id, uuid),
+                Some("sim-trigger"),
+                now,
+                actor,
+            ))
+        }
         CHECKED_IN => Ok(checked_in(msn, "sim-trigger", &customer_token(), now)),
         LOGIN_PING => Ok(json!({"auth_req_id": short()})),
         _ => Err(format!(

@@ -306,6 +306,10 @@ fn deliveries_are_signed_with_the_secret_in_the_sink_and_rotation_leaves_no_gap(
         "in order, each signed with the recurring registration's secret"
     );
     assert_eq!(recurring[0]["agreementExternalId"], "club");
+    let club_uuid = sim.state().merchants[MSN].agreements[&club]
+        .uuid
+        .to_string();
+    assert_eq!(recurring[0]["agreementUUID"], club_uuid.as_str());
     assert_eq!(recurring[0]["msn"], MSN);
     let checkins: Vec<&Received> = got.iter().filter(|r| verify(r, &checkin_secret)).collect();
     assert_eq!(checkins.len(), 1, "{got:?}");
@@ -688,4 +692,19 @@ fn triggered_payment_events_match_the_published_webhook_event_schema() {
     let refused = sim.run(&["sim", "trigger", "recurring.charge-failed.v1", "--msn", MSN]);
     assert!(!refused.success(), "{refused}");
     assert!(refused.stderr.contains("invalid value"), "{refused}");
+}
+
+#[test]
+fn a_redirect_is_not_followed_but_counted_as_a_failure() {
+    let (sim, rx, _) = hooked(crate::common::test_config());
+    rx.answer.store(302, Ordering::SeqCst);
+    trigger(&sim);
+    let d = attempts(&sim, 0, 1);
+    assert_eq!(d[0].attempts[0].status, Some(302));
+    assert_eq!(
+        d[0].attempts[0].error.as_deref(),
+        Some("answered 302, not 2xx")
+    );
+    assert_eq!(d[0].status, DeliveryStatus::Pending);
+    assert_eq!(rx.got().len(), 1, "the redirect was not followed");
 }
