@@ -283,8 +283,10 @@ impl Inner {
 
     /// Deletes registrations unresponsive for 2 weeks, cancels deliveries whose registration is
     /// gone, gives up on those past 7 days, and hands out the attempts that are due now: each
-    /// registration's first pending delivery, when it has no attempt on the wire.
-    fn due(&mut self) -> Vec<Job> {
+    /// registration's first pending delivery, when it has no attempt on the wire. Also answers
+    /// when the next of those first deliveries falls due (deliveries waiting behind another,
+    /// or for a forward target, are not counted: nothing can be sent for them yet).
+    fn due(&mut self) -> (Vec<Job>, Option<DateTime<Utc>>) {
         let now = self.now();
         let unresponsive: Vec<Uuid> = self
             .deliveries
@@ -314,6 +316,7 @@ impl Inner {
             }
         }
         let mut jobs = Vec::new();
+        let mut soonest: Option<DateTime<Utc>> = None;
         let mut turn_taken: HashSet<Uuid> = HashSet::new();
         let forward = self.deliveries.forward.clone();
         for i in 0..self.deliveries.log.len() {
@@ -346,7 +349,13 @@ impl Inner {
             let Some(target) = forward.clone() else {
                 continue;
             };
-            if !is_due || self.deliveries.in_flight.contains(&wid) {
+            if self.deliveries.in_flight.contains(&wid) {
+                continue;
+            }
+            if !is_due {
+                if let Some(t) = d.next_attempt {
+                    soonest = Some(soonest.map_or(t, |s| s.min(t)));
+                }
                 continue;
             }
             jobs.push(Job {
@@ -361,22 +370,14 @@ impl Inner {
         for j in &jobs {
             self.deliveries.in_flight.insert(j.webhook);
         }
-        jobs
+        (jobs, soonest)
     }
 
-    /// When the worker should look again: the earliest due attempt, at most a second away (the
+    /// How long the worker may sleep: until the next attempt falls due, at most a second (the
     /// clock may be moved, and drafts expire, in between).
-    fn next_look(&self) -> Duration {
-        let now = self.now();
-        let soonest = self
-            .deliveries
-            .log
-            .iter()
-            .filter(|d| d.status == DeliveryStatus::Pending)
-            .filter_map(|d| d.next_attempt)
-            .min();
+    fn next_look(&self, soonest: Option<DateTime<Utc>>) -> Duration {
         let wait = soonest
-            .map(|t| (t - now).to_std().unwrap_or(Duration::ZERO))
+            .map(|t| (t - self.now()).to_std().unwrap_or(Duration::ZERO))
             .unwrap_or(Duration::from_secs(1));
         wait.clamp(Duration::from_millis(10), Duration::from_secs(1))
     }
@@ -522,8 +523,8 @@ pub(crate) async fn run(sim: Arc<Sim>, mut stopped: watch::Receiver<bool>) {
         let (jobs, wait) = {
             let mut inner = sim.lock();
             inner.sweep();
-            let jobs = inner.due();
-            let wait = inner.next_look();
+            let (jobs, soonest) = inner.due();
+            let wait = inner.next_look(soonest);
             inner.persist();
             (jobs, wait)
         };
