@@ -49,6 +49,29 @@ fn serve(args: &[&str]) -> Served {
     Served { child, fields }
 }
 
+/// `Bearer <token>` for the keys `served` printed.
+async fn bearer(http: &reqwest::Client, served: &Served) -> String {
+    let base = served.field("base_url");
+    let token: Value = http
+        .post(format!("{base}/accesstoken/get"))
+        .header("client_id", served.field("client_id"))
+        .header("client_secret", served.field("client_secret"))
+        .header(
+            "Ocp-Apim-Subscription-Key",
+            served.field("subscription_key"),
+        )
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    format!(
+        "Bearer {}",
+        token["access_token"].as_str().unwrap_or_default()
+    )
+}
+
 #[tokio::test]
 async fn serve_prints_credentials_that_work_and_keeps_state() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -59,21 +82,7 @@ async fn serve_prints_credentials_that_work_and_keeps_state() {
     let served = serve(&["--state", &state_arg, "--seed", "3"]);
     let base = served.field("base_url");
     let key = served.field("subscription_key");
-    let token: Value = http
-        .post(format!("{base}/accesstoken/get"))
-        .header("client_id", served.field("client_id"))
-        .header("client_secret", served.field("client_secret"))
-        .header("Ocp-Apim-Subscription-Key", &key)
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
-    let bearer = format!(
-        "Bearer {}",
-        token["access_token"].as_str().unwrap_or_default()
-    );
+    let bearer = bearer(&http, &served).await;
     let r = http
         .put(format!("{base}/qr/v1/merchant-callback/till-1"))
         .header("Authorization", &bearer)
@@ -321,23 +330,10 @@ async fn serve_forward_to_sends_triggered_events_to_the_local_receiver() {
     let base = served.field("base_url");
     let key = served.field("subscription_key");
     let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{base}/accesstoken/get"))
-        .header("client_id", served.field("client_id"))
-        .header("client_secret", served.field("client_secret"))
-        .header("Ocp-Apim-Subscription-Key", &key)
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
+    let bearer = bearer(&http, &served).await;
     let r = http
         .post(format!("{base}/webhooks/v1/webhooks"))
-        .header(
-            "Authorization",
-            format!("Bearer {}", token["access_token"].as_str().unwrap_or_default()),
-        )
+        .header("Authorization", &bearer)
         .header("Ocp-Apim-Subscription-Key", &key)
         .header("Merchant-Serial-Number", "123456")
         .json(&json!({"url": "https://shop.example.com/in", "events": ["login.merchant-initiated.ping.v1"]}))
