@@ -159,11 +159,15 @@ Examples:
         #[command(subcommand)]
         command: specs::SpecsCommand,
     },
-    /// Run the local Vipps simulator (`sim serve`).
+    /// Run the local Vipps simulator (`sim serve`) and drive it: deliveries, QR scans, events.
     #[command(after_help = "\
 Examples:
   vippsctl sim serve --port 8080 --state sim.json   # then: vippsctl plan setup/ --base-url http://127.0.0.1:8080
-  vippsctl sim serve --fault-rate 0.1 --seed 7      # 10% of calls fail, reproducibly")]
+  vippsctl sim serve --fault-rate 0.1 --seed 7      # 10% of calls fail, reproducibly
+  vippsctl sim serve --port 8080 --forward-to http://127.0.0.1:3000/vipps/webhooks  # signed webhooks to your app
+  vippsctl sim trigger epayments.payment.captured.v1 --msn 123456 --base-url http://127.0.0.1:8080
+  vippsctl sim scan 123456 till-1 --base-url http://127.0.0.1:8080     # a customer checks in
+  vippsctl sim deliveries --base-url http://127.0.0.1:8080             # what was sent, and the answers")]
     Sim(sim::SimArgs),
     /// Export printable images of the declared QR codes (`qr export`).
     #[command(after_help = "\
@@ -327,7 +331,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Show(args) => show::run(&args, global),
         Command::Schema => Ok(schema::run()),
         Command::Specs { command } => specs::run(command),
-        Command::Sim(args) => sim::run(args).await,
+        Command::Sim(args) => sim::run(args, global).await,
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args),
     }

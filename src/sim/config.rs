@@ -376,6 +376,10 @@ pub struct SimConfig {
     pub state_file: Option<PathBuf>,
     /// Check the bearer token and subscription key on API calls.
     pub require_auth: bool,
+    /// Send every webhook delivery here (a local http or https URL) instead of to the registered
+    /// URL, as `sim serve --forward-to` does. `None`: deliveries wait, unsent, until one is set
+    /// (the simulator never contacts the registered, public URLs).
+    pub forward_to: Option<url::Url>,
 }
 
 /// A token's lifetime in the Vipps test environment (AT description).
@@ -399,6 +403,7 @@ impl SimConfig {
             lenient: Leniency::default(),
             state_file: None,
             require_auth: true,
+            forward_to: None,
         }
     }
 

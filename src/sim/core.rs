@@ -48,6 +48,10 @@ pub(crate) struct Inner {
     pub base_url: String,
     /// Set by anything that changes `state`, so it is persisted.
     pub dirty: bool,
+    /// Webhook deliveries (not part of `state`: they are not persisted).
+    pub deliveries: super::delivery::Book,
+    /// Wakes the delivery worker when there is something new to send.
+    pub wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Inner {
@@ -60,12 +64,13 @@ impl Inner {
         self.config.faults = f;
     }
 
-    /// Expire what the simulated clock says is gone: drafts not accepted within 10 minutes,
-    /// redirect QRs past their ttl.
+    /// Expire what the simulated clock says is gone: drafts not accepted within 10 minutes
+    /// (raising `recurring.agreement-expired.v1`), redirect QRs past their ttl.
     pub fn sweep(&mut self) {
         let now = self.now();
         let mut changed = false;
-        for m in self.state.merchants.values_mut() {
+        let mut expired = Vec::new();
+        for (msn, m) in self.state.merchants.iter_mut() {
             for a in m.agreements.values_mut() {
                 let deadline = a
                     .created
@@ -75,6 +80,16 @@ impl Inner {
                         a.status = AgreementStatus::Expired;
                         a.stop = Some(deadline);
                         changed = true;
+                        expired.push((
+                            msn.clone(),
+                            super::events::for_agreement(
+                                super::events::AGREEMENT_EXPIRED,
+                                msn,
+                                a,
+                                deadline,
+                                None,
+                            ),
+                        ));
                     }
                 }
             }
@@ -84,6 +99,9 @@ impl Inner {
             changed |= m.redirect_qrs.len() != before;
         }
         self.dirty |= changed;
+        for (msn, payload) in expired {
+            self.emit(&msn, super::events::AGREEMENT_EXPIRED, payload);
+        }
     }
 
     pub fn persist(&mut self) {
@@ -152,6 +170,10 @@ pub(crate) fn route(method: &str, path: &str) -> Option<(&'static Operation, Vec
 impl Sim {
     pub fn new(config: SimConfig, state: SimState, base_url: String) -> Self {
         let seed = config.seed;
+        let deliveries = super::delivery::Book {
+            forward: config.forward_to.clone(),
+            ..Default::default()
+        };
         Sim {
             inner: Mutex::new(Inner {
                 config,
@@ -164,6 +186,8 @@ impl Sim {
                 jitter_rng: StdRng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15),
                 base_url,
                 dirty: false,
+                deliveries,
+                wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             }),
         }
     }

@@ -61,6 +61,7 @@ mod reconcile_sinks;
 mod reconcile_unknown_outcome;
 mod sim_conformance;
 mod sim_conformance_client;
+mod sim_delivery;
 mod sim_fidelity;
 mod sim_fuzz;
 mod sim_scenario;
