@@ -210,6 +210,10 @@ pub struct FaultConfig {
     /// Stop faulting after this many faults (decremented as they happen); `None`: no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_faults: Option<u32>,
+    /// Only requests for these merchants (their `Merchant-Serial-Number`) can fault; empty: all.
+    /// Lets a fleet test fail a few merchants and resume exactly those.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub msns: Vec<String>,
 }
 
 fn all_faults() -> Vec<FaultKind> {
@@ -228,6 +232,7 @@ impl FaultConfig {
             hang: Duration::from_secs(120),
             operations: Vec::new(),
             max_faults: None,
+            msns: Vec::new(),
         }
     }
 

@@ -238,7 +238,7 @@ impl Sim {
         }
 
         let mut inner = self.lock();
-        let fault = draw_fault(&mut inner, op.name);
+        let fault = draw_fault(&mut inner, op.name, req.header("Merchant-Serial-Number"));
         let mut record = CallRecord {
             operation: op.name.to_string(),
             method: req.method.clone(),
@@ -297,12 +297,15 @@ fn masked(mut v: serde_json::Value) -> serde_json::Value {
     v
 }
 
-fn draw_fault(inner: &mut Inner, op: &str) -> Option<FaultKind> {
+fn draw_fault(inner: &mut Inner, op: &str, msn: Option<&str>) -> Option<FaultKind> {
     let f = &inner.config.faults;
     if f.rate <= 0.0 || f.mix.is_empty() || f.max_faults == Some(0) {
         return None;
     }
     if !f.operations.is_empty() && !f.operations.iter().any(|o| o == op) {
+        return None;
+    }
+    if !f.msns.is_empty() && !msn.is_some_and(|m| f.msns.iter().any(|x| x == m)) {
         return None;
     }
     let roll: f64 = inner.fault_rng.random();

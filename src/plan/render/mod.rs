@@ -66,6 +66,31 @@ pub fn merchant_summary(m: &MerchantPlan) -> Summary {
     p.summary()
 }
 
+/// `2 to add, 1 to change, 0 to replace, 1 to destroy` (with drift and consent when there are
+/// any), or `no changes`: a merchant's line in a fleet's per-merchant summary.
+pub(crate) fn merchant_counts(m: &MerchantPlan) -> String {
+    let s = merchant_summary(m);
+    let mut parts = Vec::new();
+    if !s.is_empty() {
+        // As the summary line writes them.
+        parts.push(format!(
+            "{} to add, {} to change, {} to replace, {} to destroy",
+            s.add, s.change, s.replace, s.destroy
+        ));
+    }
+    if s.drift > 0 {
+        parts.push(format!("{} drifted", count(s.drift)));
+    }
+    if s.awaiting_consent > 0 {
+        parts.push(format!("{} awaiting consent", count(s.awaiting_consent)));
+    }
+    if parts.is_empty() {
+        "no changes".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
 pub(crate) fn merchant_title(m: &MerchantPlan) -> String {
     match &m.name {
         Some(n) => format!("merchant {} ({n})", m.msn),
