@@ -268,7 +268,7 @@ async fn apply_saved(
         let lock = lock_merchants(&loaded, args.lock_timeout).await?;
         let scoped = crate::engine::scoped_config(&loaded, &scope)
             .map_err(|e| session::failure(e, Some(&loaded), global))?;
-        let session = session::connect(global, &scoped, sandbox).await?;
+        let session = session::connect(global, &scoped, sandbox, scope.shard_count()).await?;
         let plan = crate::engine::replan_saved(
             saved,
             &name,

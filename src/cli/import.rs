@@ -114,7 +114,8 @@ pub async fn run(args: ImportArgs, global: &GlobalArgs) -> Result<Outcome, Failu
         environment: None,
         merchants: msns.iter().map(|m| bare_merchant(m)).collect(),
     };
-    let session = session::connect(global, &config, args.sandbox).await?;
+    let session =
+        session::connect(global, &config, args.sandbox, shard.map_or(1, |s| s.count)).await?;
     opts.environment = Some(session.environment);
     let kinds = opts.kinds.clone();
     let lists = crate::import::agreement_lists(&opts);

@@ -96,6 +96,12 @@ pub struct GlobalArgs {
         env = "VIPPSCTL_DEADLINE"
     )]
     pub deadline: std::time::Duration,
+    /// At most N requests per second with one set of API keys, beside the documented
+    /// per-merchant limits (for a gateway limit you were given). With --shard i/n each shard
+    /// takes N/n: the shards of one run share the keys.
+    #[arg(long, global = true, value_name = "N", env = "VIPPSCTL_MAX_REQUESTS_PER_SECOND",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_requests_per_second: Option<u32>,
     /// When the run started (the deadline counts from here).
     #[arg(skip = tokio::time::Instant::now())]
     pub started: tokio::time::Instant,

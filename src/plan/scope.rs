@@ -369,6 +369,20 @@ impl RunScope {
         })
     }
 
+    /// How many shards run beside this one (`--shard i/n`, or a saved plan's shard): 1 when the
+    /// run is not sharded.
+    pub fn shard_count(&self) -> u32 {
+        self.shard
+            .map(|s| s.count)
+            .or_else(|| {
+                self.saved_shard
+                    .as_deref()
+                    .and_then(|s| Shard::parse(s).ok())
+                    .map(|s| s.count)
+            })
+            .unwrap_or(1)
+    }
+
     /// Exactly these merchants (`--msn-from`): an empty list plans none.
     pub fn only_merchants(mut self, msns: Vec<String>) -> RunScope {
         self.saved_merchants = Some(msns);
