@@ -104,16 +104,7 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
         );
     }
     if !plan.has_changes() {
-        if args.json {
-            json_lines::summary(&crate::apply::ApplyReport::default());
-        }
-        write_results(
-            args.results.as_deref(),
-            &plan,
-            &Default::default(),
-            &session,
-        )?;
-        return Ok(Outcome::Ok);
+        return nothing_to_apply(&args, &plan, &session);
     }
     let mut deadline = global.deadline_at();
     if !args.auto_approve {
@@ -123,6 +114,15 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
         deadline += asked.elapsed();
     }
     execute(&plan, &loaded, &session, &opts, global, deadline, &args).await
+}
+
+/// A plan without changes: the JSON summary and the results file still say so.
+fn nothing_to_apply(args: &ApplyArgs, plan: &Plan, session: &Session) -> Result<Outcome, Failure> {
+    if args.json {
+        json_lines::summary(&crate::apply::ApplyReport::default());
+    }
+    write_results(args.results.as_deref(), plan, &Default::default(), session)?;
+    Ok(Outcome::Ok)
 }
 
 /// `--results FILE`: what happened to each merchant of the plan.
@@ -294,16 +294,7 @@ async fn apply_saved(
     }
     if !plan.has_changes() {
         eprintln!("The saved plan has no changes.");
-        if args.json {
-            json_lines::summary(&crate::apply::ApplyReport::default());
-        }
-        write_results(
-            args.results.as_deref(),
-            &plan,
-            &Default::default(),
-            &session,
-        )?;
-        return Ok(Outcome::Ok);
+        return nothing_to_apply(args, &plan, &session);
     }
     execute(
         &plan,
