@@ -22,7 +22,7 @@
 use super::credentials::Credentials;
 use super::ratelimit::{human, RateLimiter, RateLimits};
 use super::retry::{is_idempotent, is_refused_unprocessed, is_retryable_status, RetryPolicy};
-use super::token::{TokenCache, TokenError, TokenRequest};
+use super::token::{TokenCache, TokenError, TokenFlow, TokenRequest};
 use crate::domain::{Environment, Secret};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
@@ -133,6 +133,7 @@ struct Shared {
 struct Auth {
     credentials: Credentials,
     tokens: TokenCache,
+    flow: TokenFlow,
 }
 
 #[derive(Clone)]
@@ -167,9 +168,17 @@ pub struct TransportBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     plugin: (String, String),
+    flow: TokenFlow,
 }
 
 impl TransportBuilder {
+    /// Where the token comes from (default `/accesstoken/get`). [`TokenFlow::Management`] also
+    /// leaves the subscription key off every call.
+    pub fn token_flow(mut self, flow: TokenFlow) -> Self {
+        self.flow = flow;
+        self
+    }
+
     /// Without credentials no token is fetched and no auth headers are sent.
     pub fn credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(credentials);
@@ -245,6 +254,7 @@ impl TransportBuilder {
             auth: self.credentials.map(|credentials| Auth {
                 credentials,
                 tokens: TokenCache::new(),
+                flow: self.flow,
             }),
             retry: self.retry,
             limiter: RateLimiter::new(self.rate_limits),
@@ -324,6 +334,7 @@ impl Transport {
             timeout: DEFAULT_REQUEST_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             plugin: ("vippsctl-cli".into(), env!("CARGO_PKG_VERSION").into()),
+            flow: TokenFlow::AccessToken,
         }
     }
 
@@ -394,8 +405,10 @@ impl Transport {
         match &self.shared.auth {
             Some(a) => {
                 let token = a.tokens.current();
+                let basic = super::token::basic_credentials(&a.credentials);
                 let mut secrets = a.credentials.secrets().to_vec();
                 secrets.extend(token.as_ref());
+                secrets.push(&basic);
                 super::redact::redact(text, &secrets)
             }
             None => text.to_owned(),
@@ -421,6 +434,13 @@ impl Transport {
         }
         if let Some(auth) = &shared.auth {
             let token = self.token(auth).await?;
+            let headers = request.headers_mut();
+            set_bearer(headers, &token);
+            // A Management token is used without a subscription key, which then is not sent.
+            if auth.flow == TokenFlow::Management {
+                tracing::debug!("{operation}: {} {}", request.method(), request.url().path());
+                return Ok(());
+            }
             let mut key = HeaderValue::from_str(auth.credentials.subscription_key.expose())
                 .map_err(|_| TransportErrorKind::InvalidHeader {
                     header: "Ocp-Apim-Subscription-Key",
@@ -454,6 +474,7 @@ impl Transport {
                 extra_headers: &self.shared.system_headers,
                 retry: &self.shared.retry,
                 timeout: self.shared.timeout,
+                flow: auth.flow,
             })
             .await
             .map_err(|e| TransportErrorKind::Token(e).into())
