@@ -94,8 +94,11 @@ fn options(args: &ImportArgs) -> Result<ImportOptions, Failure> {
 pub async fn run(args: ImportArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
     args.merchants.check_msns()?;
     if args.all && !args.sandbox && !args.merchants.msns.is_empty() {
-        return Err(Failure::new("--all lists the sales units itself; it takes no --msn")
-            .hint("leave out --msn (with --sandbox, --msn names the sandbox partner's sales units)"));
+        return Err(
+            Failure::new("--all lists the sales units itself; it takes no --msn").hint(
+                "leave out --msn (with --sandbox, --msn names the sandbox partner's sales units)",
+            ),
+        );
     }
     if !args.all && args.merchants.msns.is_empty() {
         return Err(Failure::new("import needs at least one --msn, or --all")

@@ -76,10 +76,7 @@ pub async fn list_sales_units(transport: &Transport) -> Result<Vec<SalesUnit>, D
         .await
         .map_err(DiscoverError::Token)?;
     let api = ManagementApi::new(transport.clone());
-    let mut units = api
-        .list_sales_units()
-        .await
-        .map_err(DiscoverError::List)?;
+    let mut units = api.list_sales_units().await.map_err(DiscoverError::List)?;
     units.sort_by(|a, b| a.msn.cmp(&b.msn));
     units.dedup_by(|a, b| a.msn == b.msn);
     if units.is_empty() {
@@ -130,10 +127,7 @@ pub async fn discover(
         handle.shutdown().await;
         return Ok(units?);
     }
-    let environment = how
-        .environment
-        .or(environment)
-        .unwrap_or(Environment::Test);
+    let environment = how.environment.or(environment).unwrap_or(Environment::Test);
     let base_url = how
         .base_url
         .clone()
