@@ -110,6 +110,48 @@ fn merchant_keys_get_a_clear_error_and_no_list() {
     assert_eq!(ops, vec!["fetch_management_token".to_string()], "{ops:?}");
 }
 
+/// Separate partner management keys: `VIPPS_MANAGEMENT_CLIENT_ID/SECRET` get the Management token
+/// when both are set; the API calls keep using the partner keys.
+#[test]
+fn management_keys_from_their_own_variables_get_the_token() {
+    use vippsctl::sim::{
+        SANDBOX_PARTNER_CLIENT_ID as ID, SANDBOX_PARTNER_CLIENT_SECRET as SECRET,
+        SANDBOX_PARTNER_SUBSCRIPTION_KEY as KEY,
+    };
+    let sim = Sim::with_config(
+        SimConfig::test()
+            .with_sales_units(["345678", "456789"])
+            .with_partner(),
+    );
+    let partner = [
+        ("VIPPS_CLIENT_ID", ID),
+        ("VIPPS_CLIENT_SECRET", SECRET),
+        ("VIPPS_SUBSCRIPTION_KEY", KEY),
+    ];
+    let mut env = partner.to_vec();
+    env.extend([
+        ("VIPPS_MANAGEMENT_CLIENT_ID", ID),
+        ("VIPPS_MANAGEMENT_CLIENT_SECRET", SECRET),
+    ]);
+    let run = sim.run_env(
+        &sim.base_url(),
+        &env,
+        &["import", "--all", "--kinds", "webhooks"],
+    );
+    assert!(run.success(), "{run}");
+    assert_eq!(msns_in(&run.stdout), vec!["345678", "456789"]);
+    // Wrong management keys fail the token, although the partner keys are right.
+    let mut env = partner.to_vec();
+    env.extend([
+        ("VIPPS_MANAGEMENT_CLIENT_ID", ID),
+        ("VIPPS_MANAGEMENT_CLIENT_SECRET", "not-the-secret"),
+    ]);
+    let run = sim.run_env(&sim.base_url(), &env, &["import", "--all"]);
+    assert!(!run.success(), "{run}");
+    assert!(run.stderr.contains("/miami/v1/token answered 401"), "{run}");
+    assert!(!run.stderr.contains("not-the-secret"), "{run}");
+}
+
 #[test]
 fn import_all_refuses_msn_outside_the_sandbox_and_import_needs_one_or_the_other() {
     let sim = partner_sim();
