@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo bench --bench reconcile` (`--profile dev` skips the optimised build).
 //! `VIPPSCTL_BENCH_SCALE=0.1` shrinks every object count for a quick run;
-//! `VIPPSCTL_BENCH_ONLY=plan,lists,apply,rate,fleet,memory,share,discover` picks benchmarks (`plan,lists`:
+//! `VIPPSCTL_BENCH_ONLY=plan,lists,apply,rate,fleet,memory,share,partner,discover` picks benchmarks (`plan,lists`:
 //! the plan of the large merchant and the agreement lists' budget, a few minutes).
 //! Prints a table and writes it to `target/bench-report.md`. See docs/performance.md.
 
@@ -134,6 +134,9 @@ fn main() {
     }
     if b.wants("share") {
         rt.block_on(simulator_share(&mut b));
+    }
+    if b.wants("partner") {
+        rt.block_on(partner(&mut b));
     }
     if b.wants("discover") {
         rt.block_on(discover(&mut b));
@@ -874,6 +877,122 @@ async fn replay_reads(calls: &[sim::CallRecord], state: &sim::SimState) -> (Dura
     let wall = t.elapsed();
     sim.shutdown().await;
     (wall, 1 + longest)
+}
+
+/// 7. A partner's fleet (issue 15): `vippsctl plan` of 100, 1,000 and 5,000 merchants of 20
+///    objects each, one set of partner keys, 50 ms per request, through the binary. Requests vs
+///    the minimum (one token, one list per kind per merchant, ACTIVE and PENDING agreements);
+///    wall time vs the bound the client's connection limit sets (`transport::MAX_IN_FLIGHT`
+///    requests in flight per key set: the token, then the lists in waves of that many, each wave
+///    one latency); peak memory vs 300 MiB; growth from 100 to 1,000 to 5,000 merchants.
+async fn partner(b: &mut Bench) {
+    let per = Shape {
+        redirect_qrs: 12,
+        callback_qrs: 4,
+        webhooks: 2,
+        agreements: 2,
+    };
+    let sizes: Vec<usize> = [100usize, 1000, 5000]
+        .iter()
+        .map(|n| ((*n as f64 * b.scale).round() as usize).max(10))
+        .collect();
+    eprintln!(
+        "partner: plans of {sizes:?} merchants x {} objects",
+        per.objects()
+    );
+    let one = load(&config_yaml(&msns(1), per));
+    let seed = declared_state(&one, &b.secrets("partner-seed")).await;
+    let mut previous: Option<(usize, f64, f64)> = None;
+    for n in sizes {
+        let fleet = msns(n);
+        // A partner's folder: 500 merchants a file (one file may hold at most 500,000 values).
+        let dir = b.tmp.path().join(format!("partner-{n}"));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| fail(&format!("mkdir: {e}")));
+        for (i, chunk) in fleet.chunks(500).enumerate() {
+            let text = config_yaml(chunk, per);
+            std::fs::write(dir.join(format!("{i:03}.yaml")), text)
+                .unwrap_or_else(|e| fail(&format!("write config: {e}")));
+        }
+        let file = dir;
+        let config = sim::SimConfig {
+            latency: LATENCY,
+            rate_limits: SimLimits::documented(),
+            ..sim::SimConfig::sandbox()
+        }
+        .with_merchants(fleet.clone());
+        let sim = start(config).await;
+        sim.seed(replicate(&seed, &fleet));
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vippsctl"));
+        cmd.args(["plan", "--base-url", &sim.base_url(), "--detailed-exitcode"])
+            .arg(&file)
+            .env("VIPPS_CLIENT_ID", sim::SANDBOX_CLIENT_ID)
+            .env("VIPPS_CLIENT_SECRET", sim::SANDBOX_CLIENT_SECRET)
+            .env("VIPPS_SUBSCRIPTION_KEY", sim::SANDBOX_SUBSCRIPTION_KEY)
+            .env("NO_COLOR", "1")
+            .current_dir(b.tmp.path());
+        let m = tokio::task::spawn_blocking(move || run_measured(cmd))
+            .await
+            .unwrap_or_else(|e| fail(&format!("join: {e}")));
+        if m.status.code() != Some(0) {
+            fail(&format!(
+                "plan of {n} merchants: exit {} (a converged fleet plans no changes):\n{}",
+                m.status,
+                m.stderr.lines().take(20).collect::<Vec<_>>().join("\n")
+            ));
+        }
+        let requests = sim.calls().len();
+        let minimum = 1 + n * 5;
+        sim.shutdown().await;
+        b.row(
+            format!(
+                "partner plan, {n} merchants x {} objects: requests",
+                per.objects()
+            ),
+            requests.to_string(),
+            format!("{minimum} (1 token + 5 lists per merchant)"),
+            requests as f64 / minimum as f64,
+            "1.00x",
+            Some(requests == minimum),
+            "one token for every merchant (one set of partner keys)",
+        );
+        let bound = LATENCY * 2;
+        let wall = m.wall.as_secs_f64();
+        b.row(
+            format!("partner plan, {n} merchants: wall"),
+            secs(m.wall),
+            format!(
+                "{} (token + one list at 50 ms; no connection limit)",
+                secs(bound)
+            ),
+            wall / bound.as_secs_f64(),
+            "report",
+            None,
+            "the process as a whole: start, config load, every merchant read at once, diff, render",
+        );
+        let peak = m.peak_kib.unwrap_or(0) as f64;
+        b.row(
+            format!("partner plan, {n} merchants: peak RSS"),
+            format!("{:.1} MiB", peak / MIB),
+            "300 MiB",
+            peak / (300.0 * MIB),
+            "< 1.00x",
+            Some(peak > 0.0 && peak < 300.0 * MIB),
+            "VmHWM of the vippsctl process",
+        );
+        if let Some((pn, pwall, ppeak)) = previous {
+            let f = n as f64 / pn as f64;
+            b.row(
+                format!("partner plan, {pn} -> {n} merchants: growth"),
+                format!("wall x{:.2}, memory x{:.2}", wall / pwall, peak / ppeak),
+                format!("x{f:.0} merchants"),
+                (wall / pwall) / f,
+                "near-linear (<= 1.00x of the merchants' growth)",
+                Some(wall / pwall <= f * 1.1 && peak / ppeak <= f * 1.1),
+                "wall and memory growth divided by the merchants' growth",
+            );
+        }
+        previous = Some((n, wall, peak));
+    }
 }
 
 /// Discovery of 5,000 sales units (`import --all`'s Management read) at 50 ms: requests vs the

@@ -327,6 +327,8 @@ pub fn secs(d: Duration) -> String {
 pub struct Measured {
     pub wall: Duration,
     pub peak_kib: Option<u64>,
+    /// User plus system CPU of the child, as last sampled before it exited.
+    pub cpu: Option<Duration>,
     pub status: std::process::ExitStatus,
     pub stdout: String,
     pub stderr: String,
@@ -358,13 +360,21 @@ pub fn run_measured(mut cmd: std::process::Command) -> Measured {
         s
     });
     let status_path = format!("/proc/{}/status", child.id());
+    let stat_path = format!("/proc/{}/stat", child.id());
     let mut peak = None;
+    let mut cpu = None;
     let status = loop {
         if let Some(kib) = std::fs::read_to_string(&status_path)
             .ok()
             .and_then(|s| vm_hwm_kib(&s))
         {
             peak = Some(kib);
+        }
+        if let Some(t) = std::fs::read_to_string(&stat_path)
+            .ok()
+            .and_then(|s| cpu_of_stat(&s))
+        {
+            cpu = Some(t);
         }
         match child.try_wait() {
             Ok(Some(s)) => break s,
@@ -376,10 +386,23 @@ pub fn run_measured(mut cmd: std::process::Command) -> Measured {
     Measured {
         wall,
         peak_kib: peak,
+        cpu,
         status,
         stdout: out_t.join().unwrap_or_default(),
         stderr: err_t.join().unwrap_or_default(),
     }
+}
+
+/// utime + stime of a `/proc/<pid>/stat` line (fields 14 and 15, in clock ticks).
+pub fn cpu_of_stat(stat: &str) -> Option<Duration> {
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let hz = u64::try_from(hz).ok().filter(|h| *h > 0)?;
+    Some(Duration::from_millis(ticks * 1000 / hz))
 }
 
 pub fn vm_hwm_kib(status: &str) -> Option<u64> {

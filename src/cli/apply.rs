@@ -36,6 +36,10 @@ pub struct ApplyArgs {
     /// saved plan or --auto-approve.
     #[arg(long)]
     pub json: bool,
+    /// Write what happened to each merchant to FILE (JSON: outcome, error, changes done), also
+    /// when the run fails before its writes; `--msn-from FILE --only failed` resumes the rest.
+    #[arg(long, value_name = "FILE")]
+    pub results: Option<PathBuf>,
     /// Wait up to this long for another apply on the same merchant to finish (e.g. 5m); by
     /// default fail at once, naming the lock file and the holder's pid.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::duration::parse)]
@@ -71,13 +75,16 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     // Loaded once: the lock and the plan see the same configuration.
     let loaded = session::load_config(&args.paths, global)?;
     // Until the first write, the deadline simply ends the run: nothing was changed yet.
-    let (_lock, (plan, session)) = tokio::time::timeout_at(global.deadline_at(), async {
+    let planned = tokio::time::timeout_at(global.deadline_at(), async {
         let lock = lock_merchants(&loaded, args.lock_timeout).await?;
         let planned = plan_loaded(&loaded, global, args.sandbox, &request).await?;
         Ok::<_, Failure>((lock, planned))
     })
     .await
-    .map_err(|_| super::deadline_passed(global))??;
+    .map_err(|_| super::deadline_passed(global))
+    .and_then(|r| r);
+    let (_lock, (plan, session)) =
+        not_run_on_error(planned, &args, &loaded, &request.scope, global)?;
     report_removed(crate::secrets::sinks::remove_leftover_temp_files(
         &loaded.config,
         opts.secrets_out.as_deref(),
@@ -97,10 +104,7 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
         );
     }
     if !plan.has_changes() {
-        if args.json {
-            json_lines::summary(&crate::apply::ApplyReport::default());
-        }
-        return Ok(Outcome::Ok);
+        return nothing_to_apply(&args, &plan, &session);
     }
     let mut deadline = global.deadline_at();
     if !args.auto_approve {
@@ -109,7 +113,65 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
         confirm()?;
         deadline += asked.elapsed();
     }
-    execute(&plan, &loaded, &session, &opts, global, deadline, args.json).await
+    execute(&plan, &loaded, &session, &opts, global, deadline, &args).await
+}
+
+/// A plan without changes: the JSON summary and the results file still say so.
+fn nothing_to_apply(args: &ApplyArgs, plan: &Plan, session: &Session) -> Result<Outcome, Failure> {
+    if args.json {
+        json_lines::summary(&crate::apply::ApplyReport::default());
+    }
+    write_results(args.results.as_deref(), plan, &Default::default(), session)?;
+    Ok(Outcome::Ok)
+}
+
+/// `--results FILE`: what happened to each merchant of the plan.
+fn write_results(
+    path: Option<&std::path::Path>,
+    plan: &Plan,
+    report: &crate::apply::ApplyReport,
+    session: &Session,
+) -> Result<(), Failure> {
+    let Some(path) = path else { return Ok(()) };
+    crate::engine::results::FleetResults::of(plan, report, &session.label)
+        .write(path)
+        .map_err(|e| Failure::from_error(&e))
+}
+
+/// A run that ends before its writes still writes its results file (`--results`): every
+/// merchant of the run `not_run`, with the error, so a resumed run picks them all up.
+fn not_run_on_error<T>(
+    r: Result<T, Failure>,
+    args: &ApplyArgs,
+    loaded: &crate::config::Loaded,
+    scope: &crate::plan::scope::RunScope,
+    global: &GlobalArgs,
+) -> Result<T, Failure> {
+    let (Err(f), Some(path)) = (&r, &args.results) else {
+        return r;
+    };
+    let msns: Vec<String> = crate::engine::scoped_config(loaded, scope)
+        .map(|c| c.merchants.into_iter().map(|m| m.msn).collect())
+        .unwrap_or_default();
+    let error = f.render();
+    let error = error
+        .lines()
+        .next()
+        .unwrap_or("the run failed before applying");
+    let label = if args.sandbox {
+        "sandbox".to_string()
+    } else {
+        global.base_url.clone().unwrap_or_default()
+    };
+    let results = crate::engine::results::FleetResults::not_run(
+        &msns,
+        error.trim_start_matches("error: "),
+        &label,
+    );
+    if let Err(e) = results.write(path) {
+        eprint!("{}", Failure::from_error(&e).render());
+    }
+    r
 }
 
 /// Serialise applies to the same merchants from this working directory (see `apply::lock`).
@@ -202,11 +264,11 @@ async fn apply_saved(
     };
     let loaded = session::load_config(&config_paths, global)?;
     let name = path.display().to_string();
-    let (_lock, (plan, session)) = tokio::time::timeout_at(global.deadline_at(), async {
+    let planned = tokio::time::timeout_at(global.deadline_at(), async {
         let lock = lock_merchants(&loaded, args.lock_timeout).await?;
         let scoped = crate::engine::scoped_config(&loaded, &scope)
             .map_err(|e| session::failure(e, Some(&loaded), global))?;
-        let session = session::connect(global, &scoped, sandbox).await?;
+        let session = session::connect(global, &scoped, sandbox, scope.shard_count()).await?;
         let plan = crate::engine::replan_saved(
             saved,
             &name,
@@ -220,7 +282,9 @@ async fn apply_saved(
         Ok::<_, Failure>((lock, (plan, session)))
     })
     .await
-    .map_err(|_| super::deadline_passed(global))??;
+    .map_err(|_| super::deadline_passed(global))
+    .and_then(|r| r);
+    let (_lock, (plan, session)) = not_run_on_error(planned, args, &loaded, &scope, global)?;
     report_removed(crate::secrets::sinks::remove_leftover_temp_files(
         &loaded.config,
         opts.secrets_out.as_deref(),
@@ -230,10 +294,7 @@ async fn apply_saved(
     }
     if !plan.has_changes() {
         eprintln!("The saved plan has no changes.");
-        if args.json {
-            json_lines::summary(&crate::apply::ApplyReport::default());
-        }
-        return Ok(Outcome::Ok);
+        return nothing_to_apply(args, &plan, &session);
     }
     execute(
         &plan,
@@ -242,7 +303,7 @@ async fn apply_saved(
         opts,
         global,
         global.deadline_at(),
-        args.json,
+        args,
     )
     .await
 }
@@ -254,8 +315,9 @@ async fn execute(
     opts: &ApplyOptions,
     global: &GlobalArgs,
     deadline: tokio::time::Instant,
-    json: bool,
+    args: &ApplyArgs,
 ) -> Result<Outcome, Failure> {
+    let json = args.json;
     use crate::apply::stop::GRACE;
     let signals = signals::watch(opts.stop.clone());
     let at_deadline = {
@@ -287,6 +349,7 @@ async fn execute(
     } else {
         print!("\n{}", report.render());
     }
+    write_results(args.results.as_deref(), plan, &report, session)?;
     if let Some(e) = applied.record_error {
         return Err(session::failure(e, None, global));
     }

@@ -150,7 +150,8 @@ pub async fn run(args: ImportArgs, global: &GlobalArgs) -> Result<Outcome, Failu
         environment: None,
         merchants: msns.iter().map(|m| bare_merchant(m)).collect(),
     };
-    let session = session::connect(global, &config, args.sandbox).await?;
+    let session =
+        session::connect(global, &config, args.sandbox, shard.map_or(1, |s| s.count)).await?;
     opts.environment = Some(session.environment);
     let kinds = opts.kinds.clone();
     let lists = crate::import::agreement_lists(&opts);
@@ -192,6 +193,8 @@ async fn discover(
         environment: global.environment,
         base_url: global.base_url.clone(),
         timeout: global.timeout,
+        // Discovery is two requests (the token and one list): no pacing to share.
+        max_requests_per_second: None,
         workspace: &workspace,
     };
     let sandbox_units: Vec<String> = if args.merchants.msns.is_empty() {

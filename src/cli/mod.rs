@@ -96,6 +96,12 @@ pub struct GlobalArgs {
         env = "VIPPSCTL_DEADLINE"
     )]
     pub deadline: std::time::Duration,
+    /// At most N requests per second with one set of API keys, beside the documented
+    /// per-merchant limits (for a gateway limit you were given). With --shard i/n each shard
+    /// takes N/n: the shards of one run share the keys.
+    #[arg(long, global = true, value_name = "N", env = "VIPPSCTL_MAX_REQUESTS_PER_SECOND",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_requests_per_second: Option<u32>,
     /// When the run started (the deadline counts from here).
     #[arg(skip = tokio::time::Instant::now())]
     pub started: tokio::time::Instant,
@@ -159,11 +165,15 @@ Examples:
         #[command(subcommand)]
         command: specs::SpecsCommand,
     },
-    /// Run the local Vipps simulator (`sim serve`).
+    /// Run the local Vipps simulator (`sim serve`) and drive it: deliveries, QR scans, events.
     #[command(after_help = "\
 Examples:
   vippsctl sim serve --port 8080 --state sim.json   # then: vippsctl plan setup/ --base-url http://127.0.0.1:8080
-  vippsctl sim serve --fault-rate 0.1 --seed 7      # 10% of calls fail, reproducibly")]
+  vippsctl sim serve --fault-rate 0.1 --seed 7      # 10% of calls fail, reproducibly
+  vippsctl sim serve --port 8080 --forward-to http://127.0.0.1:3000/vipps/webhooks  # signed webhooks to your app
+  vippsctl sim trigger epayments.payment.captured.v1 --msn 123456 --base-url http://127.0.0.1:8080
+  vippsctl sim scan 123456 till-1 --base-url http://127.0.0.1:8080     # a customer checks in
+  vippsctl sim deliveries --base-url http://127.0.0.1:8080             # what was sent, and the answers")]
     Sim(sim::SimArgs),
     /// Export printable images of the declared QR codes (`qr export`).
     #[command(after_help = "\
@@ -327,7 +337,7 @@ async fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Show(args) => show::run(&args, global),
         Command::Schema => Ok(schema::run()),
         Command::Specs { command } => specs::run(command),
-        Command::Sim(args) => sim::run(args).await,
+        Command::Sim(args) => sim::run(args, global).await,
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args),
     }

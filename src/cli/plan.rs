@@ -82,7 +82,7 @@ pub(crate) async fn plan_loaded(
 ) -> Result<(Plan, Session), Failure> {
     let scoped = crate::engine::scoped_config(loaded, &request.scope)
         .map_err(|e| session::failure(e, Some(loaded), global))?;
-    let session = session::connect(global, &scoped, sandbox).await?;
+    let session = session::connect(global, &scoped, sandbox, request.scope.shard_count()).await?;
     let plan = crate::engine::plan(loaded, &session, &Workspace::current(), request)
         .await
         .map_err(|e| session::failure(e, Some(loaded), global))?;

@@ -141,7 +141,7 @@ async fn export(args: ExportArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     if args.size.is_some() && args.format == Format::Svg {
         eprintln!("warning: --size applies to PNG images only; SVG images scale to any size");
     }
-    let session = session::connect(global, &loaded.config, args.sandbox).await?;
+    let session = session::connect(global, &loaded.config, args.sandbox, 1).await?;
     let apis = &session.apis;
     std::fs::create_dir_all(&args.out).map_err(|e| {
         Failure::new(format!("could not create {}", args.out.display())).caused_by(e)

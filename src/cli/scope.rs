@@ -15,6 +15,21 @@ pub struct ScopeArgs {
     pub exclude: Vec<String>,
     #[command(flatten)]
     pub merchants: MerchantArgs,
+    /// Only the merchants listed in FILE: a results file of `apply --results` (with --only), or
+    /// a text file with one MSN per line.
+    #[arg(long, value_name = "FILE", conflicts_with = "msns")]
+    pub msn_from: Option<std::path::PathBuf>,
+    /// Which merchants of a --msn-from results file: `failed` (failed, interrupted or not run:
+    /// the ones to resume) or `all`.
+    #[arg(long, value_enum, requires = "msn_from")]
+    pub only: Option<Only>,
+}
+
+/// `--only` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Only {
+    Failed,
+    All,
 }
 
 /// Which merchants a run covers.
@@ -55,12 +70,65 @@ impl MerchantArgs {
 
 impl ScopeArgs {
     pub fn run_scope(&self) -> Result<RunScope, Failure> {
-        RunScope::new(
+        let scope = RunScope::new(
             &self.merchants.msns,
             self.merchants.shard.as_deref(),
             &self.target,
             &self.exclude,
         )
-        .map_err(failure)
+        .map_err(failure)?;
+        match &self.msn_from {
+            Some(path) => Ok(scope.only_merchants(self.listed(path)?)),
+            None => Ok(scope),
+        }
+    }
+
+    /// The MSNs `--msn-from FILE` names (a results file, or one MSN per line).
+    fn listed(&self, path: &std::path::Path) -> Result<Vec<String>, Failure> {
+        use crate::engine::results::FleetResults;
+        let name = path.display();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::new(format!("could not read {name}")).caused_by(e))?;
+        if text.trim_start().starts_with('{') {
+            let results = FleetResults::read(path).map_err(|e| Failure::from_error(&e))?;
+            let Some(only) = self.only else {
+                return Err(Failure::new(format!(
+                    "{name} is a results file: say which of its merchants to run"
+                ))
+                .hint("pass --only failed (the merchants to resume) or --only all"));
+            };
+            let msns = match only {
+                Only::Failed => results.unfinished(),
+                Only::All => results.merchants.iter().map(|m| m.msn.clone()).collect(),
+            };
+            if msns.is_empty() {
+                eprintln!(
+                    "--msn-from {name} --only failed: every merchant in it finished; nothing to resume"
+                );
+            }
+            return Ok(msns);
+        }
+        if self.only.is_some() {
+            return Err(Failure::new(format!(
+                "--only needs a results file (from `apply --results`); {name} is a list of MSNs"
+            )));
+        }
+        let mut msns = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let msn = line.trim();
+            if msn.is_empty() || msn.starts_with('#') {
+                continue;
+            }
+            if RunScope::new(&[msn.to_string()], None, &[], &[]).is_err() {
+                return Err(
+                    Failure::new(format!("{name}:{}:1: `{msn}` is not an MSN", i + 1))
+                        .hint("one MSN (4-10 digits) per line; `#` starts a comment"),
+                );
+            }
+            if !msns.iter().any(|m| m == msn) {
+                msns.push(msn.to_string());
+            }
+        }
+        Ok(msns)
     }
 }

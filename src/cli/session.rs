@@ -31,6 +31,7 @@ pub async fn connect(
     global: &GlobalArgs,
     config: &crate::config::model::Config,
     sandbox: bool,
+    shards: u32,
 ) -> Result<Session, Failure> {
     let workspace = Workspace::current();
     let how = crate::engine::Connect {
@@ -38,11 +39,20 @@ pub async fn connect(
         environment: global.environment,
         base_url: global.base_url.clone(),
         timeout: global.timeout,
+        max_requests_per_second: global
+            .max_requests_per_second
+            .map(|n| rate_share(n, shards)),
         workspace: &workspace,
     };
     crate::engine::connect(config, &how)
         .await
         .map_err(|e| failure(e, None, global))
+}
+
+/// One shard's part of a per-key request cap when `shards` run at once with the same keys: an
+/// even split, at least one request per second.
+pub fn rate_share(per_second: u32, shards: u32) -> u32 {
+    (per_second / shards.max(1)).max(1)
 }
 
 /// An engine error as the CLI prints it: diagnostics (located in `loaded`'s files) on stderr,
@@ -117,4 +127,15 @@ pub fn problems_failure(
             "problems"
         }
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shards_split_a_request_cap_evenly_and_never_to_zero() {
+        assert_eq!(super::rate_share(30, 1), 30);
+        assert_eq!(super::rate_share(30, 3), 10);
+        assert_eq!(super::rate_share(20, 3), 6);
+        assert_eq!(super::rate_share(2, 5), 1);
+    }
 }

@@ -1,7 +1,12 @@
-//! `vippsctl sim serve`: run the Vipps simulator in the foreground until Ctrl-C.
+//! `vippsctl sim serve`: run the Vipps simulator in the foreground until Ctrl-C; `sim deliveries`,
+//! `sim scan` and `sim trigger` talk to a running one through its control API (`/_sim/`).
 
-use super::{Failure, Outcome};
-use crate::sim::{self, Country, FaultConfig, FaultKind, Leniency, SimConfig, SimCredentials};
+use super::{Failure, GlobalArgs, Outcome};
+use crate::sim::{
+    self, Country, DeliveryList, DeliveryStatus, FaultConfig, FaultKind, Leniency, SimConfig,
+    SimCredentials,
+};
+use serde_json::{json, Value};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,6 +21,50 @@ pub struct SimArgs {
 pub enum SimCommand {
     /// Serve the simulated Vipps APIs on 127.0.0.1 until stopped (Ctrl-C).
     Serve(ServeArgs),
+    /// List the webhook deliveries of a running simulator: event, registration, attempts and
+    /// answers.
+    Deliveries(DeliveriesArgs),
+    /// A customer scans a callback QR: the running simulator sends `user.checked-in.v1`.
+    Scan(ScanArgs),
+    /// Send one synthetic event to the registrations of a sales unit, like `stripe trigger`.
+    Trigger(TriggerArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeliveriesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ListFormat,
+    /// Only deliveries of this sales unit.
+    #[arg(long, value_name = "MSN")]
+    pub msn: Option<String>,
+    /// Only deliveries of this event (e.g. recurring.agreement-activated.v1).
+    #[arg(long, value_name = "EVENT")]
+    pub event: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// The sales unit the QR belongs to.
+    pub msn: String,
+    /// The callback QR's merchantQrId.
+    pub merchant_qr_id: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TriggerArgs {
+    /// The event to send.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(sim::TRIGGERABLE))]
+    pub event: String,
+    /// The sales unit whose registrations get it.
+    #[arg(long, value_name = "MSN")]
+    pub msn: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -69,6 +118,14 @@ pub struct ServeArgs {
     /// `Accept` header (Vipps requires one).
     #[arg(long)]
     pub lenient_qr_accept: bool,
+    /// Send every webhook delivery to this local http or https URL instead of the registered
+    /// one, signed for it (without it, deliveries wait unsent: `PUT /_sim/forward` sets one later).
+    #[arg(long, value_name = "URL", value_parser = parse_forward)]
+    pub forward_to: Option<url::Url>,
+}
+
+fn parse_forward(s: &str) -> Result<url::Url, String> {
+    sim::check_forward(s)
 }
 
 fn parse_fault(s: &str) -> Result<FaultKind, String> {
@@ -99,9 +156,230 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
-pub async fn run(args: SimArgs) -> Result<Outcome, Failure> {
+pub async fn run(args: SimArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
     match args.command {
         SimCommand::Serve(a) => serve(a).await,
+        SimCommand::Deliveries(a) => deliveries(a, &Control::new(global, "deliveries")?).await,
+        SimCommand::Scan(a) => scan(a, &Control::new(global, "scan")?).await,
+        SimCommand::Trigger(a) => trigger(a, &Control::new(global, "trigger")?).await,
+    }
+}
+
+/// The control API of a running simulator (the `--base-url` that `sim serve` printed).
+struct Control {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Control {
+    fn new(global: &GlobalArgs, command: &str) -> Result<Control, Failure> {
+        let Some(base) = global.base_url.as_deref() else {
+            return Err(Failure::new(format!(
+                "`vippsctl sim {command}` talks to a running simulator, and no --base-url names one"
+            ))
+            .hint(format!(
+                "start one with `vippsctl sim serve`, then: vippsctl sim {command} ... --base-url <the base_url it printed>"
+            )));
+        };
+        let http = reqwest::Client::builder()
+            .timeout(global.timeout)
+            .build()
+            .map_err(|e| Failure::new("could not set up an HTTP client").caused_by(e))?;
+        Ok(Control {
+            base: base.trim_end_matches('/').to_string(),
+            http,
+        })
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Failure> {
+        let url = format!("{}/_sim/{path}", self.base);
+        let mut req = self.http.request(method.clone(), &url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let not_sim = || {
+            format!(
+                "is {} a running `vippsctl sim serve`? its base_url is printed at start",
+                self.base
+            )
+        };
+        let resp = req.send().await.map_err(|e| {
+            Failure::new(format!("could not reach the simulator at {}", self.base))
+                .caused_by(crate::error_chain::causes(&e).join(": "))
+                .hint(not_sim())
+        })?;
+        let status = resp.status();
+        let text = resp.text().await.map_err(|e| {
+            Failure::new(format!(
+                "the simulator at {} did not answer in full",
+                self.base
+            ))
+            .caused_by(e)
+        })?;
+        let value: Value = serde_json::from_str(&text).map_err(|_| {
+            Failure::new(format!(
+                "{method} {url} answered {status} without a simulator answer"
+            ))
+            .hint(not_sim())
+        })?;
+        if !status.is_success() {
+            let msg = value
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("refused");
+            return Err(Failure::new(format!("the simulator refused: {msg}")));
+        }
+        Ok(value)
+    }
+}
+
+async fn deliveries(a: DeliveriesArgs, control: &Control) -> Result<Outcome, Failure> {
+    let value = control
+        .call(reqwest::Method::GET, "deliveries", None)
+        .await?;
+    let mut list: DeliveryList = serde_json::from_value(value).map_err(|e| {
+        Failure::new("the simulator's deliveries are not in the shape this vippsctl knows")
+            .caused_by(e)
+    })?;
+    list.deliveries.retain(|d| {
+        a.msn.as_ref().is_none_or(|m| *m == d.msn) && a.event.as_ref().is_none_or(|e| *e == d.event)
+    });
+    match a.format {
+        ListFormat::Json => {
+            let text = serde_json::to_string_pretty(&list)
+                .map_err(|e| Failure::new("could not write the deliveries as JSON").caused_by(e))?;
+            println!("{text}");
+        }
+        ListFormat::Text => print!("{}", render_deliveries(&list)),
+    }
+    let waiting = list
+        .deliveries
+        .iter()
+        .any(|d| d.status == DeliveryStatus::Pending);
+    if list.forward_to.is_none() && waiting {
+        eprintln!(
+            "note: no forward target is set, so deliveries wait unsent; start the simulator with --forward-to URL, or PUT {{\"url\": ...}} to {}/_sim/forward",
+            control.base
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+fn status_name(s: DeliveryStatus) -> &'static str {
+    match s {
+        DeliveryStatus::Pending => "pending",
+        DeliveryStatus::Delivered => "delivered",
+        DeliveryStatus::GaveUp => "gave_up",
+        DeliveryStatus::Cancelled => "cancelled",
+    }
+}
+
+/// One line per delivery, oldest first: when, what, where, how it went.
+pub fn render_deliveries(list: &DeliveryList) -> String {
+    let mut rows = vec![[
+        "CREATED".to_string(),
+        "EVENT".to_string(),
+        "MSN".to_string(),
+        "WEBHOOK".to_string(),
+        "STATUS".to_string(),
+        "ATTEMPTS".to_string(),
+        "LAST ANSWER".to_string(),
+    ]];
+    for d in &list.deliveries {
+        let last = match d.attempts.last() {
+            Some(at) => match (at.status, &at.error) {
+                (Some(s), None) => s.to_string(),
+                (_, Some(e)) => e.clone(),
+                (None, None) => "-".into(),
+            },
+            None if d.status == DeliveryStatus::Pending && list.forward_to.is_none() => {
+                "- (no forward target)".into()
+            }
+            None => "-".into(),
+        };
+        let last = match (&d.note, d.status) {
+            (Some(n), DeliveryStatus::GaveUp | DeliveryStatus::Cancelled) => {
+                format!("{last} ({n})")
+            }
+            _ => last,
+        };
+        rows.push([
+            d.created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            d.event.clone(),
+            d.msn.clone(),
+            d.webhook_id.to_string(),
+            status_name(d.status).to_string(),
+            d.attempts.len().to_string(),
+            last,
+        ]);
+    }
+    let mut widths = [0usize; 7];
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    if let Some(f) = &list.forward_to {
+        out.push_str(&format!("forward_to: {f}\n"));
+    }
+    for r in &rows {
+        let mut line = String::new();
+        for (i, (c, w)) in r.iter().zip(widths).enumerate() {
+            if i + 1 == r.len() {
+                line.push_str(c);
+            } else {
+                line.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+async fn scan(a: ScanArgs, control: &Control) -> Result<Outcome, Failure> {
+    let v = control
+        .call(
+            reqwest::Method::POST,
+            "scan",
+            Some(json!({"msn": a.msn, "merchantQrId": a.merchant_qr_id})),
+        )
+        .await?;
+    print_emitted(&v, &a.msn, sim::CHECKED_IN);
+    println!(
+        "customer_token: {} (valid {} minutes)",
+        v["customerToken"].as_str().unwrap_or_default(),
+        v["validMinutes"]
+    );
+    Ok(Outcome::Ok)
+}
+
+async fn trigger(a: TriggerArgs, control: &Control) -> Result<Outcome, Failure> {
+    let v = control
+        .call(
+            reqwest::Method::POST,
+            "trigger",
+            Some(json!({"event": a.event, "msn": a.msn})),
+        )
+        .await?;
+    print_emitted(&v, &a.msn, &a.event);
+    let payload = serde_json::to_string_pretty(&v["payload"]).unwrap_or_default();
+    println!("payload: {payload}");
+    Ok(Outcome::Ok)
+}
+
+fn print_emitted(v: &Value, msn: &str, event: &str) {
+    let n = v["deliveries"].as_u64().unwrap_or(0);
+    println!("event_id: {}", v["eventId"].as_str().unwrap_or_default());
+    println!("deliveries: {n}");
+    if n == 0 {
+        eprintln!("warning: no webhook of sales unit {msn} is registered for {event}, so nothing is delivered");
     }
 }
 
@@ -120,6 +398,7 @@ async fn serve(a: ServeArgs) -> Result<Outcome, Failure> {
     config.seed = a.seed;
     config.state_file = a.state.clone();
     config.token_ttl = Duration::from_secs(a.token_ttl);
+    config.forward_to = a.forward_to.clone();
     config.lenient = Leniency {
         any_msn: a.lenient_any_msn,
         list_all_statuses: a.lenient_list_all_statuses,
@@ -187,8 +466,11 @@ async fn serve(a: ServeArgs) -> Result<Outcome, Failure> {
     if let Some(p) = &a.state {
         println!("state_file: {}", p.display());
     }
+    if let Some(f) = &a.forward_to {
+        println!("forward_to: {f} (every webhook delivery goes here)");
+    }
     println!(
-        "control: {}/_sim/ (state, seed, drift, clock, faults, calls, reset)",
+        "control: {}/_sim/ (state, seed, drift, clock, faults, calls, deliveries, forward, scan, trigger, reset)",
         handle.base_url()
     );
     tracing::info!("simulator running; Ctrl-C stops it");

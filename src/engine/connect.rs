@@ -25,7 +25,26 @@ pub struct Connect<'a> {
     pub base_url: Option<String>,
     /// Per request.
     pub timeout: Duration,
+    /// A cap on the requests per second made with one set of keys, beside the documented
+    /// per-merchant limits (a gateway limit a partner was given); already this run's share when
+    /// shards run at once.
+    pub max_requests_per_second: Option<u32>,
     pub workspace: &'a Workspace,
+}
+
+impl Connect<'_> {
+    fn limits(&self) -> crate::api::ratelimit::RateLimits {
+        use crate::api::ratelimit::{Limit, RateLimits};
+        match self.max_requests_per_second {
+            // Paced, without a burst: a burst of n would put up to 2n into one sliding second.
+            Some(n) => RateLimits::documented().with_global(Limit {
+                requests: 1,
+                per: Duration::from_secs_f64(1.0 / f64::from(n.max(1))),
+                scope: crate::api::ratelimit::Scope::Global,
+            }),
+            None => RateLimits::documented(),
+        }
+    }
 }
 
 /// A connected run: the API clients and what a saved plan records of the target.
@@ -83,6 +102,7 @@ pub async fn connect(config: &Config, how: &Connect<'_>) -> Result<Session, Engi
         let t = Transport::builder(base_url.clone())
             .credentials(creds)
             .timeout(how.timeout)
+            .rate_limits(how.limits())
             .build()
             .map_err(|e| EngineError::from_error(&e))?;
         by_credentials.push(CredentialSet {
@@ -217,6 +237,7 @@ async fn connect_sandbox(config: &Config, how: &Connect<'_>) -> Result<Session, 
         let t = Transport::builder(base_url.clone())
             .credentials(creds)
             .timeout(how.timeout)
+            .rate_limits(how.limits())
             .build()
             .and_then(|t| t.for_merchant(m.msn.clone()))
             .map_err(|e| EngineError::from_error(&e))?;

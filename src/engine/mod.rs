@@ -11,6 +11,7 @@ pub mod connect;
 pub mod discover;
 pub mod error;
 pub mod observe;
+pub mod results;
 pub mod stale;
 
 pub use connect::{connect, Apis, Connect, Session};

@@ -125,7 +125,7 @@ fn stale_merchant(
 /// The first thing in which a saved change differs from the fresh one, values shown as plans
 /// show them (personal data masked).
 fn content_difference(saved: &crate::plan::Change, fresh: &crate::plan::Change) -> String {
-    use crate::plan::render::field_values;
+    use crate::resources::show::field_values;
     if saved.action != fresh.action {
         return format!(
             "the saved plan would {}, a fresh plan would {}",

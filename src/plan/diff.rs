@@ -855,7 +855,7 @@ fn diff_agreements(
                     let what: Vec<String> = blocked
                         .iter()
                         .map(|f| {
-                            let (b, a) = super::render::field_values(f);
+                            let (b, a) = crate::resources::show::field_values(f);
                             format!(
                                 "{} {} -> {}",
                                 f.field,

@@ -369,6 +369,26 @@ impl RunScope {
         })
     }
 
+    /// How many shards run beside this one (`--shard i/n`, or a saved plan's shard): 1 when the
+    /// run is not sharded.
+    pub fn shard_count(&self) -> u32 {
+        self.shard
+            .map(|s| s.count)
+            .or_else(|| {
+                self.saved_shard
+                    .as_deref()
+                    .and_then(|s| Shard::parse(s).ok())
+                    .map(|s| s.count)
+            })
+            .unwrap_or(1)
+    }
+
+    /// Exactly these merchants (`--msn-from`): an empty list plans none.
+    pub fn only_merchants(mut self, msns: Vec<String>) -> RunScope {
+        self.saved_merchants = Some(msns);
+        self
+    }
+
     /// The scope a saved plan was made with, to re-plan exactly the same part.
     pub fn from_saved(s: &Scope) -> Result<RunScope, ScopeError> {
         let parse = |v: &[String]| -> Result<Vec<Selector>, ScopeError> {
@@ -402,6 +422,7 @@ impl RunScope {
             .iter()
             .chain(self.targets.iter().map(|t| &t.msn))
             .chain(self.excludes.iter().map(|t| &t.msn))
+            .chain(self.saved_merchants.iter().flatten())
         {
             if !known(msn) {
                 let declared = config.merchants.iter().map(|m| m.msn.as_str());

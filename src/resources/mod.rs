@@ -7,6 +7,7 @@ pub mod callback_qr;
 pub mod live;
 pub mod observe;
 pub mod redirect_qr;
+pub mod show;
 pub mod webhook;
 
 use serde::{Deserialize, Serialize};

@@ -248,6 +248,10 @@ pub struct FaultConfig {
     /// Stop faulting after this many faults (decremented as they happen); `None`: no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_faults: Option<u32>,
+    /// Only requests for these merchants (their `Merchant-Serial-Number`) can fault; empty: all.
+    /// Lets a fleet test fail a few merchants and resume exactly those.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub msns: Vec<String>,
 }
 
 fn all_faults() -> Vec<FaultKind> {
@@ -266,6 +270,7 @@ impl FaultConfig {
             hang: Duration::from_secs(120),
             operations: Vec::new(),
             max_faults: None,
+            msns: Vec::new(),
         }
     }
 
@@ -416,6 +421,10 @@ pub struct SimConfig {
     pub require_auth: bool,
     /// Names, merchants and capabilities of sales units, by MSN (Management API).
     pub sales_units: BTreeMap<String, SalesUnitProfile>,
+    /// Send every webhook delivery here (a local http or https URL) instead of to the registered
+    /// URL, as `sim serve --forward-to` does. `None`: deliveries wait, unsent, until one is set
+    /// (the simulator never contacts the registered, public URLs).
+    pub forward_to: Option<url::Url>,
 }
 
 /// A Management token's lifetime, in test and production alike (AT `fetchToken`).
@@ -443,6 +452,7 @@ impl SimConfig {
             state_file: None,
             require_auth: true,
             sales_units: BTreeMap::new(),
+            forward_to: None,
         }
     }
 

@@ -1,12 +1,13 @@
 //! Everything under `/_sim/`, kept apart from the Vipps paths: the control API (state, seed,
-//! drift, agreement accept/reject/stop, clock, faults, call log, reset), the QR images and
+//! drift, agreement accept/reject/stop, clock, faults, call log, reset, webhook deliveries and
+//! their forward target, QR check-ins, triggered events), the QR images and
 //! short links, and the consent page behind `vippsConfirmationUrl`. Not logged as API calls.
 
 use super::config::FaultConfig;
 use super::core::Inner;
 use super::state::{AgreementStatus, SimState};
 use super::wire::{percent_decode, Reply, Req};
-use super::{image, qr, recurring};
+use super::{events, image, qr, recurring};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -160,7 +161,7 @@ pub(crate) fn customer(
 ) -> Result<(), ControlError> {
     inner.sweep();
     let now = inner.now();
-    let (_, a) = inner
+    let (msn, a) = inner
         .state
         .find_agreement_mut(id)
         .ok_or_else(|| ControlError::NotFound {
@@ -168,6 +169,8 @@ pub(crate) fn customer(
             kind: ObjectKind::Agreement,
             id: id.to_string(),
         })?;
+    let msn = msn.to_string();
+    let was = a.status;
     let result = match action {
         CustomerAction::Accept { max_amount } => {
             if let Some(max) = max_amount {
@@ -182,7 +185,16 @@ pub(crate) fn customer(
         status: s.as_str(),
         action,
     })?;
+    // Accepting raises agreement-activated; stopping a pending agreement is the customer
+    // rejecting it, stopping an active one the customer stopping it (actor USER).
+    let (event, actor) = match (action, was) {
+        (CustomerAction::Accept { .. }, _) => (events::AGREEMENT_ACTIVATED, None),
+        (CustomerAction::Stop, AgreementStatus::Pending) => (events::AGREEMENT_REJECTED, None),
+        (CustomerAction::Stop, _) => (events::AGREEMENT_STOPPED, Some(events::Actor::User)),
+    };
+    let payload = events::for_agreement(event, &msn, a, now, actor);
     inner.dirty = true;
+    inner.emit(&msn, event, payload);
     Ok(())
 }
 
@@ -203,10 +215,17 @@ pub(crate) fn advance_clock(
         .ok_or_else(too_far)?;
     inner.clock_offset = offset;
     inner.sweep();
+    // Retries that are now due go at once.
+    inner.wake.notify_one();
     Ok(())
 }
 
 pub(crate) fn reset(inner: &mut Inner) {
+    let forward = inner.deliveries.forward.take();
+    inner.deliveries = super::delivery::Book {
+        forward,
+        ..Default::default()
+    };
     inner.state = SimState::default();
     inner.calls.clear();
     inner.windows.clear();
@@ -334,23 +353,115 @@ pub(crate) fn handle(inner: &mut Inner, req: &Req) -> Reply {
             reset(inner);
             ok()
         }
+        ("GET", ["deliveries"]) => Reply::json(
+            200,
+            &serde_json::to_value(inner.deliveries.list()).unwrap_or(Value::Null),
+        ),
+        ("DELETE", ["deliveries"]) => {
+            inner.deliveries.log.clear();
+            inner.deliveries.in_flight.clear();
+            ok()
+        }
+        ("GET", ["forward"]) => Reply::json(
+            200,
+            &json!({"url": inner.deliveries.forward.as_ref().map(url::Url::to_string)}),
+        ),
+        ("PUT", ["forward"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Forward {
+                url: String,
+            }
+            match parse::<Forward>(req) {
+                Ok(f) => match super::delivery::check_forward(&f.url) {
+                    Ok(u) => {
+                        inner.deliveries.forward = Some(u);
+                        inner.wake.notify_one();
+                        ok()
+                    }
+                    Err(e) => bad_request(&e),
+                },
+                Err(r) => r,
+            }
+        }
+        ("DELETE", ["forward"]) => {
+            inner.deliveries.forward = None;
+            ok()
+        }
+        ("POST", ["scan"]) => {
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase", deny_unknown_fields)]
+            struct Scan {
+                msn: String,
+                merchant_qr_id: String,
+            }
+            match parse::<Scan>(req) {
+                Ok(sc) => match inner.check_in(&sc.msn, &sc.merchant_qr_id) {
+                    Some((token, emitted)) => Reply::json(
+                        200,
+                        &json!({
+                            "eventId": emitted.event_id,
+                            "deliveries": emitted.deliveries,
+                            "customerToken": token,
+                            "validMinutes": events::CUSTOMER_TOKEN_MINUTES,
+                        }),
+                    ),
+                    None => control_error(&ControlError::NotFound {
+                        msn: sc.msn,
+                        kind: ObjectKind::CallbackQr,
+                        id: sc.merchant_qr_id,
+                    }),
+                },
+                Err(r) => r,
+            }
+        }
+        ("POST", ["trigger"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Trigger {
+                event: String,
+                msn: String,
+            }
+            match parse::<Trigger>(req) {
+                Ok(t) => match events::synthetic(&t.event, &t.msn, inner.now()) {
+                    Ok(payload) => {
+                        if let Some(token) = payload.get("customerToken").and_then(Value::as_str) {
+                            let token = token.to_string();
+                            inner.remember_customer_token(&t.msn, &token);
+                        }
+                        let emitted = inner.emit(&t.msn, &t.event, payload.clone());
+                        Reply::json(
+                            200,
+                            &json!({
+                                "eventId": emitted.event_id,
+                                "deliveries": emitted.deliveries,
+                                "payload": payload,
+                            }),
+                        )
+                    }
+                    Err(e) => bad_request(&e),
+                },
+                Err(r) => r,
+            }
+        }
         ("GET", ["qr", msn, kind, file]) => qr_image(inner, req, msn, kind, file),
         ("GET", ["r", msn, content]) => redirect_content(inner, msn, content),
+        // Opening a callback QR's content is scanning it: the customer checks in.
         ("GET", ["m", msn, id]) => match inner
             .state
             .merchants
             .get(*msn)
             .and_then(|m| m.callback_qrs.get(*id))
+            .map(|q| q.location_description.clone())
         {
-            Some(q) => Reply::raw(
-                200,
-                "text/plain; charset=utf-8",
-                format!(
-                    "Checked in at {} (merchant {msn}).\n",
-                    q.location_description
+            Some(location) => {
+                inner.check_in(msn, id);
+                Reply::raw(
+                    200,
+                    "text/plain; charset=utf-8",
+                    format!("Checked in at {location} (merchant {msn}).\n").into_bytes(),
                 )
-                .into_bytes(),
-            ),
+            }
             None => Reply::raw(
                 404,
                 "text/plain",

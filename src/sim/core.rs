@@ -50,6 +50,10 @@ pub(crate) struct Inner {
     pub base_url: String,
     /// Set by anything that changes `state`, so it is persisted.
     pub dirty: bool,
+    /// Webhook deliveries (not part of `state`: they are not persisted).
+    pub deliveries: super::delivery::Book,
+    /// Wakes the delivery worker when there is something new to send.
+    pub wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Inner {
@@ -62,12 +66,13 @@ impl Inner {
         self.config.faults = f;
     }
 
-    /// Expire what the simulated clock says is gone: drafts not accepted within 10 minutes,
-    /// redirect QRs past their ttl.
+    /// Expire what the simulated clock says is gone: drafts not accepted within 10 minutes
+    /// (raising `recurring.agreement-expired.v1`), redirect QRs past their ttl.
     pub fn sweep(&mut self) {
         let now = self.now();
         let mut changed = false;
-        for m in self.state.merchants.values_mut() {
+        let mut expired = Vec::new();
+        for (msn, m) in self.state.merchants.iter_mut() {
             for a in m.agreements.values_mut() {
                 let deadline = a
                     .created
@@ -77,6 +82,16 @@ impl Inner {
                         a.status = AgreementStatus::Expired;
                         a.stop = Some(deadline);
                         changed = true;
+                        expired.push((
+                            msn.clone(),
+                            super::events::for_agreement(
+                                super::events::AGREEMENT_EXPIRED,
+                                msn,
+                                a,
+                                deadline,
+                                None,
+                            ),
+                        ));
                     }
                 }
             }
@@ -86,6 +101,9 @@ impl Inner {
             changed |= m.redirect_qrs.len() != before;
         }
         self.dirty |= changed;
+        for (msn, payload) in expired {
+            self.emit(&msn, super::events::AGREEMENT_EXPIRED, payload);
+        }
     }
 
     pub fn persist(&mut self) {
@@ -157,6 +175,10 @@ pub(crate) fn route(method: &str, path: &str) -> Option<(&'static Operation, Vec
 impl Sim {
     pub fn new(config: SimConfig, state: SimState, base_url: String) -> Self {
         let seed = config.seed;
+        let deliveries = super::delivery::Book {
+            forward: config.forward_to.clone(),
+            ..Default::default()
+        };
         Sim {
             inner: Mutex::new(Inner {
                 config,
@@ -169,6 +191,8 @@ impl Sim {
                 jitter_rng: StdRng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15),
                 base_url,
                 dirty: false,
+                deliveries,
+                wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             }),
         }
     }
@@ -219,7 +243,7 @@ impl Sim {
         }
 
         let mut inner = self.lock();
-        let fault = draw_fault(&mut inner, op.name);
+        let fault = draw_fault(&mut inner, op.name, req.header("Merchant-Serial-Number"));
         let mut record = CallRecord {
             operation: op.name.to_string(),
             method: req.method.clone(),
@@ -278,12 +302,15 @@ fn masked(mut v: serde_json::Value) -> serde_json::Value {
     v
 }
 
-fn draw_fault(inner: &mut Inner, op: &str) -> Option<FaultKind> {
+fn draw_fault(inner: &mut Inner, op: &str, msn: Option<&str>) -> Option<FaultKind> {
     let f = &inner.config.faults;
     if f.rate <= 0.0 || f.mix.is_empty() || f.max_faults == Some(0) {
         return None;
     }
     if !f.operations.is_empty() && !f.operations.iter().any(|o| o == op) {
+        return None;
+    }
+    if !f.msns.is_empty() && !msn.is_some_and(|m| f.msns.iter().any(|x| x == m)) {
         return None;
     }
     let roll: f64 = inner.fault_rng.random();

@@ -8,11 +8,14 @@
 mod config;
 mod control;
 mod core;
+mod delivery;
+mod events;
 mod image;
 mod management;
 mod qr;
 mod recurring;
 mod server;
+mod signature;
 mod state;
 mod token;
 mod webhooks;
@@ -27,6 +30,11 @@ pub use config::{
 };
 pub use control::{ControlError, Drift, ObjectKind};
 pub use core::CallRecord;
+pub use delivery::{
+    backoff, check_forward, Attempt, Delivery, DeliveryList, DeliveryStatus, Emitted,
+    ANSWER_TIMEOUT_SECONDS, RETRY_DAYS, UNRESPONSIVE_DAYS,
+};
+pub use events::{CHECKED_IN, CUSTOMER_TOKEN_MINUTES, EPAYMENT_EVENTS, TRIGGERABLE};
 pub use server::{start, SimError, SimHandle};
 pub use state::{
     Agreement, AgreementStatus, CallbackQr, IdempotencyRecord, Interval, MerchantState, Msisdn,

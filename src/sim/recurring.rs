@@ -853,10 +853,22 @@ fn update(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
     if !problems.is_empty() {
         return ctx.error(400, "One or more validation errors occurred.", &problems);
     }
+    let stopped = (next.status == AgreementStatus::Stopped).then(|| {
+        super::events::for_agreement(
+            super::events::AGREEMENT_STOPPED,
+            &ctx.msn,
+            &next,
+            next.stop.unwrap_or_else(|| inner.now()),
+            Some(super::events::Actor::Merchant),
+        )
+    });
     if let Some(m) = inner.state.merchants.get_mut(&ctx.msn) {
         m.agreements.insert(id, next);
     }
     inner.dirty = true;
+    if let Some(payload) = stopped {
+        inner.emit(&ctx.msn, super::events::AGREEMENT_STOPPED, payload);
+    }
     Reply::empty(204)
 }
 
@@ -899,7 +911,10 @@ fn accept(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
         );
     }
     a.phone_number = Some(Msisdn(phone));
+    let payload =
+        super::events::for_agreement(super::events::AGREEMENT_ACTIVATED, &ctx.msn, a, now, None);
     inner.dirty = true;
+    inner.emit(&ctx.msn, super::events::AGREEMENT_ACTIVATED, payload);
     Reply::empty(204)
 }
 

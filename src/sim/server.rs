@@ -5,6 +5,7 @@
 use super::config::{FaultConfig, SimConfig};
 use super::control::{self, ControlError, CustomerAction, Drift};
 use super::core::{CallRecord, Sim};
+use super::delivery::{DeliveryList, Emitted};
 use super::state::{SimState, StateFileError};
 use super::wire::Req;
 use bytes::Bytes;
@@ -59,8 +60,13 @@ pub async fn start(config: SimConfig, addr: SocketAddr) -> Result<SimHandle, Sim
         .map_err(|source| SimError::Bind { addr, source })?;
     let base_url = format!("http://{addr}");
     let sim = Arc::new(Sim::new(config, state, base_url.clone()));
+    let sim_for_server = sim.clone();
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(serve(listener, sim.clone(), stopped));
+    let deliveries = tokio::spawn(super::delivery::run(sim.clone(), stopped.clone()));
+    let task = tokio::spawn(async move {
+        serve(listener, sim_for_server, stopped).await;
+        let _ = deliveries.await;
+    });
     Ok(SimHandle {
         sim,
         base_url,
@@ -217,6 +223,46 @@ impl SimHandle {
         let r = control::customer(&mut inner, id, action);
         inner.persist();
         r
+    }
+
+    /// Every webhook delivery so far (and the forward target), oldest first.
+    pub fn deliveries(&self) -> DeliveryList {
+        self.sim.lock().deliveries.list()
+    }
+
+    /// Send deliveries to `url` (a local http or https URL), or hold them (`None`).
+    pub fn set_forward(&self, url: Option<&str>) -> Result<(), ControlError> {
+        let url = url
+            .map(super::delivery::check_forward)
+            .transpose()
+            .map_err(ControlError::Invalid)?;
+        let mut inner = self.sim.lock();
+        inner.deliveries.forward = url;
+        inner.wake.notify_one();
+        Ok(())
+    }
+
+    /// A customer scans callback QR `merchant_qr_id` of `msn`: a `user.checked-in.v1` to every
+    /// registration of it. Answers the customer token and the event.
+    pub fn check_in(
+        &self,
+        msn: &str,
+        merchant_qr_id: &str,
+    ) -> Result<(String, Emitted), ControlError> {
+        self.sim
+            .lock()
+            .check_in(msn, merchant_qr_id)
+            .ok_or_else(|| ControlError::NotFound {
+                msn: msn.to_string(),
+                kind: super::control::ObjectKind::CallbackQr,
+                id: merchant_qr_id.to_string(),
+            })
+    }
+
+    /// Whether `token` is a customer token of `msn` from a check-in that is still valid (15
+    /// minutes on the simulated clock).
+    pub fn customer_token_valid(&self, msn: &str, token: &str) -> bool {
+        self.sim.lock().customer_token_valid(msn, token)
     }
 
     /// Moves the simulated clock forward. A jump beyond the calendar (thousands of millennia)

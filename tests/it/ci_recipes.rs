@@ -7,7 +7,7 @@ use crate::printing_common;
 
 use printing_common::*;
 use serde_yaml::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use vippsctl::sim::SimHandle;
@@ -379,7 +379,13 @@ fn substitute(text: &str, exprs: &[(&str, String)]) -> String {
 /// A partner's setup: merchants with a webhook and a QR code each, spread over every shard of
 /// `shards` (checked, so the coverage assertions below have something to cover).
 fn partner_setup(shards: usize) -> (String, Vec<String>) {
-    let msns: Vec<String> = (0..8).map(|i| format!("{}", 610000 + i * 1237)).collect();
+    partner_fleet(shards, 8)
+}
+
+fn partner_fleet(shards: usize, merchants: usize) -> (String, Vec<String>) {
+    let msns: Vec<String> = (0..merchants)
+        .map(|i| format!("{}", 610000 + i * 1237))
+        .collect();
     let count = u32::try_from(shards).expect("a small shard count");
     for i in 1..=shards {
         assert!(
@@ -412,6 +418,8 @@ async fn check_shards<F, Fut>(
 {
     let mut owner: BTreeMap<String, usize> = BTreeMap::new();
     for i in 1..=n {
+        // Each job runs on a fresh runner: no results file of another shard's job.
+        let _ = std::fs::remove_file(bench.path("results.json"));
         sim.clear_calls();
         let (code, out) = run_shard(i).await;
         assert_eq!(code, 0, "shard {i}/{n}: {out}");
@@ -501,6 +509,85 @@ async fn github_partner_matrix_applies_every_merchant_once() {
         async move { gh_job_with(bench, wf, "apply-sharded", &[], &exprs).await }
     })
     .await;
+}
+
+/// The sharded job over 50 merchants with 3 of them failing, then "re-run failed jobs": each
+/// failed shard, given its earlier attempt's results file (the artifact), touches exactly the
+/// merchants that failed, and the fleet converges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_partner_matrix_resumes_only_the_merchants_that_failed() {
+    use vippsctl::sim::{FaultConfig, FaultKind};
+    let wf = load("github-actions.yml");
+    let shards: Vec<String> = wf["jobs"]["apply-sharded"]["strategy"]["matrix"]["shard"]
+        .as_sequence()
+        .expect("a shard matrix")
+        .iter()
+        .map(|v| v.as_u64().map(|n| n.to_string()).unwrap_or_default())
+        .collect();
+    let n = shards.len();
+    let exprs = |shard: &str| {
+        vec![
+            ("${{ matrix.shard }}", shard.to_string()),
+            ("${{ strategy.job-total }}", n.to_string()),
+        ]
+    };
+    let (setup, msns) = partner_fleet(n, 50);
+    let failing: BTreeSet<String> = [3, 17, 41].iter().map(|&i| msns[i].clone()).collect();
+    let sim = crate::common::binary::start_sim_for(&msns).await;
+    let bench = Bench::new(&sim, "setup-github.yaml");
+    std::fs::write(bench.path("setup/merchant.yaml"), setup).expect("partner setup");
+    sim.set_faults(FaultConfig {
+        operations: vec!["create_redirect_qr".into()],
+        msns: failing.iter().cloned().collect(),
+        ..FaultConfig::always(&[FaultKind::Status500])
+    });
+    let results = bench.path("results.json");
+    let mut failed_shards = BTreeMap::new();
+    for (i, shard) in shards.iter().enumerate() {
+        let (code, out) = gh_job_with(&bench, &wf, "apply-sharded", &[], &exprs(shard)).await;
+        let text = std::fs::read_to_string(&results).expect("the apply step wrote results.json");
+        let r: serde_json::Value = serde_json::from_str(&text).expect("results JSON");
+        let failed: BTreeSet<String> = r["merchants"]
+            .as_array()
+            .expect("merchants")
+            .iter()
+            .filter(|m| m["outcome"] != "succeeded" && m["outcome"] != "no_changes")
+            .map(|m| m["msn"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(code != 0, !failed.is_empty(), "shard {shard}: {out}");
+        if !failed.is_empty() {
+            failed_shards.insert(i, (text, failed));
+        }
+        // The next job runs on a fresh runner.
+        std::fs::remove_file(&results).expect("remove results.json");
+    }
+    let all_failed: BTreeSet<String> = failed_shards
+        .values()
+        .flat_map(|(_, f)| f.iter().cloned())
+        .collect();
+    assert_eq!(
+        all_failed, failing,
+        "exactly the injected failures are recorded"
+    );
+
+    sim.set_faults(FaultConfig::none());
+    for (i, (text, failed)) in &failed_shards {
+        // The re-run downloads its earlier attempt's artifact.
+        std::fs::write(&results, text).expect("the artifact");
+        sim.clear_calls();
+        let (code, out) = gh_job_with(&bench, &wf, "apply-sharded", &[], &exprs(&shards[*i])).await;
+        assert_eq!(code, 0, "the re-run of shard {}: {out}", shards[*i]);
+        let touched: BTreeSet<String> = sim.calls().into_iter().filter_map(|c| c.msn).collect();
+        assert_eq!(
+            &touched, failed,
+            "the re-run touched only the failed merchants: {out}"
+        );
+        std::fs::remove_file(&results).expect("remove results.json");
+    }
+    let (code, out) = bench
+        .bash("vippsctl plan setup/ --detailed-exitcode", &BTreeMap::new())
+        .await;
+    assert_eq!(code, 0, "after the re-runs, nothing is left to do: {out}");
 }
 
 // ------------------------------------------------------------------------------------------------

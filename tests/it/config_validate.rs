@@ -39,6 +39,7 @@ merchants:
         productName: Gold
         pricing: { type: LEGACY, amount: "100", currency: NOK }
         merchantRedirectUrl: http://shop.example/r
+        merchantAgreementUrl: https://shop.example/account
 "#,
     );
     assert_eq!(out.code, Some(1), "{out}");
@@ -80,6 +81,7 @@ merchants:
         productName: Gold
         pricing: { type: LEGACY, amount: 100, currency: NOK }
         merchantRedirectUrl: ${RETURN_URL}
+        merchantAgreementUrl: https://shop.example/account
 "#,
     );
     assert_eq!(out.code, Some(1), "{out}");

@@ -89,3 +89,79 @@ async fn a_client_paced_to_the_cap_gets_no_429() {
         CREATES
     );
 }
+
+/// Two shards of one run at once, with one set of keys, against a gateway that allows 20
+/// requests per second: `--max-requests-per-second 16` gives each shard 8, so together they stay
+/// under the cap and no create (a POST a 429 would fail) fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_of_one_run_share_the_request_cap() {
+    let msns: Vec<String> = (0..6).map(|i| format!("{}", 820000 + i * 7)).collect();
+    let config = SimConfig {
+        rate_limits: sim::RateLimits {
+            global_per_second: Some(RATE),
+            ..sim::RateLimits::off()
+        },
+        ..SimConfig::test().with_merchants(msns.clone())
+    };
+    let sim = sim::start(config, ([127, 0, 0, 1], 0).into())
+        .await
+        .expect("simulator starts");
+    let dir = tempfile::tempdir().unwrap();
+    let mut y = String::from("version: 1\nmerchants:\n");
+    for m in &msns {
+        y.push_str(&format!("  - msn: \"{m}\"\n    redirectQrs:\n"));
+        for q in 0..8 {
+            y.push_str(&format!(
+                "      - id: q{q}\n        redirectUrl: https://example.com/{m}/{q}\n"
+            ));
+        }
+    }
+    std::fs::write(dir.path().join("setup.yaml"), y).unwrap();
+    for s in ["1/2", "2/2"] {
+        assert!(
+            msns.iter()
+                .any(|m| vippsctl::plan::scope::shard_of(m, 2).to_string()
+                    == s.split('/').next().unwrap()),
+            "shard {s} has merchants"
+        );
+    }
+    let shard = |s: &'static str| {
+        let (sim, dir) = (&sim, dir.path());
+        async move {
+            crate::common::binary::run(
+                sim,
+                dir,
+                &[
+                    "apply",
+                    "setup.yaml",
+                    "--auto-approve",
+                    "--shard",
+                    s,
+                    "--max-requests-per-second",
+                    "16",
+                    "--lock-timeout",
+                    "5m",
+                ],
+            )
+            .await
+        }
+    };
+    let (a, b) = tokio::join!(shard("1/2"), shard("2/2"));
+    for o in [&a, &b] {
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            crate::common::binary::stderr(o)
+        );
+    }
+    let calls = sim.calls();
+    assert!(
+        calls.iter().all(|c| c.status != 429),
+        "a shard was throttled"
+    );
+    let state = sim.state();
+    for m in &msns {
+        assert_eq!(state.merchants[m].redirect_qrs.len(), 8, "{m}");
+    }
+}

@@ -852,3 +852,55 @@ async fn a_token_failure_keeps_its_cause_through_the_generated_hook() {
     assert!(text.contains("answered 401 Unauthorized"), "{text}");
     assert!(server.api_calls().is_empty());
 }
+
+/// A plan reads every merchant at once; the transport keeps at most `max_in_flight` requests
+/// (one connection each, until the body is read) open to the host, so a fleet neither opens
+/// thousands of connections nor floods the gateway. Counted by the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_flight_are_bounded_until_their_body_is_read() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    #[derive(Clone, Default)]
+    struct Count {
+        now: Arc<AtomicUsize>,
+        max: Arc<AtomicUsize>,
+    }
+    async fn slow(State(c): State<Count>) -> Response {
+        let n = c.now.fetch_add(1, Ordering::SeqCst) + 1;
+        c.max.fetch_max(n, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        c.now.fetch_sub(1, Ordering::SeqCst);
+        (StatusCode::OK, "[]").into_response()
+    }
+    let count = Count::default();
+    let app = Router::new()
+        .route("/{*rest}", any(slow))
+        .with_state(count.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let t = Transport::builder(format!("http://{addr}"))
+        .rate_limits(RateLimits::unlimited())
+        .max_in_flight(3)
+        .build()
+        .unwrap();
+    let reads = (0..20).map(|_| {
+        let t = t.clone();
+        async move {
+            let req = t
+                .http()
+                .get(format!("{}/webhooks/v1/webhooks", t.base_url()))
+                .build()
+                .unwrap();
+            let resp = t.execute(req, "list_webhooks").await.expect("answered");
+            resp.bytes().await.expect("a body")
+        }
+    });
+    let bodies = futures::future::join_all(reads).await;
+    assert_eq!(bodies.len(), 20);
+    assert!(bodies.iter().all(|b| b.as_ref() == b"[]"));
+    assert_eq!(
+        count.max.load(Ordering::SeqCst),
+        3,
+        "at most 3 at once, and 3 used"
+    );
+}

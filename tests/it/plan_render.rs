@@ -106,3 +106,85 @@ fn saved_plan_reader_rejects_bad_input_with_a_location() {
     let e = json::read("p.json", "{\"format_version\": 99}").unwrap_err();
     assert!(e.to_string().contains("version 99"), "{e}");
 }
+
+/// A fleet plan: 2,000 merchants, two of them destructive. The comment stays under GitHub's limit,
+/// and although most merchants' details are left out, every merchant with changes is either a
+/// row of the summary table or counted in its last row, with totals that add up; the text plan
+/// has one line per merchant and the total.
+#[test]
+fn a_fleet_of_2000_merchants_keeps_a_summary_of_every_merchant() {
+    const N: usize = 2000;
+    let mut c = config(merchant());
+    c.merchants.clear();
+    let mut live = Vec::new();
+    for i in 0..N {
+        let mut m = merchant();
+        m.msn = format!("{}", 7_000_000 + i);
+        m.redirect_qrs.push(rq("door", "https://k.example/door"));
+        m.redirect_qrs.push(rq("till", "https://k.example/till"));
+        let mut l = vippsctl::plan::LiveMerchant {
+            msn: m.msn.clone(),
+            redirect_qrs: Some(vec![]),
+            ..Default::default()
+        };
+        if i == 1500 || i == 1999 {
+            m.prune = vec![vippsctl::config::model::Kind::RedirectQrs];
+            l.redirect_qrs = Some(vec![live_rq("old", "https://k.example/old")]);
+        }
+        c.merchants.push(m);
+        live.push(l);
+    }
+    let p = diff(&c, &live, &ctx(), &DiffOptions::default()).expect("plan");
+    let md = markdown::render(&p);
+    assert!(
+        md.len() <= markdown::GITHUB_COMMENT_LIMIT,
+        "{} bytes",
+        md.len()
+    );
+    assert!(
+        md.contains("**2,000 of 2,000 merchants have changes:**"),
+        "{md}"
+    );
+    // Destructive merchants come first, so they are never among the counted rest.
+    let table: Vec<&str> = md
+        .lines()
+        .skip_while(|l| !l.starts_with("| merchant |"))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert!(table[2].starts_with("| 7001500 |"), "{}", table[2]);
+    assert!(table[3].starts_with("| 7001999 |"), "{}", table[3]);
+    let rows = table.len() - 2 - 1;
+    let last = table.last().unwrap();
+    let more: usize = last
+        .trim_start_matches("| … ")
+        .split(' ')
+        .next()
+        .unwrap()
+        .replace(',', "")
+        .parse()
+        .expect("a count of the rest");
+    assert_eq!(rows + more, N, "{last}");
+    // The rest's totals: two creates per merchant, none destructive.
+    let cells: Vec<&str> = last.split('|').map(str::trim).collect();
+    assert_eq!(cells[2].replace(',', ""), (2 * more).to_string(), "{last}");
+    assert_eq!(cells[5], "0", "{last}");
+
+    let text = text::render(&p, text::Style { color: false });
+    let lines = text
+        .lines()
+        .skip_while(|l| *l != "Merchants:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  merchant "))
+        .count();
+    assert_eq!(lines, N);
+    assert!(
+        text.contains("  merchant 7001500: 2 to add, 0 to change, 0 to replace, 1 to destroy"),
+        "merchant line"
+    );
+    assert!(
+        text.trim_end()
+            .ends_with("Plan: 4000 to add, 0 to change, 0 to replace, 2 to destroy."),
+        "{}",
+        &text[text.len() - 200..]
+    );
+}

@@ -49,6 +49,29 @@ fn serve(args: &[&str]) -> Served {
     Served { child, fields }
 }
 
+/// `Bearer <token>` for the keys `served` printed.
+async fn bearer(http: &reqwest::Client, served: &Served) -> String {
+    let base = served.field("base_url");
+    let token: Value = http
+        .post(format!("{base}/accesstoken/get"))
+        .header("client_id", served.field("client_id"))
+        .header("client_secret", served.field("client_secret"))
+        .header(
+            "Ocp-Apim-Subscription-Key",
+            served.field("subscription_key"),
+        )
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    format!(
+        "Bearer {}",
+        token["access_token"].as_str().unwrap_or_default()
+    )
+}
+
 #[tokio::test]
 async fn serve_prints_credentials_that_work_and_keeps_state() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -59,21 +82,7 @@ async fn serve_prints_credentials_that_work_and_keeps_state() {
     let served = serve(&["--state", &state_arg, "--seed", "3"]);
     let base = served.field("base_url");
     let key = served.field("subscription_key");
-    let token: Value = http
-        .post(format!("{base}/accesstoken/get"))
-        .header("client_id", served.field("client_id"))
-        .header("client_secret", served.field("client_secret"))
-        .header("Ocp-Apim-Subscription-Key", &key)
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
-    let bearer = format!(
-        "Bearer {}",
-        token["access_token"].as_str().unwrap_or_default()
-    );
+    let bearer = bearer(&http, &served).await;
     let r = http
         .put(format!("{base}/qr/v1/merchant-callback/till-1"))
         .header("Authorization", &bearer)
@@ -294,4 +303,77 @@ async fn the_documented_fault_names_work_in_the_flag_and_the_control_api() {
             .expect("put");
         assert_eq!(r.status().as_u16(), 200, "{mix}");
     }
+}
+
+#[tokio::test]
+async fn serve_forward_to_sends_triggered_events_to_the_local_receiver() {
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let store = got.clone();
+    let app = axum::Router::new().route(
+        "/in",
+        axum::routing::post(move |body: String| {
+            let store = store.clone();
+            async move {
+                store.lock().unwrap().push(body);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let target = format!("http://127.0.0.1:{port}/in");
+    let served = serve(&["--forward-to", &target]);
+    assert!(served.field("forward_to").starts_with(&target));
+    let base = served.field("base_url");
+    let key = served.field("subscription_key");
+    let http = reqwest::Client::new();
+    let bearer = bearer(&http, &served).await;
+    let r = http
+        .post(format!("{base}/webhooks/v1/webhooks"))
+        .header("Authorization", &bearer)
+        .header("Ocp-Apim-Subscription-Key", &key)
+        .header("Merchant-Serial-Number", "123456")
+        .json(&json!({"url": "https://shop.example.com/in", "events": ["login.merchant-initiated.ping.v1"]}))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(r.status().as_u16(), 201);
+    let out = Command::new(env!("CARGO_BIN_EXE_vippsctl"))
+        .args([
+            "sim",
+            "trigger",
+            "login.merchant-initiated.ping.v1",
+            "--msn",
+            "123456",
+        ])
+        .args(["--base-url", &base])
+        .output()
+        .expect("trigger");
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("deliveries: 1"));
+    let started = std::time::Instant::now();
+    while got.lock().unwrap().is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "nothing forwarded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let body: Value = serde_json::from_str(&got.lock().unwrap()[0]).expect("json");
+    assert!(body["auth_req_id"].is_string(), "{body}");
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_vippsctl"))
+        .args([
+            "sim",
+            "serve",
+            "--forward-to",
+            "https://shop.example.com/in",
+        ])
+        .output()
+        .expect("runs");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a local http or https URL"));
 }

@@ -147,6 +147,7 @@ fn head(plan: &Plan) -> String {
         n => format!("**{n} warnings** — read before merging:"),
     };
     callout(&mut out, "WARNING", &warned_title, &warned);
+    merchant_table(&mut out, plan);
     if summary.awaiting_consent > 0 {
         let _ = writeln!(
             out,
@@ -160,6 +161,87 @@ fn head(plan: &Plan) -> String {
         );
     }
     out
+}
+
+/// Of a comment's limit, what the per-merchant table may take: the details of the merchants get
+/// the rest, and are cut first.
+const TABLE_SHARE: usize = GITHUB_COMMENT_LIMIT / 3;
+
+/// A fleet's per-merchant summary, one row per merchant with changes (destructive ones first),
+/// kept within [`TABLE_SHARE`]: at 2,000 merchants the rows that do not fit are counted in a last
+/// row, never silently dropped. One merchant needs no table: the summary line says it all.
+fn merchant_table(out: &mut String, plan: &Plan) {
+    if plan.merchants.len() < 2 {
+        return;
+    }
+    let mut changed: Vec<_> = plan
+        .merchants
+        .iter()
+        .filter(|m| {
+            let s = merchant_summary(m);
+            !s.is_empty() || s.drift > 0
+        })
+        .collect();
+    if changed.is_empty() {
+        return;
+    }
+    changed.sort_by_key(|m| {
+        let s = merchant_summary(m);
+        (
+            std::cmp::Reverse(s.drift + s.destroy + s.replace),
+            m.msn.clone(),
+        )
+    });
+    let mut table = String::from(
+        "| merchant | add | change | replace | destroy |\n| --- | ---: | ---: | ---: | ---: |\n",
+    );
+    let mut shown = 0;
+    for m in &changed {
+        let s = merchant_summary(m);
+        let drift = if s.drift > 0 {
+            format!(" ({} drifted)", s.drift)
+        } else {
+            String::new()
+        };
+        let row = format!(
+            "| {}{drift} | {} | {} | {} | {} |\n",
+            merchant_title(m).trim_start_matches("merchant "),
+            count(s.add),
+            count(s.change),
+            count(s.replace),
+            count(s.destroy)
+        );
+        if table.len() + row.len() > TABLE_SHARE {
+            break;
+        }
+        table.push_str(&row);
+        shown += 1;
+    }
+    if shown < changed.len() {
+        let mut rest = crate::plan::Summary::default();
+        for m in &changed[shown..] {
+            let s = merchant_summary(m);
+            rest.add += s.add;
+            rest.change += s.change;
+            rest.replace += s.replace;
+            rest.destroy += s.destroy;
+        }
+        let _ = writeln!(
+            table,
+            "| … {} more merchants | {} | {} | {} | {} |",
+            count(changed.len() - shown),
+            count(rest.add),
+            count(rest.change),
+            count(rest.replace),
+            count(rest.destroy)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "**{} of {} merchants have changes:**\n\n{table}",
+        count(changed.len()),
+        count(plan.merchants.len())
+    );
 }
 
 /// A GitHub alert (`> [!KIND]`) listing changes with a reason each, at most 50 of them; nothing

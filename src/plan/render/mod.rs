@@ -6,6 +6,7 @@ pub mod markdown;
 pub mod text;
 
 use super::model::{Action, Change, MerchantPlan, Plan, Summary};
+pub use crate::resources::show::{field_values, show_value};
 use crate::resources::FieldDiff;
 
 /// `Plan: N to add, N to change, N to replace, N to destroy.` or the no-change sentence, and the
@@ -66,6 +67,31 @@ pub fn merchant_summary(m: &MerchantPlan) -> Summary {
     p.summary()
 }
 
+/// `2 to add, 1 to change, 0 to replace, 1 to destroy` (with drift and consent when there are
+/// any), or `no changes`: a merchant's line in a fleet's per-merchant summary.
+pub(crate) fn merchant_counts(m: &MerchantPlan) -> String {
+    let s = merchant_summary(m);
+    let mut parts = Vec::new();
+    if !s.is_empty() {
+        // As the summary line writes them.
+        parts.push(format!(
+            "{} to add, {} to change, {} to replace, {} to destroy",
+            s.add, s.change, s.replace, s.destroy
+        ));
+    }
+    if s.drift > 0 {
+        parts.push(format!("{} drifted", count(s.drift)));
+    }
+    if s.awaiting_consent > 0 {
+        parts.push(format!("{} awaiting consent", count(s.awaiting_consent)));
+    }
+    if parts.is_empty() {
+        "no changes".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
 pub(crate) fn merchant_title(m: &MerchantPlan) -> String {
     match &m.name {
         Some(n) => format!("merchant {} ({n})", m.msn),
@@ -115,63 +141,6 @@ pub(crate) fn legend(plan: &Plan) -> Vec<(&'static str, &'static str)> {
         .filter(|(a, _)| used(*a))
         .map(|(a, text)| (a.symbol(), text))
         .collect()
-}
-
-/// A field line's value texts (before, after), formatted from the typed values and masked when
-/// personal.
-pub fn field_values(f: &FieldDiff) -> (Option<String>, Option<String>) {
-    let show = |v: &Option<serde_json::Value>| -> Option<String> {
-        v.as_ref().map(|v| {
-            let s = show_value(f.field, v);
-            if f.personal {
-                crate::resources::mask_phone(&s)
-            } else {
-                s
-            }
-        })
-    };
-    (show(&f.before), show(&f.after))
-}
-
-/// One typed value as plans show it: strings quoted, names and numbers bare, event sets joined,
-/// `(none)` for no value.
-pub fn show_value(field: crate::resources::Field, v: &serde_json::Value) -> String {
-    use crate::resources::{agreement, redirect_qr, show_str, Field};
-    use serde_json::Value;
-    match (field, v) {
-        (Field::Ttl, v) => redirect_qr::show_ttl(v),
-        (_, Value::Null) => "(none)".into(),
-        (Field::Events, Value::Array(events)) => events
-            .iter()
-            .map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_string))
-            .collect::<Vec<_>>()
-            .join(", "),
-        (Field::Secret, v) => match (v.get("file"), v.get("key"), v.get("command")) {
-            (Some(file), Some(key), _) => format!(
-                "(sent to {} as {})",
-                file.as_str().unwrap_or_default(),
-                key.as_str().unwrap_or_default()
-            ),
-            (_, _, Some(c)) => {
-                format!("(sent to the command `{}`)", c.as_str().unwrap_or_default())
-            }
-            _ => v.to_string(),
-        },
-        (Field::Interval, v) => match serde_json::from_value(v.clone()) {
-            Ok(i) => agreement::show_interval(&i),
-            Err(_) => v.to_string(),
-        },
-        (Field::Pricing, v) => match serde_json::from_value(v.clone()) {
-            Ok(p) => agreement::show_pricing(&p),
-            Err(_) => v.to_string(),
-        },
-        (
-            Field::PricingType | Field::PricingCurrency | Field::Status | Field::PhoneNumber,
-            Value::String(s),
-        ) => s.clone(),
-        (_, Value::String(s)) => show_str(s),
-        (_, v) => v.to_string(),
-    }
 }
 
 /// Why a change is planned so, in words (the plan holds a typed [`super::model::Reason`]).

@@ -117,6 +117,19 @@ pub fn render_with(plan: &Plan, style: Style, detail: bool) -> String {
             let _ = writeln!(out, "  {sym:<3} {text}");
         }
     }
+    // A fleet: one line per merchant, then the total.
+    if plan.merchants.len() > 1 {
+        out.push('\n');
+        let _ = writeln!(out, "Merchants:");
+        for m in &plan.merchants {
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                merchant_title(m),
+                super::merchant_counts(m)
+            );
+        }
+    }
     out.push('\n');
     let summary = plan.summary();
     let mut line = summary_line(&summary);
