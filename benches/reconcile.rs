@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo bench --bench reconcile` (`--profile dev` skips the optimised build).
 //! `VIPPSCTL_BENCH_SCALE=0.1` shrinks every object count for a quick run;
-//! `VIPPSCTL_BENCH_ONLY=plan,lists,apply,rate,fleet,memory,share,partner` picks benchmarks (`plan,lists`:
+//! `VIPPSCTL_BENCH_ONLY=plan,lists,apply,rate,fleet,memory,share,partner,discover` picks benchmarks (`plan,lists`:
 //! the plan of the large merchant and the agreement lists' budget, a few minutes).
 //! Prints a table and writes it to `target/bench-report.md`. See docs/performance.md.
 
@@ -137,6 +137,9 @@ fn main() {
     }
     if b.wants("partner") {
         rt.block_on(partner(&mut b));
+    }
+    if b.wants("discover") {
+        rt.block_on(discover(&mut b));
     }
     let report = render(&b, profile);
     println!("{report}");
@@ -997,4 +1000,58 @@ async fn partner(b: &mut Bench) {
         }
         previous = Some((n, wall, peak));
     }
+}
+
+/// Discovery of 5,000 sales units (`import --all`'s Management read) at 50 ms: requests vs the
+/// minimum (the Management token and one list: the spec defines no paging), wall time vs two
+/// round trips.
+async fn discover(b: &mut Bench) {
+    let n = ((5000.0 * b.scale) as usize).max(1);
+    let msns: Vec<String> = (0..n).map(|i| format!("{}", 100_000 + i)).collect();
+    let mut config = sim::SimConfig::test().with_merchants(msns);
+    config.latency = LATENCY;
+    let handle = start(config).await;
+    let creds =
+        vippsctl::api::Credentials::new(sim::SANDBOX_CLIENT_ID, sim::SANDBOX_CLIENT_SECRET, "");
+    let transport = vippsctl::engine::discover::management_transport(
+        &handle.base_url(),
+        creds,
+        Duration::from_secs(30),
+    )
+    .unwrap_or_else(|e| fail(&format!("transport: {e}")));
+    let started = Instant::now();
+    let units = vippsctl::engine::discover::list_sales_units(&transport)
+        .await
+        .unwrap_or_else(|e| fail(&format!("discovery: {e}")));
+    let wall = started.elapsed();
+    // The sandbox sales unit 123456 is listed too.
+    if units.len() != n + 1 {
+        fail(&format!(
+            "discovered {} sales units, expected {}",
+            units.len(),
+            n + 1
+        ));
+    }
+    let requests = handle.calls().len();
+    let minimum = 2;
+    b.row(
+        format!("discover {n} sales units: requests"),
+        requests.to_string(),
+        minimum.to_string(),
+        requests as f64 / minimum as f64,
+        "1.00x",
+        Some(requests == minimum),
+        "the Management token and one list (no paging in Management 1.1.6)",
+    );
+    let bound = LATENCY * 2;
+    b.row(
+        format!("discover {n} sales units: wall time"),
+        format!("{} ms", wall.as_millis()),
+        format!("{} ms", bound.as_millis()),
+        wall.as_secs_f64() / bound.as_secs_f64(),
+        "< 2x",
+        Some(wall < bound * 2),
+        "two round trips at 50 ms; the rest is the list's JSON, written and decoded",
+    );
+    handle.shutdown().await;
 }

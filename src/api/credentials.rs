@@ -109,6 +109,22 @@ impl Credentials {
         Self::from_lookup(id_var, secret_var, key_var, |name| std::env::var_os(name))
     }
 
+    /// A client id and secret alone, for `/miami/v1/token`, which takes no subscription key (the
+    /// set's subscription key is empty and never sent).
+    pub fn client_from_env_vars(id_var: &str, secret_var: &str) -> Result<Self, CredentialsError> {
+        // The key is looked up under a name no environment has, answered with a placeholder.
+        const NO_KEY: &str = "\0vippsctl-no-subscription-key";
+        let mut c = Self::from_lookup(id_var, secret_var, NO_KEY, |name| {
+            if name == NO_KEY {
+                Some("-".into())
+            } else {
+                std::env::var_os(name)
+            }
+        })?;
+        c.subscription_key = Secret::new("");
+        Ok(c)
+    }
+
     /// Like [`Credentials::from_env_vars`] with any source of variables (tests use a map rather
     /// than mutating the process environment, which other threads read at the same time).
     pub fn from_lookup(

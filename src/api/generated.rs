@@ -19,6 +19,10 @@ pub mod qr {
 pub mod recurring {
     include!(concat!(env!("OUT_DIR"), "/recurring.rs"));
 }
+#[allow(clippy::all, clippy::pedantic, dead_code, unused_imports, missing_docs)]
+pub mod management {
+    include!(concat!(env!("OUT_DIR"), "/management.rs"));
+}
 
 /// The spec versions the clients were generated from (`access-token 2.0.0, webhooks v1, ...`).
 pub const SPEC_VERSIONS: &str = env!("VIPPSCTL_SPEC_VERSIONS");
@@ -54,7 +58,7 @@ macro_rules! transport_hooks {
     )+};
 }
 
-transport_hooks!(accesstoken, webhooks, qr, recurring);
+transport_hooks!(accesstoken, webhooks, qr, recurring, management);
 
 /// A generated client of each API, all on one [`Transport`].
 pub fn clients(
@@ -125,6 +129,7 @@ mod tests {
             "webhooks v1",
             "qr 1.0",
             "recurring 3.1.2",
+            "management 1.1.6",
         ] {
             assert!(
                 super::SPEC_VERSIONS.contains(api),

@@ -15,4 +15,4 @@ pub use credentials::Credentials;
 pub use error::ApiError;
 pub use redact::redact;
 pub use transport::{Transport, TransportError};
-pub use vipps::MerchantApi;
+pub use vipps::{ManagementApi, MerchantApi};

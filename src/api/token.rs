@@ -1,4 +1,5 @@
-//! The access token: fetched from `POST /accesstoken/get` with a raw reqwest call (the token path
+//! The access token: fetched from `POST /accesstoken/get` (or, for the Management API with
+//! partner keys, `POST /miami/v1/token`: [`TokenFlow`]) with a raw reqwest call (the token path
 //! stays outside the generated clients and their hooks), cached per credential set and refreshed
 //! before it expires. Concurrent callers share one fetch.
 
@@ -82,8 +83,13 @@ impl TokenError {
             TokenError::NoAnswer { origin, .. } => format!(
                 "{origin} accepted the connection but did not answer: try again later, raise --timeout, or check that --base-url points at the Vipps API"
             ),
-            TokenError::Status { status, body, .. } => {
-                if matches!(status.as_u16(), 400 | 401 | 403) && !looks_like_html(body) {
+            TokenError::Status { status, body, url } => {
+                if matches!(status.as_u16(), 400 | 401 | 403)
+                    && !looks_like_html(body)
+                    && url.ends_with(TokenFlow::Management.path())
+                {
+                    "the Management token (/miami/v1/token) is for partner keys: check that the client id and secret are a partner's keys for this environment; with a merchant's own keys, name its MSN with --msn".into()
+                } else if matches!(status.as_u16(), 400 | 401 | 403) && !looks_like_html(body) {
                     "check the client id, client secret and subscription key (a trailing space counts) and that they are for this environment: test and production keys differ".into()
                 } else if *status == reqwest::StatusCode::TOO_MANY_REQUESTS
                     || (status.is_server_error() && !looks_like_html(body) && status.as_u16() != 501)
@@ -144,6 +150,28 @@ fn describe_body(body: &[u8], content_type: Option<&str>, secrets: &[&Secret]) -
     }
     let kind = content_type.unwrap_or("no content type");
     format!("{kind} body {:?}", redact(&start, secrets))
+}
+
+/// Which token endpoint a credential set gets its token from (API-FACTS 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenFlow {
+    /// `POST /accesstoken/get`: `client_id`, `client_secret` and the subscription key in headers,
+    /// an empty body. Every API call then sends the subscription key too.
+    #[default]
+    AccessToken,
+    /// `POST /miami/v1/token`: `Authorization: Basic base64(client_id:client_secret)` and the
+    /// form `grant_type=client_credentials`; 15-minute tokens for the Management API with partner
+    /// keys. No subscription key, neither here nor on the calls.
+    Management,
+}
+
+impl TokenFlow {
+    pub fn path(self) -> &'static str {
+        match self {
+            TokenFlow::AccessToken => "/accesstoken/get",
+            TokenFlow::Management => "/miami/v1/token",
+        }
+    }
 }
 
 /// A bearer token and when to stop using it.
@@ -241,6 +269,7 @@ pub struct TokenRequest<'a> {
     pub retry: &'a RetryPolicy,
     /// The transport's request timeout (for the message when no answer comes).
     pub timeout: Duration,
+    pub flow: TokenFlow,
 }
 
 impl TokenCache {
@@ -314,20 +343,70 @@ async fn fetch_with_retries(req: &TokenRequest<'_>) -> Result<AccessToken, Token
     }
 }
 
-async fn fetch(req: &TokenRequest<'_>) -> Result<AccessToken, TokenError> {
-    let url = format!("{}/accesstoken/get", req.base_url.trim_end_matches('/'));
+/// The token request of `flow`, with the credentials in sensitive header values.
+fn token_request(req: &TokenRequest<'_>, url: &str) -> Result<reqwest::RequestBuilder, TokenError> {
     let creds = req.credentials;
     let mut headers = req.extra_headers.clone();
-    for (name, secret) in [
-        ("client_id", &creds.client_id),
-        ("client_secret", &creds.client_secret),
-        ("Ocp-Apim-Subscription-Key", &creds.subscription_key),
-    ] {
-        let mut v = HeaderValue::from_str(secret.expose())
-            .map_err(|_| TokenError::InvalidHeader { name })?;
+    let sensitive = |name: &'static str, value: &str| {
+        let mut v = HeaderValue::from_str(value).map_err(|_| TokenError::InvalidHeader { name })?;
         v.set_sensitive(true);
-        headers.insert(name, v);
+        Ok::<_, TokenError>(v)
+    };
+    match req.flow {
+        TokenFlow::AccessToken => {
+            for (name, secret) in [
+                ("client_id", &creds.client_id),
+                ("client_secret", &creds.client_secret),
+                ("Ocp-Apim-Subscription-Key", &creds.subscription_key),
+            ] {
+                headers.insert(name, sensitive(name, secret.expose())?);
+            }
+            // Header names only: their values are the credentials.
+            tracing::debug!(
+                "POST {url} (headers client_id, client_secret, Ocp-Apim-Subscription-Key)"
+            );
+            Ok(req
+                .http
+                .post(url)
+                .headers(headers)
+                .header(reqwest::header::CONTENT_LENGTH, "0"))
+        }
+        TokenFlow::Management => {
+            let basic = basic_credentials(creds);
+            headers.insert(
+                reqwest::header::AUTHORIZATION,
+                sensitive("Authorization", &format!("Basic {}", basic.expose()))?,
+            );
+            tracing::debug!(
+                "POST {url} (header Authorization: Basic ***, form grant_type=client_credentials)"
+            );
+            Ok(req
+                .http
+                .post(url)
+                .headers(headers)
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded; charset=utf-8",
+                )
+                .body("grant_type=client_credentials"))
+        }
     }
+}
+
+/// `base64(client_id:client_secret)`, as `Authorization: Basic` carries it: a secret too.
+pub(crate) fn basic_credentials(creds: &Credentials) -> Secret {
+    use base64::Engine as _;
+    Secret::new(base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        creds.client_id.expose(),
+        creds.client_secret.expose()
+    )))
+}
+
+async fn fetch(req: &TokenRequest<'_>) -> Result<AccessToken, TokenError> {
+    let url = format!("{}{}", req.base_url.trim_end_matches('/'), req.flow.path());
+    let creds = req.credentials;
+    let request = token_request(req, &url)?;
     let started = Instant::now();
     let send_error = |source: reqwest::Error| {
         if source.is_timeout() && !source.is_connect() {
@@ -346,16 +425,7 @@ async fn fetch(req: &TokenRequest<'_>) -> Result<AccessToken, TokenError> {
             }
         }
     };
-    // Header names only: their values are the credentials.
-    tracing::debug!("POST {url} (headers client_id, client_secret, Ocp-Apim-Subscription-Key)");
-    let response = req
-        .http
-        .post(&url)
-        .headers(headers)
-        .header(reqwest::header::CONTENT_LENGTH, "0")
-        .send()
-        .await
-        .map_err(send_error)?;
+    let response = request.send().await.map_err(send_error)?;
     let status = response.status();
     let content_type = response
         .headers()
@@ -379,7 +449,9 @@ async fn fetch(req: &TokenRequest<'_>) -> Result<AccessToken, TokenError> {
         body.len(),
         human(started.elapsed())
     );
-    let secrets = creds.secrets();
+    let basic = basic_credentials(creds);
+    let mut secrets = creds.secrets().to_vec();
+    secrets.push(&basic);
     if status.is_redirection() {
         return Err(TokenError::Redirect {
             url,

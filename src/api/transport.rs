@@ -22,7 +22,7 @@
 use super::credentials::Credentials;
 use super::ratelimit::{human, RateLimiter, RateLimits};
 use super::retry::{is_idempotent, is_refused_unprocessed, is_retryable_status, RetryPolicy};
-use super::token::{TokenCache, TokenError, TokenRequest};
+use super::token::{TokenCache, TokenError, TokenFlow, TokenRequest};
 use crate::domain::{Environment, Secret};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
@@ -140,6 +140,7 @@ pub const MAX_IN_FLIGHT: usize = 64;
 struct Auth {
     credentials: Credentials,
     tokens: TokenCache,
+    flow: TokenFlow,
 }
 
 #[derive(Clone)]
@@ -174,10 +175,18 @@ pub struct TransportBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     plugin: (String, String),
+    flow: TokenFlow,
     max_in_flight: usize,
 }
 
 impl TransportBuilder {
+    /// Where the token comes from (default `/accesstoken/get`). [`TokenFlow::Management`] also
+    /// leaves the subscription key off every call.
+    pub fn token_flow(mut self, flow: TokenFlow) -> Self {
+        self.flow = flow;
+        self
+    }
+
     /// Without credentials no token is fetched and no auth headers are sent.
     pub fn credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(credentials);
@@ -259,6 +268,7 @@ impl TransportBuilder {
             auth: self.credentials.map(|credentials| Auth {
                 credentials,
                 tokens: TokenCache::new(),
+                flow: self.flow,
             }),
             retry: self.retry,
             limiter: RateLimiter::new(self.rate_limits),
@@ -339,6 +349,7 @@ impl Transport {
             timeout: DEFAULT_REQUEST_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             plugin: ("vippsctl-cli".into(), env!("CARGO_PKG_VERSION").into()),
+            flow: TokenFlow::AccessToken,
             max_in_flight: MAX_IN_FLIGHT,
         }
     }
@@ -413,8 +424,10 @@ impl Transport {
         match &self.shared.auth {
             Some(a) => {
                 let token = a.tokens.current();
+                let basic = super::token::basic_credentials(&a.credentials);
                 let mut secrets = a.credentials.secrets().to_vec();
                 secrets.extend(token.as_ref());
+                secrets.push(&basic);
                 super::redact::redact(text, &secrets)
             }
             None => text.to_owned(),
@@ -440,6 +453,13 @@ impl Transport {
         }
         if let Some(auth) = &shared.auth {
             let token = self.token(auth).await?;
+            let headers = request.headers_mut();
+            set_bearer(headers, &token);
+            // A Management token is used without a subscription key, which then is not sent.
+            if auth.flow == TokenFlow::Management {
+                tracing::debug!("{operation}: {} {}", request.method(), request.url().path());
+                return Ok(());
+            }
             let mut key = HeaderValue::from_str(auth.credentials.subscription_key.expose())
                 .map_err(|_| TransportErrorKind::InvalidHeader {
                     header: "Ocp-Apim-Subscription-Key",
@@ -447,9 +467,7 @@ impl Transport {
                     reason: "it contains control characters",
                 })?;
             key.set_sensitive(true);
-            let headers = request.headers_mut();
-            headers.insert(SUBSCRIPTION_KEY_HEADER, key);
-            set_bearer(headers, &token);
+            request.headers_mut().insert(SUBSCRIPTION_KEY_HEADER, key);
         }
         tracing::debug!("{operation}: {} {}", request.method(), request.url().path());
         Ok(())
@@ -473,6 +491,7 @@ impl Transport {
                 extra_headers: &self.shared.system_headers,
                 retry: &self.shared.retry,
                 timeout: self.shared.timeout,
+                flow: auth.flow,
             })
             .await
             .map_err(|e| TransportErrorKind::Token(e).into())

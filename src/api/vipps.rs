@@ -13,11 +13,12 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::api::error::{elide_quoted, ApiError};
-use crate::api::generated::{qr, recurring, webhooks};
+use crate::api::generated::{management, qr, recurring, webhooks};
 use crate::api::transport::Transport;
 use crate::domain::model::{
     AgreementPatch, AgreementStatus, DraftAgreement, DraftedAgreement, ImageFormat, Interval,
-    LiveAgreement, LiveCallbackQr, LiveRedirectQr, LiveWebhook, Pricing,
+    LiveAgreement, LiveCallbackQr, LiveRedirectQr, LiveWebhook, Pricing, SalesUnit,
+    SalesUnitConfiguration, SalesUnitDetails,
 };
 use crate::domain::Secret;
 
@@ -533,6 +534,79 @@ impl MerchantApi {
 /// the wire names of the API, never typify's. Every field is optional: the adapters name the ones
 /// they need in a decode error; unknown fields are ignored, as new API versions add some.
 /// Public only because the generated clients name these types.
+/// The Management API client of a partner (or a merchant), on a [`Transport`] whose token comes
+/// from `/miami/v1/token` for partner management keys ([`crate::api::token::TokenFlow`]).
+#[derive(Clone, Debug)]
+pub struct ManagementApi {
+    management: management::Client,
+}
+
+fn sales_unit(op: &str, u: wire::SalesUnitInfo) -> Result<SalesUnit, ApiError> {
+    Ok(SalesUnit {
+        msn: need(op, u.msn, "msn")?,
+        name: u.name.unwrap_or_default(),
+    })
+}
+
+impl ManagementApi {
+    pub fn new(transport: Transport) -> Self {
+        let base = transport.base_url().to_string();
+        let http = transport.http().clone();
+        ManagementApi {
+            management: management::Client::new_with_client(&base, http, transport),
+        }
+    }
+
+    /// Every sales unit the keys have access to. The spec defines no paging: one call, one list.
+    pub async fn list_sales_units(&self) -> Result<Vec<SalesUnit>, ApiError> {
+        const OP: &str = "list_sales_units";
+        call!(OP, self.management.list_sales_units().send())
+            .into_iter()
+            .map(|u| sales_unit(OP, u))
+            .collect()
+    }
+
+    /// The sales units of the merchant with this business identifier (a partner sees only its
+    /// own).
+    pub async fn list_merchant_sales_units(
+        &self,
+        scheme: &str,
+        id: &str,
+    ) -> Result<Vec<SalesUnit>, ApiError> {
+        const OP: &str = "list_merchant_sales_units";
+        let request = self
+            .management
+            .list_merchant_sales_units()
+            .scheme(scheme)
+            .id(id)
+            .send();
+        call!(OP, request)
+            .into_iter()
+            .map(|u| sales_unit(OP, u))
+            .collect()
+    }
+
+    /// One sales unit, with its `configuration` where the API gives it.
+    pub async fn get_sales_unit(&self, msn: &str) -> Result<SalesUnitDetails, ApiError> {
+        const OP: &str = "get_sales_unit";
+        let u = call!(OP, self.management.get_sales_unit().msn(msn).send());
+        let c = u.configuration;
+        Ok(SalesUnitDetails {
+            msn: need(OP, u.msn, "msn")?,
+            name: u.name.unwrap_or_default(),
+            business_identifier: u.business_identifier.and_then(|b| Some((b.scheme?, b.id?))),
+            configuration: c
+                .map(|c| SalesUnitConfiguration {
+                    payment_allowed: c.payment_allowed,
+                    capture_type: c.capture_type,
+                    skip_landing_page_allowed: c.skip_landing_page_allowed,
+                    recurring_allowed: c.recurring_allowed,
+                })
+                .unwrap_or_default(),
+        })
+    }
+}
+
 pub mod wire {
     use serde::de::{self, Deserializer, IgnoredAny};
     use serde::Deserialize;
@@ -621,6 +695,39 @@ pub mod wire {
     pub struct Interval {
         pub unit: Option<IntervalUnit>,
         pub count: Option<i64>,
+    }
+
+    /// A sales unit in a Management list (`MsnInfo`).
+    #[derive(Debug, Deserialize)]
+    pub struct SalesUnitInfo {
+        pub msn: Option<String>,
+        pub name: Option<String>,
+    }
+
+    /// One sales unit (Management `SalesUnit`).
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct SalesUnit {
+        pub msn: Option<String>,
+        pub name: Option<String>,
+        pub business_identifier: Option<BusinessIdentifier>,
+        pub configuration: Option<SalesUnitConfiguration>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    pub struct BusinessIdentifier {
+        pub scheme: Option<String>,
+        pub id: Option<String>,
+    }
+
+    /// Every property may be missing ("it doesn't mean that those details don't apply").
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct SalesUnitConfiguration {
+        pub payment_allowed: Option<bool>,
+        pub capture_type: Option<String>,
+        pub skip_landing_page_allowed: Option<bool>,
+        pub recurring_allowed: Option<bool>,
     }
 
     #[derive(Debug, Deserialize)]

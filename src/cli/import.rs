@@ -13,11 +13,17 @@ use std::path::PathBuf;
 #[command(
     after_help = "Examples:\n  vippsctl import --msn 123456 --out setup/imported.yaml\n  \
 vippsctl import --msn 123456 --msn 234567 --kinds webhooks,redirectQrs\n  \
-vippsctl import --msn 123456 --kinds agreements --created-after 2026-01-01"
+vippsctl import --msn 123456 --kinds agreements --created-after 2026-01-01\n  \
+vippsctl import --all --shard 1/4 --out setup/shard-1.yaml"
 )]
 pub struct ImportArgs {
     #[command(flatten)]
     pub merchants: MerchantArgs,
+    /// Import every sales unit the partner keys have access to, listed through the Management
+    /// API (token from /miami/v1/token). With --shard, only that shard's. With --sandbox, the
+    /// sandbox partner's sales units: the --msn given, else 123456, 234567 and 345678.
+    #[arg(long)]
+    pub all: bool,
     /// The kinds to import (comma-separated): webhooks, redirectQrs, callbackQrs, agreements.
     #[arg(long, value_delimiter = ',', value_name = "KINDS")]
     pub kinds: Vec<String>,
@@ -87,9 +93,16 @@ fn options(args: &ImportArgs) -> Result<ImportOptions, Failure> {
 
 pub async fn run(args: ImportArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
     args.merchants.check_msns()?;
-    if args.merchants.msns.is_empty() {
-        return Err(Failure::new("import needs at least one --msn")
-            .hint("vippsctl import --msn 123456 [--msn 234567 ...]"));
+    if args.all && !args.sandbox && !args.merchants.msns.is_empty() {
+        return Err(
+            Failure::new("--all lists the sales units itself; it takes no --msn").hint(
+                "leave out --msn (with --sandbox, --msn names the sandbox partner's sales units)",
+            ),
+        );
+    }
+    if !args.all && args.merchants.msns.is_empty() {
+        return Err(Failure::new("import needs at least one --msn, or --all")
+            .hint("vippsctl import --msn 123456 [--msn 234567 ...], or with partner keys vippsctl import --all"));
     }
     let mut opts = options(&args)?;
     if let (Some(out), false) = (&args.out, args.force) {
@@ -102,8 +115,31 @@ pub async fn run(args: ImportArgs, global: &GlobalArgs) -> Result<Outcome, Failu
         }
     }
     let shard = args.merchants.shard()?;
+    let asked: Vec<String> = if args.all {
+        let units = discover(&args, global).await?;
+        for u in &units {
+            opts.names.insert(u.msn.clone(), u.name.clone());
+        }
+        let msns: Vec<String> = units.into_iter().map(|u| u.msn).collect();
+        let kept = msns
+            .iter()
+            .filter(|m| shard.is_none_or(|s| s.contains(m)))
+            .count();
+        eprintln!(
+            "The Management API lists {} sales {}{}",
+            msns.len(),
+            if msns.len() == 1 { "unit" } else { "units" },
+            match &args.merchants.shard {
+                Some(s) => format!("; shard {s} imports {kept} of them"),
+                None => String::new(),
+            }
+        );
+        msns
+    } else {
+        args.merchants.msns.clone()
+    };
     let mut msns: Vec<String> = Vec::new();
-    for m in &args.merchants.msns {
+    for m in &asked {
         if !msns.contains(m) && shard.is_none_or(|s| s.contains(m)) {
             msns.push(m.clone());
         }
@@ -144,6 +180,34 @@ pub async fn run(args: ImportArgs, global: &GlobalArgs) -> Result<Outcome, Failu
         None => print!("{yaml}"),
     }
     Ok(Outcome::Ok)
+}
+
+/// The partner's sales units, through the Management API (or the sandbox partner's).
+async fn discover(
+    args: &ImportArgs,
+    global: &GlobalArgs,
+) -> Result<Vec<crate::domain::model::SalesUnit>, Failure> {
+    let workspace = crate::engine::Workspace::current();
+    let how = crate::engine::Connect {
+        sandbox: args.sandbox,
+        environment: global.environment,
+        base_url: global.base_url.clone(),
+        timeout: global.timeout,
+        // Discovery is two requests (the token and one list): no pacing to share.
+        max_requests_per_second: None,
+        workspace: &workspace,
+    };
+    let sandbox_units: Vec<String> = if args.merchants.msns.is_empty() {
+        crate::sim::SANDBOX_PARTNER_MSNS
+            .iter()
+            .map(|m| m.to_string())
+            .collect()
+    } else {
+        args.merchants.msns.clone()
+    };
+    crate::engine::discover(&how, None, &sandbox_units)
+        .await
+        .map_err(|e| session::failure(e, None, global))
 }
 
 fn bare_merchant(msn: &str) -> Merchant {

@@ -165,3 +165,29 @@ pub enum ImageFormat {
     Svg,
     Png,
 }
+
+/// A sales unit as the Management API lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SalesUnit {
+    pub msn: String,
+    pub name: String,
+}
+
+/// One sales unit's details (Management `GET /management/v1/sales-units/{msn}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SalesUnitDetails {
+    pub msn: String,
+    pub name: String,
+    /// `(scheme, id)`, e.g. `("business:NO:ORG", "987654321")`.
+    pub business_identifier: Option<(String, String)>,
+    pub configuration: SalesUnitConfiguration,
+}
+
+/// What a sales unit may do. `None` is "not said", which the API says does not mean "no".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SalesUnitConfiguration {
+    pub payment_allowed: Option<bool>,
+    pub capture_type: Option<String>,
+    pub skip_landing_page_allowed: Option<bool>,
+    pub recurring_allowed: Option<bool>,
+}

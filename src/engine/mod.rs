@@ -8,12 +8,14 @@
 //! them is the caller's business.
 
 pub mod connect;
+pub mod discover;
 pub mod error;
 pub mod observe;
 pub mod results;
 pub mod stale;
 
 pub use connect::{connect, Apis, Connect, Session};
+pub use discover::{discover, DiscoverError};
 pub use error::EngineError;
 pub use observe::{observe_all, observe_kinds};
 

@@ -19,6 +19,8 @@ pub struct ImportOptions {
     /// Agreements created on or after this day (UTC) only.
     pub created_after: Option<NaiveDate>,
     pub environment: Option<Environment>,
+    /// Sales-unit names by MSN (from discovery), written as each merchant's `name:`.
+    pub names: BTreeMap<String, String>,
 }
 
 impl Default for ImportOptions {
@@ -28,6 +30,7 @@ impl Default for ImportOptions {
             agreement_statuses: vec![AgreementStatus::Active, AgreementStatus::Pending],
             created_after: None,
             environment: None,
+            names: BTreeMap::new(),
         }
     }
 }
@@ -80,16 +83,21 @@ pub fn render(live: &[LiveMerchant], opts: &ImportOptions) -> String {
     let mut out = String::new();
     let msns: Vec<&str> = live.iter().map(|l| l.msn.as_str()).collect();
     out.push_str("# yaml-language-server: $schema=vippsctl.schema.json\n");
-    let _ = writeln!(
-        out,
-        "# Imported by `vippsctl import` from the live state of {} {}.",
-        if msns.len() == 1 {
-            "merchant"
-        } else {
-            "merchants"
-        },
-        msns.join(", ")
-    );
+    if msns.is_empty() {
+        // `import --all --shard i/n` with a shard that holds none of the sales units.
+        out.push_str("# Imported by `vippsctl import`: no merchants.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "# Imported by `vippsctl import` from the live state of {} {}.",
+            if msns.len() == 1 {
+                "merchant"
+            } else {
+                "merchants"
+            },
+            msns.join(", ")
+        );
+    }
     out.push_str(
         "# `vippsctl schema > vippsctl.schema.json` writes the schema the first line points at.\n",
     );
@@ -110,6 +118,9 @@ pub fn render(live: &[LiveMerchant], opts: &ImportOptions) -> String {
 
 fn merchant(out: &mut String, m: &LiveMerchant, opts: &ImportOptions) {
     let _ = writeln!(out, "  - msn: {}", q(&m.msn));
+    if let Some(name) = opts.names.get(&m.msn).filter(|n| !n.trim().is_empty()) {
+        let _ = writeln!(out, "    name: {}", q(name));
+    }
     let wants = |k: Kind| opts.kinds.contains(&k);
     if let (true, Some(w)) = (wants(Kind::Webhooks), &m.webhooks) {
         webhooks(out, &m.msn, w);

@@ -12,6 +12,28 @@ pub const SANDBOX_CLIENT_SECRET: &str = "sandbox-client-secret";
 pub const SANDBOX_SUBSCRIPTION_KEY: &str = "sandbox-subscription-key";
 /// The MSN a sandbox caller gets when it sends no `Merchant-Serial-Number`.
 pub const SANDBOX_MSN: &str = "123456";
+/// The sandbox partner's keys ([`SimCredentials::partner`]); like the others they open nothing
+/// but the local simulator.
+pub const SANDBOX_PARTNER_CLIENT_ID: &str = "00000000-5a4d-4b00-8002-000000000001";
+pub const SANDBOX_PARTNER_CLIENT_SECRET: &str = "sandbox-partner-client-secret";
+pub const SANDBOX_PARTNER_SUBSCRIPTION_KEY: &str = "sandbox-partner-subscription-key";
+/// The sales units `import --all --sandbox` discovers when no `--msn` names others.
+pub const SANDBOX_PARTNER_MSNS: [&str; 3] = ["123456", "234567", "345678"];
+
+/// What the Management API tells of a sales unit besides its MSN. Unset fields take the
+/// defaults [`SimConfig::sales_unit_profile`] gives.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesUnitProfile {
+    /// `name` (at most 50 characters); default `Sales unit <msn>`.
+    pub name: Option<String>,
+    /// The merchant's organisation number (9 digits); default derived from the MSN, so every
+    /// sales unit is its own merchant.
+    pub organisation: Option<String>,
+    /// `configuration.paymentAllowed`; default true.
+    pub payment_allowed: Option<bool>,
+    /// `configuration.recurringAllowed`; default true.
+    pub recurring_allowed: Option<bool>,
+}
 
 /// One set of API keys, as a sales unit (or a partner) gets them from the portal.
 #[derive(Debug, Clone)]
@@ -65,6 +87,22 @@ impl SimCredentials {
             msns,
             partner: true,
             ..SimCredentials::sandbox()
+        }
+    }
+
+    /// A partner's keys for `msns`, distinct from every sales unit's own keys (derived from a
+    /// fixed name, so a restart prints the same ones). They get a Management token from
+    /// `/miami/v1/token`, which a sales unit's own keys do not.
+    pub fn partner(msns: Vec<String>) -> Self {
+        SimCredentials {
+            client_id: SANDBOX_PARTNER_CLIENT_ID.to_string(),
+            client_secret: Secret::new(SANDBOX_PARTNER_CLIENT_SECRET),
+            subscription_key: Secret::new(SANDBOX_PARTNER_SUBSCRIPTION_KEY),
+            secondary_subscription_key: Some(Secret::new(format!(
+                "{SANDBOX_PARTNER_SUBSCRIPTION_KEY}-secondary"
+            ))),
+            msns,
+            partner: true,
         }
     }
 
@@ -381,11 +419,16 @@ pub struct SimConfig {
     pub state_file: Option<PathBuf>,
     /// Check the bearer token and subscription key on API calls.
     pub require_auth: bool,
+    /// Names, merchants and capabilities of sales units, by MSN (Management API).
+    pub sales_units: BTreeMap<String, SalesUnitProfile>,
     /// Send every webhook delivery here (a local http or https URL) instead of to the registered
     /// URL, as `sim serve --forward-to` does. `None`: deliveries wait, unsent, until one is set
     /// (the simulator never contacts the registered, public URLs).
     pub forward_to: Option<url::Url>,
 }
+
+/// A Management token's lifetime, in test and production alike (AT `fetchToken`).
+pub const MANAGEMENT_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// A token's lifetime in the Vipps test environment (AT description).
 pub const TEST_TOKEN_TTL: Duration = Duration::from_secs(3600);
@@ -408,6 +451,7 @@ impl SimConfig {
             lenient: Leniency::default(),
             state_file: None,
             require_auth: true,
+            sales_units: BTreeMap::new(),
             forward_to: None,
         }
     }
@@ -470,6 +514,36 @@ impl SimConfig {
             }
         }
         self
+    }
+
+    /// Adds partner keys ([`SimCredentials::partner`]) acting for every sales unit that exists
+    /// so far: what `sim serve --partner-keys` and `import --all --sandbox` run.
+    pub fn with_partner(mut self) -> Self {
+        let mut msns: Vec<String> = Vec::new();
+        for c in &self.credentials {
+            for m in &c.msns {
+                if !msns.contains(m) {
+                    msns.push(m.clone());
+                }
+            }
+        }
+        self.credentials
+            .retain(|c| c.client_id != SANDBOX_PARTNER_CLIENT_ID);
+        self.credentials.push(SimCredentials::partner(msns));
+        self
+    }
+
+    /// The name, merchant and capabilities the Management API gives for `msn`.
+    pub fn sales_unit_profile(&self, msn: &str) -> SalesUnitProfile {
+        let set = self.sales_units.get(msn).cloned().unwrap_or_default();
+        let digits: String = msn.chars().filter(char::is_ascii_digit).collect();
+        let tail = &digits[digits.len().saturating_sub(8)..];
+        SalesUnitProfile {
+            name: Some(set.name.unwrap_or_else(|| format!("Sales unit {msn}"))),
+            organisation: Some(set.organisation.unwrap_or_else(|| format!("9{tail:0>8}"))),
+            payment_allowed: Some(set.payment_allowed.unwrap_or(true)),
+            recurring_allowed: Some(set.recurring_allowed.unwrap_or(true)),
+        }
     }
 
     /// Switch on some leniency (see [`Leniency`]).

@@ -5,7 +5,7 @@
 use super::config::{CountedPer, FaultConfig, FaultKind, SimConfig};
 use super::state::{AgreementStatus, SimState};
 use super::wire::{api_error, gateway_error, percent_decode, Reply, Req};
-use super::{control, qr, recurring, token, webhooks};
+use super::{control, management, qr, recurring, token, webhooks};
 use crate::specs::ops::{self, Api, Operation};
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
@@ -33,6 +33,8 @@ pub struct CallRecord {
 pub(crate) struct TokenInfo {
     pub credential: usize,
     pub expires_at: DateTime<Utc>,
+    /// Fetched from `/miami/v1/token`: good for the Management API only.
+    pub management: bool,
 }
 
 pub(crate) struct Inner {
@@ -144,6 +146,9 @@ impl<'a> Ctx<'a> {
 /// Match a request against the operations' path templates.
 pub(crate) fn route(method: &str, path: &str) -> Option<(&'static Operation, Vec<String>)> {
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    if method == ops::MANAGEMENT_TOKEN.method && segs.join("/") == ops::MANAGEMENT_TOKEN.path {
+        return Some((&ops::MANAGEMENT_TOKEN, Vec::new()));
+    }
     ops::OPERATIONS.iter().find_map(|op| {
         if op.method != method {
             return None;
@@ -353,7 +358,13 @@ fn process(
         if let Some(reply) = check_system_headers(op, req) {
             return reply;
         }
+        if op.name == ops::MANAGEMENT_TOKEN.name {
+            return token::fetch_management(inner, req);
+        }
         return token::fetch(inner, req);
+    }
+    if op.api == Api::Management {
+        return management::handle(inner, op, params, req, record);
     }
     let msn = match authenticate(inner, op, req) {
         Ok(msn) => msn,
@@ -378,6 +389,7 @@ fn process(
         Api::Qr => qr::handle(inner, &ctx),
         Api::Recurring => recurring::handle(inner, &ctx),
         Api::AccessToken => token::fetch(inner, req),
+        Api::Management => management::handle(inner, op, ctx.params.clone(), req, record),
     }
 }
 
@@ -391,7 +403,7 @@ pub const SYSTEM_HEADERS: [&str; 4] = [
 pub const SYSTEM_HEADER_MAX_LEN: usize = 30;
 
 /// `Vipps-System-*` values longer than the specs' `maxLength: 30` are refused.
-fn check_system_headers(op: &Operation, req: &Req) -> Option<Reply> {
+pub(crate) fn check_system_headers(op: &Operation, req: &Req) -> Option<Reply> {
     let problems: Vec<super::wire::Invalid> = SYSTEM_HEADERS
         .iter()
         .filter(|h| {
@@ -479,6 +491,12 @@ fn authenticate(inner: &Inner, op: &Operation, req: &Req) -> Result<String, Repl
                 "Access denied: the access token has expired.",
             ));
         }
+        if info.management {
+            return Err(gateway_error(
+                401,
+                "Access denied: a token from /miami/v1/token is for the Management API only.",
+            ));
+        }
         let cred = inner.config.credentials.get(info.credential);
         if cred.is_none_or(|c| !c.has_subscription_key(key)) {
             return Err(gateway_error(
@@ -537,7 +555,7 @@ fn authenticate(inner: &Inner, op: &Operation, req: &Req) -> Result<String, Repl
     Ok(msn)
 }
 
-fn rate_limit(inner: &mut Inner, ctx: &Ctx<'_>) -> Option<Reply> {
+pub(crate) fn rate_limit(inner: &mut Inner, ctx: &Ctx<'_>) -> Option<Reply> {
     if let Some(limit) = inner.config.rate_limits.global_per_second {
         let now = inner.now();
         let window = chrono::Duration::seconds(1);

@@ -1,5 +1,5 @@
 //! A stateful local stand-in for the Vipps MobilePay APIs vippsctl uses (access token, webhooks,
-//! QR, recurring agreements): for tests, benchmarks and `--sandbox`. It answers on the paths the
+//! QR, recurring agreements, Management sales units): for tests, benchmarks and `--sandbox`. It answers on the paths the
 //! clients send (see `specs::ops`), in the published specs' shapes, and can be made slow,
 //! rate-limited and faulty on purpose. Its own control surface lives under `/_sim/`.
 //!
@@ -11,6 +11,7 @@ mod core;
 mod delivery;
 mod events;
 mod image;
+mod management;
 mod qr;
 mod recurring;
 mod server;
@@ -21,9 +22,11 @@ mod webhooks;
 mod wire;
 
 pub use config::{
-    Country, FaultConfig, FaultKind, Leniency, RateLimits, SimConfig, SimCredentials,
-    PRODUCTION_TOKEN_TTL, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_MSN,
-    SANDBOX_SUBSCRIPTION_KEY, TEST_TOKEN_TTL,
+    Country, FaultConfig, FaultKind, Leniency, RateLimits, SalesUnitProfile, SimConfig,
+    SimCredentials, MANAGEMENT_TOKEN_TTL, PRODUCTION_TOKEN_TTL, SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET, SANDBOX_MSN, SANDBOX_PARTNER_CLIENT_ID, SANDBOX_PARTNER_CLIENT_SECRET,
+    SANDBOX_PARTNER_MSNS, SANDBOX_PARTNER_SUBSCRIPTION_KEY, SANDBOX_SUBSCRIPTION_KEY,
+    TEST_TOKEN_TTL,
 };
 pub use control::{ControlError, Drift, ObjectKind};
 pub use core::CallRecord;

@@ -1,6 +1,10 @@
 //! `POST /accesstoken/get`: an empty body, credentials in headers (either subscription key of
 //! the pair), the published response shape with every numeric field as a string, and the
 //! lifetime of the environment (`SimConfig::token_ttl`: 1 hour in test, 24 in production).
+//!
+//! `POST /miami/v1/token` (AT `fetchToken`, API-FACTS 2): `Authorization: Basic
+//! base64(client_id:client_secret)`, a form body `grant_type=client_credentials`, no
+//! subscription key; for partner keys only, 15 minutes, `TokenResponse`.
 
 use super::core::{Inner, TokenInfo};
 use super::wire::{api_error, Reply, Req};
@@ -46,6 +50,7 @@ pub(crate) fn fetch(inner: &mut Inner, req: &Req) -> Reply {
         TokenInfo {
             credential: index,
             expires_at,
+            management: false,
         },
     );
     Reply::typed(
@@ -58,6 +63,86 @@ pub(crate) fn fetch(inner: &mut Inner, req: &Req) -> Reply {
             "expires_on": expires_at.timestamp().to_string(),
             "not_before": now.timestamp().to_string(),
             "resource": "00000002-0000-0000-c000-000000000000",
+            "access_token": token,
+        }),
+    )
+}
+
+pub(crate) fn fetch_management(inner: &mut Inner, req: &Req) -> Reply {
+    use base64::Engine as _;
+    let refuse =
+        |status: u16, detail: &str| api_error(Api::AccessToken, status, detail, &req.path, &[]);
+    let Some(basic) = req
+        .header("Authorization")
+        .and_then(|a| a.strip_prefix("Basic "))
+    else {
+        return refuse(
+            401,
+            "The Authorization header must be 'Basic base64(client_id:client_secret)'.",
+        );
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(basic.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    let Some((id, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+        return refuse(
+            401,
+            "The Basic credentials are not base64 of 'client_id:client_secret'.",
+        );
+    };
+    let form = req.header("Content-Type").is_some_and(|t| {
+        t.to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+    });
+    let body = String::from_utf8_lossy(&req.body);
+    let grant = body
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .find(|(k, _)| *k == "grant_type")
+        .map(|(_, v)| v);
+    if !form || grant != Some("client_credentials") {
+        return refuse(
+            400,
+            "The body must be the form grant_type=client_credentials (application/x-www-form-urlencoded).",
+        );
+    }
+    let Some(index) = inner
+        .config
+        .credentials
+        .iter()
+        .position(|c| c.client_id == id && c.client_secret.expose() == secret)
+    else {
+        return refuse(401, "Invalid client_id or client_secret.");
+    };
+    if !inner.config.credentials[index].partner {
+        return refuse(
+            401,
+            "These keys are not partner management keys; a sales unit's own keys get their token from /accesstoken/get.",
+        );
+    }
+    let now = inner.now();
+    let ttl = chrono::Duration::from_std(super::config::MANAGEMENT_TOKEN_TTL)
+        .unwrap_or_else(|_| chrono::Duration::minutes(15));
+    let token = format!(
+        "sim.mgmt.{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    inner.tokens.insert(
+        token.clone(),
+        TokenInfo {
+            credential: index,
+            expires_at: now + ttl,
+            management: true,
+        },
+    );
+    Reply::typed(
+        200,
+        "application/json;charset=UTF-8",
+        &json!({
+            "token_type": "Bearer",
+            "expires_in": ttl.num_seconds().to_string(),
             "access_token": token,
         }),
     )

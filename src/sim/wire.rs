@@ -184,6 +184,23 @@ pub(crate) fn api_error(
             }
             Reply::json(status, &body)
         }
+        // Management's `Problem`: its field-level details are `{key, value}` pairs.
+        Api::Management => {
+            let mut body = json!({
+                "type": format!("https://httpstatuses.io/{status}"),
+                "title": title,
+                "status": status,
+                "detail": detail,
+                "instance": instance,
+            });
+            if !problems.is_empty() {
+                body["extraDetails"] = problems
+                    .iter()
+                    .map(|(n, r)| json!({"key": n, "value": r}))
+                    .collect();
+            }
+            Reply::typed(status, "application/problem+json", &body)
+        }
         // The token endpoint documents no error bodies; Azure AD answers in this OAuth shape.
         Api::AccessToken => Reply::json(
             status,

@@ -11,10 +11,18 @@ pub enum Api {
     Webhooks,
     Qr,
     Recurring,
+    /// The Management API (sales units), for partners discovering their merchants.
+    Management,
 }
 
 impl Api {
-    pub const ALL: [Api; 4] = [Api::AccessToken, Api::Webhooks, Api::Qr, Api::Recurring];
+    pub const ALL: [Api; 5] = [
+        Api::AccessToken,
+        Api::Webhooks,
+        Api::Qr,
+        Api::Recurring,
+        Api::Management,
+    ];
 
     /// The spec's file name in `openapi/` (and in `VIPPSCTL_OPENAPI_DIR`), without `.yaml`.
     pub fn file_stem(self) -> &'static str {
@@ -23,6 +31,7 @@ impl Api {
             Api::Webhooks => "webhooks",
             Api::Qr => "qr",
             Api::Recurring => "recurring",
+            Api::Management => "management",
         }
     }
 
@@ -33,6 +42,7 @@ impl Api {
             Api::Webhooks => "webhooks",
             Api::Qr => "qr",
             Api::Recurring => "recurring",
+            Api::Management => "management",
         }
     }
 }
@@ -197,7 +207,41 @@ pub const OPERATIONS: &[Operation] = &[
         "accept_agreement",
         Some("acceptUsingPATCHV3"),
     ),
+    // Management 1.1.6: only the operations that are not marked "Idea/proposal".
+    op(
+        Api::Management,
+        "GET",
+        "/management/v1/sales-units",
+        "list_sales_units",
+        Some("getAllSalesUnits"),
+    ),
+    op(
+        Api::Management,
+        "GET",
+        "/management/v1/sales-units/{msn}",
+        "get_sales_unit",
+        Some("getMsn"),
+    ),
+    op(
+        Api::Management,
+        "GET",
+        "/management/v1/merchants/{scheme}/{id}/sales-units",
+        "list_merchant_sales_units",
+        Some("getMerchantSalesUnits"),
+    ),
 ];
+
+/// `POST /miami/v1/token`: the token partner management keys get for the Management API
+/// (API-FACTS 2). Like `/accesstoken/get` it is sent by the HTTP layer itself, never through a
+/// generated client; unlike it, it is not in [`OPERATIONS`], because the published access-token
+/// versions `.ci/published-specs.sh` builds from do not all have it (it came in 2023-11).
+pub const MANAGEMENT_TOKEN: Operation = op(
+    Api::AccessToken,
+    "POST",
+    "/miami/v1/token",
+    "fetch_management_token",
+    Some("fetchToken"),
+);
 
 /// The operations of one API.
 pub fn operations(api: Api) -> impl Iterator<Item = &'static Operation> {
@@ -244,6 +288,9 @@ pub const WIRE_RESPONSES: &[WireResponse] = &[
     wire("list_agreements", "Agreement", true),
     wire("fetch_agreement", "Agreement", false),
     wire("draft_agreement", "DraftedAgreement", false),
+    wire("list_sales_units", "SalesUnitInfo", true),
+    wire("list_merchant_sales_units", "SalesUnitInfo", true),
+    wire("get_sales_unit", "SalesUnit", false),
 ];
 
 /// The wire responses of one API's operations.

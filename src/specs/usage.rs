@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The config kind each operation serves: the one table that maps spec changes to config objects.
-/// `*` marks an operation every run needs (the access token).
+/// `*` marks an operation every run needs (the access token); `discovery` one that only
+/// `import --all` calls (the Management sales units), whatever the config declares.
 pub const OPERATION_KINDS: &[(&str, &str)] = &[
     ("fetch_access_token", "*"),
     ("list_webhooks", "webhooks"),
@@ -29,6 +30,9 @@ pub const OPERATION_KINDS: &[(&str, &str)] = &[
     ("fetch_agreement", "agreements"),
     ("update_agreement", "agreements"),
     ("accept_agreement", "agreements"),
+    ("list_sales_units", "discovery"),
+    ("get_sales_unit", "discovery"),
+    ("list_merchant_sales_units", "discovery"),
 ];
 
 /// The kinds counted in a config.
@@ -86,6 +90,9 @@ impl ConfigUsage {
         let Some(kind) = kind_of(operation) else {
             return "not used by the config".into();
         };
+        if kind == "discovery" {
+            return "used by `import --all`, not by the config".into();
+        }
         let mut parts = Vec::new();
         for (file, counts) in &self.files {
             if kind == "*" {

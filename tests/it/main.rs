@@ -9,6 +9,7 @@ mod printing_common;
 use common::proof;
 
 mod adapters;
+mod adoption_discover;
 mod adoption_import;
 mod adoption_policies;
 mod adoption_resume;

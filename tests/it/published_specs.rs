@@ -52,6 +52,8 @@ const BUILT: &[(Api, &str)] = &[
     (Api::Recurring, "latest.yaml"),
     (Api::Recurring, "history/2023-12-07_3f6ac6b.yaml"),
     (Api::Recurring, "history/2023-10-06_59d96ad.yaml"),
+    (Api::Management, "latest.yaml"),
+    (Api::Management, "history/2023-09-22_5a0eeba.yaml"),
 ];
 
 #[test]
@@ -154,6 +156,14 @@ fn built_versions_have_every_field_the_wire_types_read() {
                     ],
                 ),
                 "DraftedAgreement" => (fields::<wire::DraftedAgreement>(), vec![]),
+                "SalesUnitInfo" => (fields::<wire::SalesUnitInfo>(), vec![]),
+                "SalesUnit" => (
+                    fields::<wire::SalesUnit>(),
+                    vec![
+                        ("businessIdentifier", fields::<wire::BusinessIdentifier>()),
+                        ("configuration", fields::<wire::SalesUnitConfiguration>()),
+                    ],
+                ),
                 other => panic!("{at}: add the wire type {other} to this test"),
             };
             assert!(!top.is_empty(), "{at}: no fields recorded");

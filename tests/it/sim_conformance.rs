@@ -957,6 +957,118 @@ async fn every_answer_matches_the_published_specs() {
         .await;
     assert!(r.header("Retry-After").is_some());
 
+    // --- Management: the miami token of partner keys, then the sales-unit reads
+    let partner = common::start(SimConfig::test().with_merchants(["234567"])).await;
+    let pbase = partner.base_url();
+    let miami = |id: &str, secret: &str| {
+        http.post(format!("{pbase}/miami/v1/token"))
+            .basic_auth(id, Some(secret))
+            .header(
+                "Content-Type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )
+            .body("grant_type=client_credentials")
+    };
+    let r = run
+        .call(
+            "fetch_management_token",
+            miami(
+                vippsctl::sim::SANDBOX_CLIENT_ID,
+                vippsctl::sim::SANDBOX_CLIENT_SECRET,
+            ),
+            None,
+            200,
+        )
+        .await;
+    let mtoken = r.json()["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        r.json()["expires_in"],
+        json!("900"),
+        "15 minutes, as a string"
+    );
+    run.call(
+        "fetch_management_token",
+        miami(vippsctl::sim::SANDBOX_CLIENT_ID, "wrong"),
+        None,
+        401,
+    )
+    .await;
+    run.call(
+        "fetch_management_token",
+        http.post(format!("{pbase}/miami/v1/token")).basic_auth(
+            vippsctl::sim::SANDBOX_CLIENT_ID,
+            Some(vippsctl::sim::SANDBOX_CLIENT_SECRET),
+        ),
+        None,
+        400,
+    )
+    .await;
+    let mreq = |path: &str| {
+        http.get(format!("{pbase}{path}"))
+            .header("Authorization", format!("Bearer {mtoken}"))
+    };
+    let r = run
+        .call(
+            "list_sales_units",
+            mreq("/management/v1/sales-units"),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(r.json().as_array().map(Vec::len), Some(2), "{:?}", r.json());
+    run.call(
+        "list_sales_units",
+        http.get(format!("{pbase}/management/v1/sales-units")),
+        None,
+        401,
+    )
+    .await;
+    let r = run
+        .call(
+            "get_sales_unit",
+            mreq("/management/v1/sales-units/234567"),
+            None,
+            200,
+        )
+        .await;
+    let org = r.json()["businessIdentifier"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    run.call(
+        "get_sales_unit",
+        mreq("/management/v1/sales-units/999999"),
+        None,
+        404,
+    )
+    .await;
+    run.call(
+        "get_sales_unit",
+        mreq("/management/v1/sales-units/12"),
+        None,
+        400,
+    )
+    .await;
+    run.call(
+        "list_merchant_sales_units",
+        mreq(&format!(
+            "/management/v1/merchants/business:NO:ORG/{org}/sales-units"
+        )),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "list_merchant_sales_units",
+        mreq("/management/v1/merchants/business:NO:ORG/111111111/sales-units"),
+        None,
+        404,
+    )
+    .await;
+
     eprintln!("checked answers per operation: {:?}", run.seen);
     // Breadth: every operation answered at least once with success and once with an error.
     for op in OPERATIONS {

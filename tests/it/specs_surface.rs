@@ -132,7 +132,12 @@ fn rewrapped_descriptions_give_an_identical_surface() {
 
         // The comparison is not blind: a real constraint change does show.
         let mut tightened = doc;
-        assert!(set_first(&mut tightened, "maxLength", Value::from(3)));
+        // Management's first maxLength belongs to an idea-stage operation, outside the surface.
+        let target = match api {
+            Api::Management => &mut tightened["components"]["schemas"]["MsnInfo"],
+            _ => &mut tightened,
+        };
+        assert!(set_first(target, "maxLength", Value::from(3)));
         let changed = Surface::from_document(api, tightened).to_text();
         assert_ne!(
             original.to_text(),
