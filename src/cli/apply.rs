@@ -44,6 +44,10 @@ pub struct ApplyArgs {
     /// default fail at once, naming the lock file and the holder's pid.
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = crate::duration::parse)]
     pub lock_timeout: std::time::Duration,
+    /// Read each sales unit's configuration (Management API) and refuse, before any write,
+    /// agreements of a sales unit that does not allow recurring or payments.
+    #[arg(long)]
+    pub check_capabilities: bool,
     #[command(flatten)]
     pub scope: ScopeArgs,
 }
@@ -71,6 +75,7 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
     let request = PlanRequest {
         replace: parse_addresses(&args.replace)?,
         scope: args.scope.run_scope()?,
+        check_capabilities: args.check_capabilities,
     };
     // Loaded once: the lock and the plan see the same configuration.
     let loaded = session::load_config(&args.paths, global)?;
@@ -251,6 +256,13 @@ async fn apply_saved(
     let config_paths: Vec<PathBuf> = saved.config_files.iter().map(PathBuf::from).collect();
     let sandbox = args.sandbox || saved.base_url == "sandbox";
     let extra_replace = parse_addresses(&args.replace)?;
+    if args.check_capabilities {
+        return Err(Failure::new(format!(
+            "--check-capabilities does not apply to a saved plan: {} was made as it is",
+            path.display()
+        ))
+        .hint("pass --check-capabilities to `vippsctl plan` when making the plan"));
+    }
     if !args.scope.run_scope()?.is_empty() {
         return Err(Failure::new(format!(
             "{} was planned with its own scope; --msn, --shard, --target and --exclude do not apply to a saved plan",

@@ -37,6 +37,10 @@ pub struct PlanArgs {
     /// List every agreement an agreement policy changes (by default one line per policy).
     #[arg(long)]
     pub detail: bool,
+    /// Read each sales unit's configuration (Management API) and refuse, before any write,
+    /// agreements of a sales unit that does not allow recurring or payments.
+    #[arg(long)]
+    pub check_capabilities: bool,
     #[command(flatten)]
     pub scope: ScopeArgs,
 }
@@ -93,6 +97,7 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> Result<Outcome, Failure
     let request = PlanRequest {
         replace: parse_addresses(&args.replace)?,
         scope: args.scope.run_scope()?,
+        check_capabilities: args.check_capabilities,
     };
     let (plan, _loaded, _session) = make_plan(&args.paths, global, args.sandbox, &request).await?;
     print_plan(&plan, args.json, args.detail, global);

@@ -4,7 +4,7 @@
 use super::{EngineError, Workspace};
 use crate::api::credentials::Credentials;
 use crate::api::transport::Transport;
-use crate::api::vipps::MerchantApi;
+use crate::api::vipps::{ManagementApi, MerchantApi};
 use crate::config::model::{Config, Merchant};
 use crate::domain::Environment;
 use std::collections::HashMap;
@@ -53,6 +53,9 @@ pub struct Session {
     /// The base URL, or `sandbox` (whose port changes every run).
     pub label: String,
     pub apis: Apis,
+    /// The Management API with each merchant's keys (sales unit configuration, for
+    /// `--check-capabilities`); empty for a prepared session.
+    pub management: HashMap<String, Arc<ManagementApi>>,
     /// Keeps the in-process sandbox running for as long as the session lives.
     _sandbox: Option<crate::sim::SimHandle>,
 }
@@ -64,6 +67,7 @@ impl Session {
             environment,
             label: label.into(),
             apis,
+            management: HashMap::new(),
             _sandbox: None,
         }
     }
@@ -119,6 +123,7 @@ pub async fn connect(config: &Config, how: &Connect<'_>) -> Result<Session, Engi
     }
     authenticate(&by_credentials).await?;
     let mut apis = HashMap::new();
+    let mut management = HashMap::new();
     for m in &config.merchants {
         let vars = credential_vars(m);
         let Some(set) = by_credentials.iter().find(|s| s.vars == vars) else {
@@ -128,12 +133,14 @@ pub async fn connect(config: &Config, how: &Connect<'_>) -> Result<Session, Engi
             .transport
             .for_merchant(m.msn.clone())
             .map_err(|e| EngineError::from_error(&e))?;
+        management.insert(m.msn.clone(), Arc::new(ManagementApi::new(t.clone())));
         apis.insert(m.msn.clone(), Arc::new(MerchantApi::new(t)));
     }
     Ok(Session {
         environment,
         label: base_url,
         apis,
+        management,
         _sandbox: None,
     })
 }
@@ -222,6 +229,7 @@ async fn connect_sandbox(config: &Config, how: &Connect<'_>) -> Result<Session, 
         })?;
     let base_url = handle.base_url();
     let mut apis = HashMap::new();
+    let mut management = HashMap::new();
     for m in &config.merchants {
         let Some(k) = keys.iter().find(|k| k.msns.contains(&m.msn)) else {
             return Err(EngineError::failed(format!(
@@ -241,11 +249,13 @@ async fn connect_sandbox(config: &Config, how: &Connect<'_>) -> Result<Session, 
             .build()
             .and_then(|t| t.for_merchant(m.msn.clone()))
             .map_err(|e| EngineError::from_error(&e))?;
+        management.insert(m.msn.clone(), Arc::new(ManagementApi::new(t.clone())));
         apis.insert(m.msn.clone(), Arc::new(MerchantApi::new(t)));
     }
     Ok(Session {
         environment: Environment::Test,
         label: "sandbox".into(),
+        management,
         apis,
         _sandbox: Some(handle),
     })

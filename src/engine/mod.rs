@@ -7,6 +7,7 @@
 //! observes and plans only what is still different. Errors are [`EngineError`] data; printing
 //! them is the caller's business.
 
+pub mod capabilities;
 pub mod connect;
 pub mod discover;
 pub mod error;
@@ -77,6 +78,9 @@ pub struct PlanRequest {
     pub replace: Vec<Address>,
     /// `--msn`, `--shard`, `--target`, `--exclude` (or a saved plan's scope).
     pub scope: RunScope,
+    /// `--check-capabilities`: read each sales unit's configuration (Management API) and refuse
+    /// agreements a sales unit may not have, before any write.
+    pub check_capabilities: bool,
 }
 
 /// The configuration narrowed to the run's merchants: what to connect for (a shard needs only
@@ -144,6 +148,12 @@ pub async fn plan_timed(
         config_digest: loaded.digest.clone(),
         spec_versions: crate::api::generated::SPEC_VERSIONS.to_string(),
     };
+    if request.check_capabilities {
+        let problems = capabilities::check(&config, session).await?;
+        if !problems.is_empty() {
+            return Err(EngineError::Problems(problems));
+        }
+    }
     let mut plan = crate::plan::diff(&config, &live, &ctx, &opts).map_err(EngineError::Problems)?;
     for c in plan.merchants.iter_mut().flat_map(|m| m.changes.iter_mut()) {
         if c.action.is_change() && lost.contains(&c.address) {
@@ -190,6 +200,8 @@ pub async fn replan_saved(
     let mut replace = saved.replace.clone();
     replace.extend(extra_replace.iter().cloned());
     let request = PlanRequest {
+        // The saved plan was checked when it was made, if asked; a re-plan reads no more.
+        check_capabilities: false,
         replace,
         scope: match &saved.scope {
             Some(s) => RunScope::from_saved(s)?,

@@ -421,3 +421,60 @@ async fn a_merchant_sees_its_own_sales_unit_with_its_ordinary_token_and_subscrip
         serde_json::json!([{"msn": "345678", "name": "Sales unit 345678"}])
     );
 }
+
+/// `--check-capabilities`: a sales unit whose configuration does not allow recurring gets a plan
+/// problem naming its agreements, before any write; the other merchant's agreements and a plan
+/// without the flag are not affected.
+#[test]
+fn a_sales_unit_without_recurring_is_a_plan_problem_naming_its_agreements() {
+    const OK: &str = "123456";
+    const NO: &str = "234567";
+    let mut config = SimConfig::test().with_merchants([OK, NO]);
+    config.sales_units.insert(
+        NO.into(),
+        vippsctl::sim::SalesUnitProfile {
+            recurring_allowed: Some(false),
+            ..Default::default()
+        },
+    );
+    let sim = Sim::with_config(config);
+    let agreement = |id: &str| {
+        format!(
+            "      - externalId: {id}\n        productName: Coffee club\n        pricing: {{ type: LEGACY, amount: 100, currency: NOK }}\n        interval: {{ unit: MONTH, count: 1 }}\n        merchantRedirectUrl: https://shop.example/thanks\n        merchantAgreementUrl: https://shop.example/account\n"
+        )
+    };
+    sim.write(
+        "setup.yaml",
+        &format!(
+            "version: 1\nmerchants:\n  - msn: \"{OK}\"\n    agreements:\n{}  - msn: \"{NO}\"\n    agreements:\n{}{}",
+            agreement("gold-1"),
+            agreement("silver-1"),
+            agreement("silver-2")
+        ),
+    );
+    let checked = sim.run(&["plan", "setup.yaml", "--check-capabilities"]);
+    assert_eq!(checked.code, Some(1), "{checked}");
+    assert!(
+        checked.stderr.contains(&format!(
+            "merchant {NO}: its sales unit does not allow recurring (recurringAllowed: false), so these agreements and agreement policies would fail: silver-1, silver-2"
+        )),
+        "{checked}"
+    );
+    assert!(!checked.stderr.contains("gold-1"), "{checked}");
+    assert!(
+        sim.calls().iter().any(|c| c.operation == "get_sales_unit"),
+        "the sales units were read"
+    );
+    let apply = sim.run(&[
+        "apply",
+        "setup.yaml",
+        "--auto-approve",
+        "--check-capabilities",
+    ]);
+    assert_eq!(apply.code, Some(1), "{apply}");
+    assert!(sim.writes().is_empty(), "nothing was written");
+    // Without the flag the plan is made (and the drafts would fail at Vipps).
+    let plain = sim.run(&["plan", "setup.yaml"]);
+    assert_eq!(plain.code, Some(0), "{plain}");
+    assert!(plain.stdout.contains("3 to add"), "{plain}");
+}
