@@ -474,7 +474,15 @@ fn a_sales_unit_without_recurring_is_a_plan_problem_naming_its_agreements() {
     assert_eq!(apply.code, Some(1), "{apply}");
     assert!(sim.writes().is_empty(), "nothing was written");
     // Without the flag the plan is made (and the drafts would fail at Vipps).
-    let plain = sim.run(&["plan", "setup.yaml"]);
+    let plain = sim.run(&["plan", "setup.yaml", "--out", "p.json"]);
     assert_eq!(plain.code, Some(0), "{plain}");
     assert!(plain.stdout.contains("3 to add"), "{plain}");
+    // A saved plan is applied as it was made: the flag is refused next to it, not ignored.
+    let saved = sim.run(&["apply", "p.json", "--check-capabilities"]);
+    assert_eq!(saved.code, Some(1), "{saved}");
+    assert!(
+        saved.stderr.contains("does not apply to a saved plan"),
+        "{saved}"
+    );
+    assert!(sim.writes().is_empty(), "nothing was written");
 }
