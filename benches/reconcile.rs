@@ -649,7 +649,6 @@ async fn memory(b: &mut Bench) {
     let state = declared_state(&loaded, &b.secrets("memory-seed")).await;
     let sim = start(sim_config(Duration::ZERO, SimLimits::documented())).await;
     sim.seed(state);
-    let bin = env!("CARGO_BIN_EXE_vippsctl");
     let limit_kib = 100.0 * MIB;
     for (name, args) in [
         ("validate", vec!["validate".to_string()]),
@@ -658,14 +657,9 @@ async fn memory(b: &mut Bench) {
             vec!["plan".to_string(), "--base-url".to_string(), sim.base_url()],
         ),
     ] {
-        let mut cmd = std::process::Command::new(bin);
-        cmd.args(&args)
-            .arg(&file)
-            .env("VIPPS_CLIENT_ID", sim::SANDBOX_CLIENT_ID)
-            .env("VIPPS_CLIENT_SECRET", sim::SANDBOX_CLIENT_SECRET)
-            .env("VIPPS_SUBSCRIPTION_KEY", sim::SANDBOX_SUBSCRIPTION_KEY)
-            .env("NO_COLOR", "1")
-            .current_dir(b.tmp.path());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut cmd = vippsctl(&args, b.tmp.path());
+        cmd.arg(&file);
         // The simulator runs on this process's runtime: wait for the child off it.
         let m = tokio::task::spawn_blocking(move || run_measured(cmd))
             .await
@@ -922,14 +916,12 @@ async fn partner(b: &mut Bench) {
         .with_merchants(fleet.clone());
         let sim = start(config).await;
         sim.seed(replicate(&seed, &fleet));
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vippsctl"));
-        cmd.args(["plan", "--base-url", &sim.base_url(), "--detailed-exitcode"])
-            .arg(&file)
-            .env("VIPPS_CLIENT_ID", sim::SANDBOX_CLIENT_ID)
-            .env("VIPPS_CLIENT_SECRET", sim::SANDBOX_CLIENT_SECRET)
-            .env("VIPPS_SUBSCRIPTION_KEY", sim::SANDBOX_SUBSCRIPTION_KEY)
-            .env("NO_COLOR", "1")
-            .current_dir(b.tmp.path());
+        let base_url = sim.base_url();
+        let mut cmd = vippsctl(
+            &["plan", "--base-url", &base_url, "--detailed-exitcode"],
+            b.tmp.path(),
+        );
+        cmd.arg(&file);
         let m = tokio::task::spawn_blocking(move || run_measured(cmd))
             .await
             .unwrap_or_else(|e| fail(&format!("join: {e}")));

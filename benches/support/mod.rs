@@ -334,6 +334,19 @@ pub struct Measured {
     pub stderr: String,
 }
 
+/// `vippsctl ARGS` with the sandbox keys (which the bench simulators give every sales unit), no
+/// colour, in `dir`: the child `run_measured` times.
+pub fn vippsctl(args: &[&str], dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vippsctl"));
+    cmd.args(args)
+        .env("VIPPS_CLIENT_ID", sim::SANDBOX_CLIENT_ID)
+        .env("VIPPS_CLIENT_SECRET", sim::SANDBOX_CLIENT_SECRET)
+        .env("VIPPS_SUBSCRIPTION_KEY", sim::SANDBOX_SUBSCRIPTION_KEY)
+        .env("NO_COLOR", "1")
+        .current_dir(dir);
+    cmd
+}
+
 pub fn run_measured(mut cmd: std::process::Command) -> Measured {
     use std::io::Read;
     let start = Instant::now();

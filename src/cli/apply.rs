@@ -166,7 +166,15 @@ fn not_run_on_error<T>(
     let label = if args.sandbox {
         "sandbox".to_string()
     } else {
-        global.base_url.clone().unwrap_or_default()
+        // Where the run would have applied, as `engine::connect` picks it.
+        global.base_url.clone().unwrap_or_else(|| {
+            global
+                .environment
+                .or(loaded.config.environment)
+                .unwrap_or_default()
+                .base_url()
+                .to_string()
+        })
     };
     let results = crate::engine::results::FleetResults::not_run(
         &msns,

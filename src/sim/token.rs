@@ -40,19 +40,7 @@ pub(crate) fn fetch(inner: &mut Inner, req: &Req) -> Reply {
     let ttl = chrono::Duration::from_std(inner.config.token_ttl)
         .unwrap_or_else(|_| chrono::Duration::hours(1));
     let expires_at = now + ttl;
-    let token = format!(
-        "sim.{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    inner.tokens.insert(
-        token.clone(),
-        TokenInfo {
-            credential: index,
-            expires_at,
-            management: false,
-        },
-    );
+    let token = issue(inner, index, ttl, false);
     Reply::typed(
         200,
         "application/json;charset=UTF-8",
@@ -121,22 +109,9 @@ pub(crate) fn fetch_management(inner: &mut Inner, req: &Req) -> Reply {
             "These keys are not partner management keys; a sales unit's own keys get their token from /accesstoken/get.",
         );
     }
-    let now = inner.now();
     let ttl = chrono::Duration::from_std(super::config::MANAGEMENT_TOKEN_TTL)
         .unwrap_or_else(|_| chrono::Duration::minutes(15));
-    let token = format!(
-        "sim.mgmt.{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    inner.tokens.insert(
-        token.clone(),
-        TokenInfo {
-            credential: index,
-            expires_at: now + ttl,
-            management: true,
-        },
-    );
+    let token = issue(inner, index, ttl, true);
     Reply::typed(
         200,
         "application/json;charset=UTF-8",
@@ -146,4 +121,25 @@ pub(crate) fn fetch_management(inner: &mut Inner, req: &Req) -> Reply {
             "access_token": token,
         }),
     )
+}
+
+/// A new bearer token for credential `index`, valid for `ttl` on the simulated clock; Management
+/// tokens (`/miami/v1/token`) are told apart from the others by their prefix and their record.
+fn issue(inner: &mut Inner, index: usize, ttl: chrono::Duration, management: bool) -> String {
+    let token = format!(
+        "sim.{}{}{}",
+        if management { "mgmt." } else { "" },
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let expires_at = inner.now() + ttl;
+    inner.tokens.insert(
+        token.clone(),
+        TokenInfo {
+            credential: index,
+            expires_at,
+            management,
+        },
+    );
+    token
 }
