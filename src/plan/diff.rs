@@ -234,6 +234,7 @@ pub fn diff(
         replace: opts.replace.clone(),
         merchants,
         scope: None,
+        coverage: None,
     })
 }
 

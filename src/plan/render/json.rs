@@ -5,7 +5,7 @@
 //! document; [`read`] takes it back and checks that the two views of each change agree.
 
 use crate::domain::Environment;
-use crate::plan::model::{Action, Change, Desired, MerchantPlan, Plan, Reason, Summary};
+use crate::plan::model::{Action, Change, Coverage, Desired, MerchantPlan, Plan, Reason, Summary};
 use crate::plan::scope::Scope;
 use crate::resources::{Address, Effect, FieldDiff, Kind};
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,9 @@ struct Document {
     scope: Option<Scope>,
     resource_changes: Vec<ResourceChange>,
     merchants: Vec<MerchantInfo>,
+    /// `plan --all-merchants`: the partner's sales units against the configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    coverage: Option<Coverage>,
     summary: Summary,
 }
 
@@ -215,6 +218,7 @@ fn document(plan: &Plan) -> Document {
                 summary: super::merchant_summary(m),
             })
             .collect(),
+        coverage: plan.coverage.clone(),
         summary: plan.summary(),
     }
 }
@@ -379,6 +383,7 @@ fn plan_of(doc: Document) -> Result<Plan, String> {
         replace,
         merchants,
         scope: doc.scope,
+        coverage: doc.coverage,
     };
     if plan.summary() != doc.summary {
         return Err("its summary does not count its resource changes".into());
