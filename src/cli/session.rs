@@ -129,17 +129,6 @@ pub fn problems_failure(
     ))
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn shards_split_a_request_cap_evenly_and_never_to_zero() {
-        assert_eq!(super::rate_share(30, 1), 30);
-        assert_eq!(super::rate_share(30, 3), 10);
-        assert_eq!(super::rate_share(20, 3), 6);
-        assert_eq!(super::rate_share(2, 5), 1);
-    }
-}
-
 /// The partner's sales units through the Management API (`import --all`, `plan --all-merchants`).
 /// With `sandbox`, those of the sandbox partner: `sandbox_units`, or the built-in three.
 pub(crate) async fn discover(
@@ -168,4 +157,15 @@ pub(crate) async fn discover(
     crate::engine::discover(&how, None, &sandbox_units)
         .await
         .map_err(|e| failure(e, None, global))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shards_split_a_request_cap_evenly_and_never_to_zero() {
+        assert_eq!(super::rate_share(30, 1), 30);
+        assert_eq!(super::rate_share(30, 3), 10);
+        assert_eq!(super::rate_share(20, 3), 6);
+        assert_eq!(super::rate_share(2, 5), 1);
+    }
 }
