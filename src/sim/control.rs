@@ -63,6 +63,12 @@ pub(crate) fn seed(inner: &mut Inner, extra: SimState) {
         target.redirect_qrs.extend(m.redirect_qrs);
         target.callback_qrs.extend(m.callback_qrs);
         target.agreements.extend(m.agreements);
+        let om = &mut target.order_management;
+        om.images.extend(m.order_management.images);
+        om.categories.extend(m.order_management.categories);
+        for (pt, orders) in m.order_management.orders {
+            om.orders.entry(pt).or_default().extend(orders);
+        }
     }
     inner.dirty = true;
 }

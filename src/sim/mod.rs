@@ -12,6 +12,7 @@ mod delivery;
 mod events;
 mod image;
 mod management;
+mod order_management;
 mod qr;
 mod recurring;
 mod server;
@@ -38,6 +39,7 @@ pub use events::{CHECKED_IN, CUSTOMER_TOKEN_MINUTES, EPAYMENT_EVENTS, TRIGGERABL
 pub use server::{start, SimError, SimHandle};
 pub use state::{
     Agreement, AgreementStatus, CallbackQr, IdempotencyRecord, Interval, MerchantState, Msisdn,
-    Pricing, PricingType, RedirectQr, SimState, StateFileError, Webhook,
+    OrderCategory, OrderImage, OrderInfo, OrderManagement, Pricing, PricingType, RedirectQr,
+    SimState, StateFileError, Webhook,
 };
 pub use wire::percent_encode;

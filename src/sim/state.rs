@@ -31,6 +31,67 @@ pub struct MerchantState {
     /// first answer again, for as long as the state lives (Vipps documents no expiry).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub idempotency: BTreeMap<String, IdempotencyRecord>,
+    /// Order Management: images, what was added to orders, v3 categories.
+    #[serde(default, skip_serializing_if = "OrderManagement::is_empty")]
+    pub order_management: OrderManagement,
+}
+
+/// What a sales unit added through the Order Management API.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrderManagement {
+    /// Keyed by the merchant-chosen imageId.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub images: BTreeMap<String, OrderImage>,
+    /// Keyed by paymentType (`ECOM`, `RECURRING`), then orderId.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub orders: BTreeMap<String, BTreeMap<String, OrderInfo>>,
+    /// v3 categories, keyed by their server-assigned id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub categories: BTreeMap<uuid::Uuid, OrderCategory>,
+}
+
+impl OrderManagement {
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty() && self.orders.is_empty() && self.categories.is_empty()
+    }
+}
+
+/// An uploaded image: what was checked of it, not the image itself (the state is served and
+/// persisted; 2 MB per image would swamp it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderImage {
+    /// SHA-256 of the decoded bytes, hex: a second upload under the same id is compared by it.
+    pub sha256: String,
+    /// `PNG` or `JPEG`.
+    pub format: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: usize,
+    pub created: DateTime<Utc>,
+}
+
+/// What was added to one order (paymentType + orderId), as the API answers it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrderInfo {
+    /// The v2 category (`Order`): the latest PUT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<serde_json::Value>,
+    /// The order lines and bottom line (`Receipt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<serde_json::Value>,
+}
+
+/// A v3 category.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderCategory {
+    pub order_id: String,
+    pub payment_type: String,
+    /// `type`: one of the `CategoryEnum` values.
+    pub kind: String,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    pub created: DateTime<Utc>,
 }
 
 /// The first answer to a recurring write with an Idempotency-Key.

@@ -1069,6 +1069,8 @@ async fn every_answer_matches_the_published_specs() {
     )
     .await;
 
+    order_management(&mut run, &c).await;
+
     eprintln!("checked answers per operation: {:?}", run.seen);
     // Breadth: every operation answered at least once with success and once with an error.
     for op in OPERATIONS {
@@ -1159,4 +1161,192 @@ fn the_validator_rejects_what_the_spec_forbids() {
             .is_err(),
         "formats (date-time) are checked"
     );
+}
+
+/// Order Management: every operation, with successes and the errors the spec declares.
+async fn order_management(run: &mut Run, c: &Client) {
+    use crate::sim_order_management::{image, png_base64, receipt};
+    let om = |p: &str| format!("/order-management{p}");
+    let img = image("socks-orange-123", &png_base64(200, 200));
+    run.call(
+        "upload_image",
+        c.req("POST", &om("/v1/images")),
+        Some((&img, Body::SchemaValid)),
+        200,
+    )
+    .await;
+    // A GIF is schema-valid (src is a string) but not an image the API takes.
+    let gif = image("gif", "R0lGODlhAQABAAAAACw=");
+    run.call(
+        "upload_image",
+        c.req("POST", &om("/v1/images")),
+        Some((&gif, Body::SchemaValid)),
+        400,
+    )
+    .await;
+    let bad_id = image("with space", &png_base64(200, 200));
+    run.call(
+        "upload_image",
+        c.req("POST", &om("/v1/images")),
+        Some((&bad_id, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+
+    let cat = json!({"category": "GENERAL", "orderDetailsUrl": "https://example.com/o/1", "imageId": "socks-orange-123"});
+    let path = om("/v2/ECOM/categories/order-1");
+    run.call(
+        "put_order_category",
+        c.req("PUT", &path),
+        Some((&cat, Body::SchemaValid)),
+        200,
+    )
+    .await;
+    let bad = json!({"category": "INVOICE", "orderDetailsUrl": "https://example.com"});
+    run.call(
+        "put_order_category",
+        c.req("PUT", &path),
+        Some((&bad, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    let no_image = json!({"category": "GENERAL", "orderDetailsUrl": "https://example.com", "imageId": "unknown"});
+    run.call(
+        "put_order_category",
+        c.req("PUT", &path),
+        Some((&no_image, Body::SchemaValid)),
+        404,
+    )
+    .await;
+
+    let lines = om("/v2/ECOM/receipts/order-1");
+    run.call(
+        "add_order_lines",
+        c.req("POST", &lines),
+        Some((&receipt(), Body::SchemaValid)),
+        201,
+    )
+    .await;
+    run.call(
+        "add_order_lines",
+        c.req("POST", &lines),
+        Some((&receipt(), Body::SchemaValid)),
+        409,
+    )
+    .await;
+    let mut sums = receipt();
+    sums["orderLines"][0]["totalAmount"] = json!(1);
+    run.call(
+        "add_order_lines",
+        c.req("POST", &om("/v2/ECOM/receipts/order-2")),
+        Some((&sums, Body::SchemaValid)),
+        400,
+    )
+    .await;
+    let mut rate = receipt();
+    rate["orderLines"][0]["taxRate"] = json!(10001);
+    run.call(
+        "add_order_lines",
+        c.req("POST", &om("/v2/ECOM/receipts/order-2")),
+        Some((&rate, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+
+    run.call(
+        "get_order",
+        c.req("GET", &om("/v2/ECOM/order-1")),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "get_order",
+        c.req("GET", &om("/v2/RECURRING/order-1")),
+        None,
+        404,
+    )
+    .await;
+
+    let v3 = json!({"orderId": "order-1", "paymentType": "ECOM", "type": "RECEIPT", "url": "https://www.example.com", "imageId": "socks-orange-123"});
+    let r = run
+        .call(
+            "create_category",
+            c.req("POST", &om("/v3/categories")),
+            Some((&v3, Body::SchemaValid)),
+            201,
+        )
+        .await;
+    let id = r.json()["categoryId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let bad = json!({"orderId": "order-1", "paymentType": "VIPPS", "type": "RECEIPT", "url": "https://e.com"});
+    run.call(
+        "create_category",
+        c.req("POST", &om("/v3/categories")),
+        Some((&bad, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    run.call(
+        "list_categories",
+        c.req("GET", &om("/v3/categories?orderId=order-1")),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "list_categories",
+        c.req("GET", &om("/v3/categories")),
+        None,
+        400,
+    )
+    .await;
+    run.call(
+        "get_category",
+        c.req("GET", &om(&format!("/v3/categories/{id}"))),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "get_category",
+        c.req("GET", &om("/v3/categories/not-a-uuid")),
+        None,
+        400,
+    )
+    .await;
+    let unknown = uuid::Uuid::new_v4();
+    run.call(
+        "get_category",
+        c.req("GET", &om(&format!("/v3/categories/{unknown}"))),
+        None,
+        404,
+    )
+    .await;
+    run.call(
+        "delete_category",
+        c.req("DELETE", &om(&format!("/v3/categories/{id}"))),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "delete_category",
+        c.req("DELETE", &om(&format!("/v3/categories/{id}"))),
+        None,
+        404,
+    )
+    .await;
+    // Unauthenticated: the gateway's 401, which the spec declares without a body.
+    run.call(
+        "get_order",
+        c.http
+            .get(format!("{}{}", c.base, om("/v2/ECOM/order-1")))
+            .header("Merchant-Serial-Number", vippsctl::sim::SANDBOX_MSN),
+        None,
+        401,
+    )
+    .await;
 }

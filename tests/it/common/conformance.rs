@@ -52,6 +52,16 @@ const RECURRING_OPS: &[&str] = &[
     "accept_agreement",
 ];
 
+const ORDER_MANAGEMENT_OPS: &[&str] = &[
+    "put_order_category",
+    "add_order_lines",
+    "get_order",
+    "create_category",
+    "list_categories",
+    "get_category",
+    "delete_category",
+];
+
 /// THE allow-list: every place where we (and the simulator) knowingly disagree with a published
 /// spec, because the spec is wrong or silent about what the real API does. Nothing else is
 /// tolerated.
@@ -118,6 +128,24 @@ pub const DEVIATIONS: &[Deviation] = &[
         status: 404,
         kind: DeviationKind::UndeclaredStatus,
         why: "deleting an unknown webhook id; the spec lists only 204 and 400",
+    },
+    Deviation {
+        ops: ORDER_MANAGEMENT_OPS,
+        status: 401,
+        kind: DeviationKind::UndocumentedBody,
+        why: "Order Management declares 401 description-only; the gateway still sends its JSON error",
+    },
+    Deviation {
+        ops: &["upload_image"],
+        status: 401,
+        kind: DeviationKind::UndeclaredStatus,
+        why: "the image upload declares only 200; authentication fails at the gateway all the same",
+    },
+    Deviation {
+        ops: &["upload_image"],
+        status: 400,
+        kind: DeviationKind::UndeclaredStatus,
+        why: "the image upload declares only 200, yet its body has required fields, a pattern and the size and format rules of src",
     },
     Deviation {
         ops: &["accept_agreement"],
