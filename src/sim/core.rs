@@ -104,6 +104,7 @@ impl Inner {
         for (msn, payload) in expired {
             self.emit(&msn, super::events::AGREEMENT_EXPIRED, payload);
         }
+        super::charges::sweep(self);
     }
 
     pub fn persist(&mut self) {
@@ -579,6 +580,7 @@ pub(crate) fn rate_limit(inner: &mut Inner, ctx: &Ctx<'_>) -> Option<Reply> {
     let key = match per {
         CountedPer::Merchant => ctx.msn.clone(),
         CountedPer::Agreement => format!("{}/{}", ctx.msn, ctx.params.first()?),
+        CountedPer::Charge => format!("{}/{}/{}", ctx.msn, ctx.params.first()?, ctx.params.get(1)?),
     };
     let now = inner.now();
     let window = chrono::Duration::minutes(1);

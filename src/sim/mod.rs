@@ -5,6 +5,7 @@
 //!
 //! Where the simulator and the published spec (or API-FACTS) disagree, the simulator is wrong.
 
+mod charges;
 mod config;
 mod control;
 mod core;
@@ -22,6 +23,9 @@ mod token;
 mod webhooks;
 mod wire;
 
+pub use charges::{
+    CHARGE_CANCELED, CHARGE_CAPTURED, CHARGE_FAILED, CHARGE_REFUNDED, CHARGE_RESERVED,
+};
 pub use config::{
     Country, FaultConfig, FaultKind, Leniency, RateLimits, SalesUnitProfile, SimConfig,
     SimCredentials, MANAGEMENT_TOKEN_TTL, PRODUCTION_TOKEN_TTL, SANDBOX_CLIENT_ID,
@@ -38,8 +42,8 @@ pub use delivery::{
 pub use events::{CHECKED_IN, CUSTOMER_TOKEN_MINUTES, EPAYMENT_EVENTS, TRIGGERABLE};
 pub use server::{start, SimError, SimHandle};
 pub use state::{
-    Agreement, AgreementStatus, CallbackQr, IdempotencyRecord, Interval, MerchantState, Msisdn,
-    OrderCategory, OrderImage, OrderInfo, OrderManagement, Pricing, PricingType, RedirectQr,
-    SimState, StateFileError, Webhook,
+    Agreement, AgreementStatus, CallbackQr, Charge, ChargeEvent, ChargeStatus, IdempotencyRecord,
+    Interval, MerchantState, Msisdn, OrderCategory, OrderImage, OrderInfo, OrderManagement,
+    Pricing, PricingType, RedirectQr, SimState, StateFileError, Webhook,
 };
 pub use wire::percent_encode;

@@ -219,6 +219,19 @@ impl SimHandle {
         self.customer(id, CustomerAction::Stop)
     }
 
+    /// From now on charging this agreement's customer fails with `reason` (a `failureReason`
+    /// value, e.g. `user_action_required`); `None`: the card works again.
+    pub fn set_card_fails(
+        &self,
+        agreement_id: &str,
+        reason: Option<&str>,
+    ) -> Result<(), ControlError> {
+        let mut inner = self.sim.lock();
+        let r = super::charges::set_card_fails(&mut inner, agreement_id, reason);
+        inner.persist();
+        r
+    }
+
     fn customer(&self, id: &str, action: CustomerAction) -> Result<(), ControlError> {
         let mut inner = self.sim.lock();
         let r = control::customer(&mut inner, id, action);

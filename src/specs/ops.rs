@@ -213,6 +213,56 @@ pub const OPERATIONS: &[Operation] = &[
         "accept_agreement",
         Some("acceptUsingPATCHV3"),
     ),
+    // Charges: vippsctl does not call them (they are operational); the simulator serves them.
+    op(
+        Api::Recurring,
+        "GET",
+        "/recurring/v3/agreements/{agreementId}/charges",
+        "list_charges",
+        Some("ListChargesV3"),
+    ),
+    op(
+        Api::Recurring,
+        "POST",
+        "/recurring/v3/agreements/{agreementId}/charges",
+        "create_charge",
+        Some("CreateChargeV3"),
+    ),
+    op(
+        Api::Recurring,
+        "GET",
+        "/recurring/v3/agreements/{agreementId}/charges/{chargeId}",
+        "fetch_charge",
+        Some("FetchChargeV3"),
+    ),
+    op(
+        Api::Recurring,
+        "DELETE",
+        "/recurring/v3/agreements/{agreementId}/charges/{chargeId}",
+        "cancel_charge",
+        Some("CancelChargeV3"),
+    ),
+    op(
+        Api::Recurring,
+        "POST",
+        "/recurring/v3/agreements/{agreementId}/charges/{chargeId}/capture",
+        "capture_charge",
+        Some("CaptureChargeV3"),
+    ),
+    op(
+        Api::Recurring,
+        "POST",
+        "/recurring/v3/agreements/{agreementId}/charges/{chargeId}/refund",
+        "refund_charge",
+        Some("RefundChargeV3"),
+    ),
+    op(
+        Api::Recurring,
+        "GET",
+        "/recurring/v3/charges/{chargeId}",
+        "fetch_charge_by_id",
+        Some("FetchChargeByIdV3"),
+    ),
     // Management 1.1.6: only the operations that are not marked "Idea/proposal".
     op(
         Api::Management,

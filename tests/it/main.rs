@@ -60,6 +60,7 @@ mod reconcile_property;
 mod reconcile_secrets;
 mod reconcile_sinks;
 mod reconcile_unknown_outcome;
+mod sim_charges;
 mod sim_conformance;
 mod sim_conformance_client;
 mod sim_delivery;
