@@ -593,6 +593,22 @@ pub(crate) fn agreement_stopped(
     }
 }
 
+/// What is still reserved on a RESERVE_CAPTURE charge (refunds of the captured part leave it).
+fn reserved_left(c: &Charge) -> i64 {
+    let reserved = matches!(
+        c.status,
+        ChargeStatus::Reserved
+            | ChargeStatus::PartiallyCaptured
+            | ChargeStatus::PartiallyRefunded
+            | ChargeStatus::Refunded
+    );
+    if c.transaction_type == "RESERVE_CAPTURE" && reserved {
+        c.amount - c.captured - c.cancelled
+    } else {
+        0
+    }
+}
+
 fn cancel_now(c: &mut Charge, at: DateTime<Utc>, key: String) -> i64 {
     let amount = c.amount - c.captured;
     c.status = ChargeStatus::Cancelled;
@@ -889,24 +905,16 @@ fn cancel(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
     else {
         return ctx.error(404, "Charge not found.", &[]);
     };
-    // "Cancels a pending, due or reserved charge"; of a PARTIALLY_CAPTURED one the rest is released.
-    if !matches!(
-        c.status,
-        ChargeStatus::Pending
-            | ChargeStatus::Due
-            | ChargeStatus::Reserved
-            | ChargeStatus::PartiallyCaptured
-    ) {
+    // "Cancels a pending, due or reserved charge"; of a partially captured one the rest is
+    // released.
+    if !matches!(c.status, ChargeStatus::Pending | ChargeStatus::Due) && reserved_left(c) <= 0 {
         return ctx.error(
             400,
             &format!(
-                "Charge {id} is {} and cannot be cancelled.",
+                "Charge {id} is {} and has nothing left to cancel.",
                 c.status.as_str()
             ),
-            &[invalid(
-                "status",
-                "not PENDING, DUE, RESERVED or PARTIALLY_CAPTURED",
-            )],
+            &[invalid("status", "not PENDING, DUE or reserved")],
         );
     }
     let amount = cancel_now(c, now, key);
@@ -971,20 +979,17 @@ fn capture(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
             )],
         );
     }
-    if !matches!(
-        c.status,
-        ChargeStatus::Reserved | ChargeStatus::PartiallyCaptured
-    ) {
+    let left = reserved_left(c);
+    if left <= 0 {
         return ctx.error(
             400,
             &format!(
-                "Charge {id} is {} and cannot be captured.",
+                "Charge {id} is {} and has nothing reserved to capture.",
                 c.status.as_str()
             ),
             &[invalid("status", "not RESERVED or PARTIALLY_CAPTURED")],
         );
     }
-    let left = c.amount - c.captured - c.cancelled;
     if amount > left {
         return ctx.error(
             400,
@@ -994,7 +999,9 @@ fn capture(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
     }
     c.captured += amount;
     c.captured_at.get_or_insert(now);
-    c.status = if c.captured == c.amount {
+    c.status = if c.refunded > 0 {
+        ChargeStatus::PartiallyRefunded
+    } else if c.captured == c.amount {
         ChargeStatus::Charged
     } else {
         ChargeStatus::PartiallyCaptured

@@ -1070,6 +1070,7 @@ async fn every_answer_matches_the_published_specs() {
     .await;
 
     order_management(&mut run, &c).await;
+    charges(&mut run, &sim, &c).await;
 
     eprintln!("checked answers per operation: {:?}", run.seen);
     // Breadth: every operation answered at least once with success and once with an error.
@@ -1349,4 +1350,215 @@ async fn order_management(run: &mut Run, c: &Client) {
         401,
     )
     .await;
+}
+
+/// Recurring charges: every operation, with successes and the errors the spec declares.
+async fn charges(run: &mut Run, sim: &vippsctl::sim::SimHandle, c: &Client) {
+    let ag = "/recurring/v3/agreements";
+    let idem = |rb: reqwest::RequestBuilder, k: &str| rb.header("Idempotency-Key", k);
+    let draft = json!({"pricing": {"type": "FLEXIBLE", "currency": "NOK"}, "merchantRedirectUrl": "https://example.com/r",
+        "merchantAgreementUrl": "https://example.com/a", "productName": "Charges"});
+    let r = run
+        .call(
+            "draft_agreement",
+            idem(c.req("POST", ag), "chg-draft"),
+            Some((&draft, Body::SchemaValid)),
+            201,
+        )
+        .await;
+    let id = r.json()["agreementId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    sim.accept_agreement(&id).expect("accept");
+    let due = (sim.now().date_naive() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let charges = format!("{ag}/{id}/charges");
+    let body = json!({"amount": 1000, "description": "Monthly", "transactionType": "RESERVE_CAPTURE",
+        "due": due, "retryDays": 1, "orderId": "conformance-order-with-a-long-id-1"});
+    run.call(
+        "create_charge",
+        idem(c.req("POST", &charges), "chg-1"),
+        Some((&body, Body::SchemaValid)),
+        201,
+    )
+    .await;
+    let mut direct = body.clone();
+    direct["orderId"] = json!("direct-1");
+    direct["transactionType"] = json!("DIRECT_CAPTURE");
+    direct["externalId"] = json!("ext-1");
+    run.call(
+        "create_charge",
+        idem(c.req("POST", &charges), "chg-2"),
+        Some((&direct, Body::SchemaValid)),
+        201,
+    )
+    .await;
+    run.call(
+        "create_charge",
+        idem(c.req("POST", &charges), "chg-3"),
+        Some((&direct, Body::SchemaValid)),
+        409,
+    )
+    .await;
+    let mut bad = body.clone();
+    bad["retryDays"] = json!(15);
+    run.call(
+        "create_charge",
+        idem(c.req("POST", &charges), "chg-4"),
+        Some((&bad, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    run.call(
+        "create_charge",
+        idem(c.req("POST", &format!("{ag}/agr_none/charges")), "chg-5"),
+        Some((&body, Body::SchemaValid)),
+        404,
+    )
+    .await;
+    // PENDING and DUE charges (transactionId null, then set), then processed ones.
+    run.call("list_charges", c.req("GET", &charges), None, 200)
+        .await;
+    run.call(
+        "list_charges",
+        c.req("GET", &format!("{ag}/agr_none/charges")),
+        None,
+        404,
+    )
+    .await;
+    run.call(
+        "list_charges",
+        c.req("GET", &format!("{charges}?status=NOPE")),
+        None,
+        400,
+    )
+    .await;
+    let one = format!("{charges}/conformance-order-with-a-long-id-1");
+    run.call("fetch_charge", c.req("GET", &one), None, 200)
+        .await;
+    run.call(
+        "fetch_charge",
+        c.req("GET", &format!("{charges}/chr-none")),
+        None,
+        404,
+    )
+    .await;
+    sim.advance_clock(std::time::Duration::from_secs(24 * 3600));
+    // The day outlived the token.
+    let fresh = Client::new(sim).await;
+    let c = &fresh;
+    let r = run
+        .call("fetch_charge", c.req("GET", &one), None, 200)
+        .await;
+    assert_eq!(
+        r.json()["status"],
+        "RESERVED",
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    run.call(
+        "list_charges",
+        c.req("GET", &format!("{charges}?status=CHARGED")),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "fetch_charge_by_id",
+        c.req("GET", "/recurring/v3/charges/direct-1"),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "fetch_charge_by_id",
+        c.req("GET", "/recurring/v3/charges/chr-none"),
+        None,
+        404,
+    )
+    .await;
+
+    let cap = json!({"amount": 400});
+    run.call(
+        "capture_charge",
+        idem(c.req("POST", &format!("{one}/capture")), "cap-1"),
+        Some((&cap, Body::SchemaValid)),
+        204,
+    )
+    .await;
+    let too_much = json!({"amount": 10_000});
+    run.call(
+        "capture_charge",
+        idem(c.req("POST", &format!("{one}/capture")), "cap-2"),
+        Some((&too_much, Body::SchemaValid)),
+        400,
+    )
+    .await;
+    run.call(
+        "capture_charge",
+        idem(
+            c.req("POST", &format!("{charges}/chr-none/capture")),
+            "cap-3",
+        ),
+        Some((&cap, Body::SchemaValid)),
+        404,
+    )
+    .await;
+    let refund = json!({"amount": 100, "description": "Sorry"});
+    run.call(
+        "refund_charge",
+        idem(c.req("POST", &format!("{one}/refund")), "ref-1"),
+        Some((&refund, Body::SchemaValid)),
+        204,
+    )
+    .await;
+    let no_text = json!({"amount": 100});
+    run.call(
+        "refund_charge",
+        idem(c.req("POST", &format!("{one}/refund")), "ref-2"),
+        Some((&no_text, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    run.call(
+        "refund_charge",
+        idem(
+            c.req("POST", &format!("{charges}/chr-none/refund")),
+            "ref-3",
+        ),
+        Some((&refund, Body::SchemaValid)),
+        404,
+    )
+    .await;
+    run.call(
+        "cancel_charge",
+        idem(c.req("DELETE", &one), "can-1"),
+        None,
+        204,
+    )
+    .await;
+    run.call(
+        "cancel_charge",
+        idem(c.req("DELETE", &format!("{charges}/direct-1")), "can-2"),
+        None,
+        400,
+    )
+    .await;
+    run.call(
+        "cancel_charge",
+        idem(c.req("DELETE", &format!("{charges}/chr-none")), "can-3"),
+        None,
+        404,
+    )
+    .await;
+    let r = run
+        .call("fetch_charge", c.req("GET", &one), None, 200)
+        .await;
+    assert_eq!(r.json()["status"], "CANCELLED");
+    assert_eq!(
+        r.json()["summary"],
+        json!({"captured": 400, "refunded": 100, "cancelled": 600})
+    );
 }
