@@ -25,6 +25,7 @@ mod wire;
 
 pub use charges::{
     CHARGE_CANCELED, CHARGE_CAPTURED, CHARGE_FAILED, CHARGE_REFUNDED, CHARGE_RESERVED,
+    FAILURE_REASONS as CHARGE_FAILURE_REASONS,
 };
 pub use config::{
     Country, FaultConfig, FaultKind, Leniency, RateLimits, SalesUnitProfile, SimConfig,

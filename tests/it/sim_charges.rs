@@ -827,3 +827,55 @@ async fn charge_rate_limits_are_sliding_windows_per_agreement_and_charge() {
     );
     sim.shutdown().await;
 }
+
+#[test]
+fn sim_charge_fails_switches_an_agreement_s_card_off_and_on() {
+    use common::cli::{Sim, MSN};
+    let sim = Sim::with_config(SimConfig::test());
+    let agreement: vippsctl::sim::Agreement = serde_json::from_value(json!({
+        "id": "agr_cli0001", "uuid": uuid::Uuid::new_v4(), "status": "ACTIVE",
+        "product_name": "Club", "pricing": {"type": "FLEXIBLE", "currency": "NOK"},
+        "merchant_redirect_url": "https://example.com/r", "created": sim.handle.now(),
+    }))
+    .expect("an agreement");
+    sim.handle.update(|s| {
+        s.merchants
+            .entry(MSN.to_string())
+            .or_default()
+            .agreements
+            .insert(agreement.id.clone(), agreement)
+    });
+    let on = sim.run(&[
+        "sim",
+        "charge-fails",
+        "agr_cli0001",
+        "--reason",
+        "non_technical_error",
+    ]);
+    assert!(on.success(), "{on}");
+    assert!(
+        on.stdout.contains("charges fail with non_technical_error"),
+        "{on}"
+    );
+    assert_eq!(
+        sim.handle.state().merchants[MSN]
+            .failing_cards
+            .get("agr_cli0001")
+            .map(String::as_str),
+        Some("non_technical_error")
+    );
+    let off = sim.run(&["sim", "charge-fails", "agr_cli0001", "--off"]);
+    assert!(off.success(), "{off}");
+    assert!(sim.handle.state().merchants[MSN].failing_cards.is_empty());
+    let unknown = sim.run(&["sim", "charge-fails", "agr_nothere"]);
+    assert!(!unknown.success(), "{unknown}");
+    assert!(unknown.stderr.contains("agr_nothere"), "{unknown}");
+    let bad = sim.run(&[
+        "sim",
+        "charge-fails",
+        "agr_cli0001",
+        "--reason",
+        "card_melted",
+    ]);
+    assert!(!bad.success(), "{bad}");
+}
