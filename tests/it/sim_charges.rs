@@ -879,3 +879,29 @@ fn sim_charge_fails_switches_an_agreement_s_card_off_and_on() {
     ]);
     assert!(!bad.success(), "{bad}");
 }
+
+#[tokio::test]
+async fn charges_and_failing_cards_survive_a_restart_with_the_state_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let with_file = || SimConfig {
+        state_file: Some(dir.path().join("sim.json")),
+        ..config()
+    };
+    let sim = common::start(with_file()).await;
+    let c = Client::new(&sim).await;
+    let ag = active(&sim, &c, &flexible(), None).await;
+    let id = create_id(&c, &ag, &charge(100, &day(&sim, 2), 0, "DIRECT_CAPTURE")).await;
+    sim.set_card_fails(&ag, Some("technical_error"))
+        .expect("agreement");
+    sim.shutdown().await;
+
+    let sim = common::start(with_file()).await;
+    let c = Client::new(&sim).await;
+    assert_eq!(get_charge(&c, &ag, &id).await["status"], "PENDING");
+    // The simulated clock starts again from now, so two days still bring the due date.
+    sim.advance_clock(Duration::from_secs(2 * DAY));
+    let ch = get_charge(&c, &ag, &id).await;
+    assert_eq!(ch["status"], "FAILED", "the failing card was kept: {ch}");
+    assert_eq!(ch["failureReason"], "technical_error");
+    sim.shutdown().await;
+}
