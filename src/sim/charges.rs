@@ -881,14 +881,18 @@ fn list(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
     reply
 }
 
-/// Look the charge up for a change: `(msn, agreement external id)` or the error reply.
-fn for_change(inner: &Inner, ctx: &Ctx<'_>) -> Result<(String, Option<String>), Reply> {
-    find(inner, ctx).map(|(c, ext)| (c.id.clone(), ext.map(str::to_string)))
-}
+/// One change of a charge by the API: what happened (the event to raise) and for how much.
+type Changed = Result<(&'static str, i64), Reply>;
 
-fn cancel(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
-    let (id, ext) = match for_change(inner, ctx) {
-        Ok(x) => x,
+/// Look the path's charge up (404 otherwise), apply `op` to it with the time and the request's
+/// Idempotency-Key, and raise the event it names; 204 (the spec allows 202 or 204).
+fn change(
+    inner: &mut Inner,
+    ctx: &Ctx<'_>,
+    op: impl FnOnce(&mut Charge, DateTime<Utc>, String) -> Changed,
+) -> Reply {
+    let (id, ext) = match find(inner, ctx) {
+        Ok((c, ext)) => (c.id.clone(), ext.map(str::to_string)),
         Err(r) => return r,
     };
     let now = inner.now();
@@ -905,30 +909,42 @@ fn cancel(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
     else {
         return ctx.error(404, "Charge not found.", &[]);
     };
-    // "Cancels a pending, due or reserved charge"; of a partially captured one the rest is
-    // released.
-    if !matches!(c.status, ChargeStatus::Pending | ChargeStatus::Due) && reserved_left(c) <= 0 {
-        return ctx.error(
-            400,
-            &format!(
-                "Charge {id} is {} and has nothing left to cancel.",
-                c.status.as_str()
-            ),
-            &[invalid("status", "not PENDING, DUE or reserved")],
-        );
+    match op(c, now, key) {
+        Err(reply) => reply,
+        Ok((event, amount)) => {
+            let p = payload(event, &ctx.msn, c, ext.as_deref(), amount, now);
+            inner.dirty = true;
+            inner.emit(&ctx.msn, event, p);
+            Reply::empty(204)
+        }
     }
-    let amount = cancel_now(c, now, key);
-    let p = payload(CHARGE_CANCELED, &ctx.msn, c, ext.as_deref(), amount, now);
-    inner.dirty = true;
-    inner.emit(&ctx.msn, CHARGE_CANCELED, p);
-    Reply::empty(204)
 }
 
-fn positive_amount(
-    body: &serde_json::Map<String, Value>,
-    problems: &mut Vec<(String, String)>,
-) -> i64 {
-    match body.get("amount").and_then(Value::as_i64) {
+fn cancel(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
+    change(inner, ctx, |c, now, key| {
+        // "Cancels a pending, due or reserved charge"; of a partially captured one the rest is
+        // released.
+        if !matches!(c.status, ChargeStatus::Pending | ChargeStatus::Due) && reserved_left(c) <= 0 {
+            return Err(ctx.error(
+                400,
+                &format!(
+                    "Charge {} is {} and has nothing left to cancel.",
+                    c.id,
+                    c.status.as_str()
+                ),
+                &[invalid("status", "not PENDING, DUE or reserved")],
+            ));
+        }
+        Ok((CHARGE_CANCELED, cancel_now(c, now, key)))
+    })
+}
+
+/// The body's `amount` (required, positive int32) and `description` (1-100, required or not),
+/// or the 400.
+fn amount_and_description(ctx: &Ctx<'_>, description_required: bool) -> Result<i64, Reply> {
+    let body = super::recurring::body_object(ctx)?;
+    let mut problems = Vec::new();
+    let amount = match body.get("amount").and_then(Value::as_i64) {
         Some(a) if a > 0 && a <= i64::from(i32::MAX) => a,
         _ => {
             problems.push(invalid(
@@ -937,153 +953,102 @@ fn positive_amount(
             ));
             0
         }
-    }
-}
-
-fn capture(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
-    let body = match super::recurring::body_object(ctx) {
-        Ok(b) => b,
-        Err(r) => return r,
     };
-    let mut problems = Vec::new();
-    let amount = positive_amount(&body, &mut problems);
-    super::recurring::opt_string(&body, "description", 1, 100, &mut problems);
-    if !problems.is_empty() {
-        return bad(ctx, &problems);
-    }
-    let (id, ext) = match for_change(inner, ctx) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let now = inner.now();
-    let key = ctx
-        .req
-        .header("Idempotency-Key")
-        .unwrap_or_default()
-        .to_string();
-    let Some(c) = inner
-        .state
-        .merchants
-        .get_mut(&ctx.msn)
-        .and_then(|m| m.charges.get_mut(&id))
-    else {
-        return ctx.error(404, "Charge not found.", &[]);
-    };
-    if c.transaction_type != "RESERVE_CAPTURE" {
-        return ctx.error(
-            400,
-            "Only RESERVE_CAPTURE charges can be captured.",
-            &[invalid(
-                "transactionType",
-                "DIRECT_CAPTURE charges are captured when charged",
-            )],
-        );
-    }
-    let left = reserved_left(c);
-    if left <= 0 {
-        return ctx.error(
-            400,
-            &format!(
-                "Charge {id} is {} and has nothing reserved to capture.",
-                c.status.as_str()
-            ),
-            &[invalid("status", "not RESERVED or PARTIALLY_CAPTURED")],
-        );
-    }
-    if amount > left {
-        return ctx.error(
-            400,
-            &format!("Only {left} of the charge is left to capture."),
-            &[invalid("amount", format!("at most {left}"))],
-        );
-    }
-    c.captured += amount;
-    c.captured_at.get_or_insert(now);
-    c.status = if c.refunded > 0 {
-        ChargeStatus::PartiallyRefunded
-    } else if c.captured == c.amount {
-        ChargeStatus::Charged
-    } else {
-        ChargeStatus::PartiallyCaptured
-    };
-    record(c, now, "CAPTURE", amount, key, true);
-    let p = payload(CHARGE_CAPTURED, &ctx.msn, c, ext.as_deref(), amount, now);
-    inner.dirty = true;
-    inner.emit(&ctx.msn, CHARGE_CAPTURED, p);
-    Reply::empty(204)
-}
-
-fn refund(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
-    let body = match super::recurring::body_object(ctx) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let mut problems = Vec::new();
-    let amount = positive_amount(&body, &mut problems);
-    if super::recurring::opt_string(&body, "description", 1, 100, &mut problems).is_none()
+    let description = super::recurring::opt_string(&body, "description", 1, 100, &mut problems);
+    if description_required
+        && description.is_none()
         && !problems.iter().any(|p| p.0 == "description")
     {
         problems.push(invalid("description", "required, 1 to 100 characters"));
     }
-    if !problems.is_empty() {
-        return bad(ctx, &problems);
+    if problems.is_empty() {
+        Ok(amount)
+    } else {
+        Err(bad(ctx, &problems))
     }
-    let (id, ext) = match for_change(inner, ctx) {
-        Ok(x) => x,
+}
+
+fn capture(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
+    // The description is deprecated: the charge's own is used.
+    let amount = match amount_and_description(ctx, false) {
+        Ok(a) => a,
         Err(r) => return r,
     };
-    let now = inner.now();
-    let key = ctx
-        .req
-        .header("Idempotency-Key")
-        .unwrap_or_default()
-        .to_string();
-    let Some(c) = inner
-        .state
-        .merchants
-        .get_mut(&ctx.msn)
-        .and_then(|m| m.charges.get_mut(&id))
-    else {
-        return ctx.error(404, "Charge not found.", &[]);
+    change(inner, ctx, |c, now, key| {
+        if c.transaction_type != "RESERVE_CAPTURE" {
+            return Err(ctx.error(
+                400,
+                "Only RESERVE_CAPTURE charges can be captured.",
+                &[invalid(
+                    "transactionType",
+                    "DIRECT_CAPTURE charges are captured when charged",
+                )],
+            ));
+        }
+        let left = reserved_left(c);
+        if left <= 0 || amount > left {
+            return Err(ctx.error(
+                400,
+                &format!(
+                    "Charge {} is {} with {} left to capture.",
+                    c.id,
+                    c.status.as_str(),
+                    left.max(0)
+                ),
+                &[invalid("amount", format!("at most {}", left.max(0)))],
+            ));
+        }
+        c.captured += amount;
+        c.captured_at.get_or_insert(now);
+        c.status = if c.refunded > 0 {
+            ChargeStatus::PartiallyRefunded
+        } else if c.captured == c.amount {
+            ChargeStatus::Charged
+        } else {
+            ChargeStatus::PartiallyCaptured
+        };
+        record(c, now, "CAPTURE", amount, key, true);
+        Ok((CHARGE_CAPTURED, amount))
+    })
+}
+
+fn refund(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
+    let amount = match amount_and_description(ctx, true) {
+        Ok(a) => a,
+        Err(r) => return r,
     };
-    let left = c.captured - c.refunded;
-    if left <= 0 {
-        return ctx.error(
-            400,
-            &format!(
-                "Charge {id} is {} and has nothing to refund.",
-                c.status.as_str()
-            ),
-            &[invalid("status", "nothing was charged or captured")],
-        );
-    }
-    if c.captured_at
-        .is_some_and(|t| now > t + Duration::days(REFUND_DAYS))
-    {
-        return ctx.error(
-            400,
-            "Refunds are possible up to 365 days after the capture.",
-            &[invalid("chargeId", "captured more than 365 days ago")],
-        );
-    }
-    if amount > left {
-        return ctx.error(
-            400,
-            &format!("Only {left} of the charge is left to refund."),
-            &[invalid("amount", format!("at most {left}"))],
-        );
-    }
-    c.refunded += amount;
-    c.status = if c.refunded == c.captured {
-        ChargeStatus::Refunded
-    } else {
-        ChargeStatus::PartiallyRefunded
-    };
-    record(c, now, "REFUND", amount, key, true);
-    let p = payload(CHARGE_REFUNDED, &ctx.msn, c, ext.as_deref(), amount, now);
-    inner.dirty = true;
-    inner.emit(&ctx.msn, CHARGE_REFUNDED, p);
-    Reply::empty(204)
+    change(inner, ctx, |c, now, key| {
+        let left = c.captured - c.refunded;
+        if c.captured_at
+            .is_some_and(|t| now > t + Duration::days(REFUND_DAYS))
+        {
+            return Err(ctx.error(
+                400,
+                "Refunds are possible up to 365 days after the capture.",
+                &[invalid("chargeId", "captured more than 365 days ago")],
+            ));
+        }
+        if left <= 0 || amount > left {
+            return Err(ctx.error(
+                400,
+                &format!(
+                    "Charge {} is {} with {} left to refund.",
+                    c.id,
+                    c.status.as_str(),
+                    left.max(0)
+                ),
+                &[invalid("amount", format!("at most {}", left.max(0)))],
+            ));
+        }
+        c.refunded += amount;
+        c.status = if c.refunded == c.captured {
+            ChargeStatus::Refunded
+        } else {
+            ChargeStatus::PartiallyRefunded
+        };
+        record(c, now, "REFUND", amount, key, true);
+        Ok((CHARGE_REFUNDED, amount))
+    })
 }
 
 /// `/_sim/charges/fail`: from now on charging this agreement's customer fails with `reason`

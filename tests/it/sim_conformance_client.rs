@@ -113,30 +113,34 @@ fn every_request_body_the_clients_send_matches_the_published_schema() {
     }
 }
 
-/// The generated Order Management client against the simulator: every operation through the
-/// client (which checks request limits and decodes each answer into the generated types), then
-/// every request body in the call log against the published request schemas.
-#[tokio::test]
-async fn the_generated_order_management_client_works_against_the_simulator() {
-    use serde_json::json;
-    use vippsctl::api::credentials::Credentials;
-    use vippsctl::api::generated::ordermanagement::{types, Client};
-    use vippsctl::api::transport::Transport;
+/// The sandbox keys acting for the sandbox sales unit, as vippsctl's own clients use them.
+fn sandbox_transport(handle: &vippsctl::sim::SimHandle) -> vippsctl::api::transport::Transport {
     use vippsctl::sim;
-    let Some(conformance) = Conformance::load() else {
-        eprintln!("shared/ not found, skipping: set VIPPSCTL_SHARED_DIR to the folder holding upstream-openapi/");
-        return;
-    };
-    let handle = common::start(sim::SimConfig::test()).await;
-    let transport = Transport::builder(handle.base_url())
-        .credentials(Credentials::new(
+    vippsctl::api::transport::Transport::builder(handle.base_url())
+        .credentials(vippsctl::api::credentials::Credentials::new(
             sim::SANDBOX_CLIENT_ID,
             sim::SANDBOX_CLIENT_SECRET,
             sim::SANDBOX_SUBSCRIPTION_KEY,
         ))
         .merchant(sim::SANDBOX_MSN)
         .build()
-        .expect("transport builds");
+        .expect("transport builds")
+}
+
+/// The generated Order Management client against the simulator: every operation through the
+/// client (which checks request limits and decodes each answer into the generated types), then
+/// every request body in the call log against the published request schemas.
+#[tokio::test]
+async fn the_generated_order_management_client_works_against_the_simulator() {
+    use serde_json::json;
+    use vippsctl::api::generated::ordermanagement::{types, Client};
+    use vippsctl::sim;
+    let Some(conformance) = Conformance::load() else {
+        eprintln!("shared/ not found, skipping: set VIPPSCTL_SHARED_DIR to the folder holding upstream-openapi/");
+        return;
+    };
+    let handle = common::start(sim::SimConfig::test()).await;
+    let transport = sandbox_transport(&handle);
     let client = Client::new_with_client(
         transport.base_url(),
         transport.http().clone(),
@@ -268,9 +272,7 @@ async fn the_generated_order_management_client_works_against_the_simulator() {
 #[tokio::test]
 async fn the_generated_recurring_client_s_charge_operations_work_against_the_simulator() {
     use serde_json::json;
-    use vippsctl::api::credentials::Credentials;
     use vippsctl::api::generated::recurring::{types, Client};
-    use vippsctl::api::transport::Transport;
     use vippsctl::sim;
     let Some(conformance) = Conformance::load() else {
         eprintln!("shared/ not found, skipping: set VIPPSCTL_SHARED_DIR to the folder holding upstream-openapi/");
@@ -281,15 +283,7 @@ async fn the_generated_recurring_client_s_charge_operations_work_against_the_sim
         ..sim::SimConfig::test()
     })
     .await;
-    let transport = Transport::builder(handle.base_url())
-        .credentials(Credentials::new(
-            sim::SANDBOX_CLIENT_ID,
-            sim::SANDBOX_CLIENT_SECRET,
-            sim::SANDBOX_SUBSCRIPTION_KEY,
-        ))
-        .merchant(sim::SANDBOX_MSN)
-        .build()
-        .expect("transport builds");
+    let transport = sandbox_transport(&handle);
     let client = Client::new_with_client(
         transport.base_url(),
         transport.http().clone(),
