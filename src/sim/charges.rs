@@ -397,13 +397,14 @@ fn create(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
             .values()
             .filter(|c| c.agreement_id == agreement_id && counts_toward_ceiling(c))
             .filter(|c| (start..end).contains(&c.due))
-            .map(|c| c.amount - c.cancelled)
-            .sum();
+            .fold(0i64, |sum, c| {
+                sum.saturating_add(c.amount.saturating_sub(c.cancelled))
+            });
         let ceiling = price.saturating_mul(LEGACY_CEILING_FACTOR);
-        if used + amount > ceiling {
+        if used.saturating_add(amount) > ceiling {
             return ctx.error(
                 400,
-                &format!("The charges of the interval {start} to {end} would total {}, above 5 times the agreement price ({ceiling}).", used + amount),
+                &format!("The charges of the interval {start} to {end} would total {}, above 5 times the agreement price ({ceiling}).", used.saturating_add(amount)),
                 &[invalid("amount", "above the LEGACY ceiling of 5 times the price per interval")],
             );
         }
@@ -603,14 +604,16 @@ fn reserved_left(c: &Charge) -> i64 {
             | ChargeStatus::Refunded
     );
     if c.transaction_type == "RESERVE_CAPTURE" && reserved {
-        c.amount - c.captured - c.cancelled
+        c.amount
+            .saturating_sub(c.captured)
+            .saturating_sub(c.cancelled)
     } else {
         0
     }
 }
 
 fn cancel_now(c: &mut Charge, at: DateTime<Utc>, key: String) -> i64 {
-    let amount = c.amount - c.captured;
+    let amount = c.amount.saturating_sub(c.captured);
     c.status = ChargeStatus::Cancelled;
     c.cancelled = amount;
     record(c, at, "CANCEL", amount, key, true);
@@ -714,16 +717,18 @@ fn sweep_merchant(
             continue;
         }
         let start = due_start(c);
-        if c.status == ChargeStatus::Pending && now >= start - Duration::days(1) {
+        // Seeded state may hold any date: the arithmetic is checked, never panics.
+        let due_from = start.checked_sub_signed(Duration::days(1)).unwrap_or(start);
+        if c.status == ChargeStatus::Pending && now >= due_from {
             c.status = ChargeStatus::Due;
             c.transaction_id = Some(transaction_id(msn, &c.id));
             changed = true;
         }
         while c.status == ChargeStatus::Due {
-            let at = start + Duration::days(c.attempts);
-            if at > now {
-                break;
-            }
+            let at = match start.checked_add_signed(Duration::days(c.attempts)) {
+                Some(at) if at <= now => at,
+                _ => break,
+            };
             changed = true;
             match attempt(c, agreement, failing_cards.get(&c.agreement_id)) {
                 Ok(()) => {
@@ -998,7 +1003,7 @@ fn capture(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
                 &[invalid("amount", format!("at most {}", left.max(0)))],
             ));
         }
-        c.captured += amount;
+        c.captured = c.captured.saturating_add(amount);
         c.captured_at.get_or_insert(now);
         c.status = if c.refunded > 0 {
             ChargeStatus::PartiallyRefunded
@@ -1018,9 +1023,10 @@ fn refund(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
         Err(r) => return r,
     };
     change(inner, ctx, |c, now, key| {
-        let left = c.captured - c.refunded;
+        let left = c.captured.saturating_sub(c.refunded);
         if c.captured_at
-            .is_some_and(|t| now > t + Duration::days(REFUND_DAYS))
+            .and_then(|t| t.checked_add_signed(Duration::days(REFUND_DAYS)))
+            .is_some_and(|last| now > last)
         {
             return Err(ctx.error(
                 400,
@@ -1040,7 +1046,7 @@ fn refund(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
                 &[invalid("amount", format!("at most {}", left.max(0)))],
             ));
         }
-        c.refunded += amount;
+        c.refunded = c.refunded.saturating_add(amount);
         c.status = if c.refunded == c.captured {
             ChargeStatus::Refunded
         } else {

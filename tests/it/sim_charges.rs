@@ -905,3 +905,78 @@ async fn charges_and_failing_cards_survive_a_restart_with_the_state_file() {
     assert_eq!(ch["failureReason"], "technical_error");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn seeded_charges_with_extreme_dates_and_amounts_do_not_break_the_simulator() {
+    use vippsctl::sim::{Charge, ChargeStatus};
+    let sim = common::start(config()).await;
+    let c = Client::new(&sim).await;
+    let ag = active(&sim, &c, &flexible(), None).await;
+    let now = sim.now();
+    let seeded = |id: &str, due: chrono::NaiveDate, status: ChargeStatus| Charge {
+        id: id.into(),
+        agreement_id: ag.clone(),
+        amount: i64::MAX,
+        currency: "NOK".into(),
+        description: "seeded".into(),
+        kind: "RECURRING".into(),
+        transaction_type: "RESERVE_CAPTURE".into(),
+        due,
+        retry_days: 14,
+        processing_mode: "MULTIPLE_ATTEMPTS".into(),
+        external_id: None,
+        status,
+        transaction_id: None,
+        failure_reason: None,
+        attempts: 0,
+        captured: i64::MIN,
+        refunded: i64::MAX,
+        cancelled: i64::MIN,
+        captured_at: Some(chrono::DateTime::<chrono::Utc>::MAX_UTC),
+        history: Vec::new(),
+        created: now,
+    };
+    sim.update(|s| {
+        let m = s.merchants.entry(SANDBOX_MSN.to_string()).or_default();
+        for (id, due, status) in [
+            ("far", chrono::NaiveDate::MAX, ChargeStatus::Pending),
+            ("early", chrono::NaiveDate::MIN, ChargeStatus::Due),
+            ("odd", now.date_naive(), ChargeStatus::PartiallyRefunded),
+        ] {
+            m.charges.insert(id.into(), seeded(id, due, status));
+        }
+    });
+    for id in ["far", "early", "odd"] {
+        let r = send(c.req("GET", &format!("{AG}/{ag}/charges/{id}"))).await;
+        assert_eq!(r.status, 200, "{id}: {}", why(&r));
+    }
+    let refund = json!({"amount": 1, "description": "x"});
+    for path in ["refund", "capture"] {
+        let r = write(
+            &c,
+            "POST",
+            &format!("{AG}/{ag}/charges/odd/{path}"),
+            Some(&refund),
+            &key(),
+        )
+        .await;
+        assert!(r.status < 500, "{path}: {}", why(&r));
+    }
+    let r = write(
+        &c,
+        "DELETE",
+        &format!("{AG}/{ag}/charges/odd"),
+        None,
+        &key(),
+    )
+    .await;
+    assert!(r.status < 500, "{}", why(&r));
+    sim.advance_clock(Duration::from_secs(30 * DAY));
+    assert_eq!(
+        send(c.req("GET", &format!("{AG}/{ag}/charges")))
+            .await
+            .status,
+        200
+    );
+    sim.shutdown().await;
+}
