@@ -23,6 +23,11 @@ pub mod recurring {
 pub mod management {
     include!(concat!(env!("OUT_DIR"), "/management.rs"));
 }
+/// Not called by vippsctl: the simulator's Order Management answers are checked against it.
+#[allow(clippy::all, clippy::pedantic, dead_code, unused_imports, missing_docs)]
+pub mod ordermanagement {
+    include!(concat!(env!("OUT_DIR"), "/ordermanagement.rs"));
+}
 
 /// The spec versions the clients were generated from (`access-token 2.0.0, webhooks v1, ...`).
 pub const SPEC_VERSIONS: &str = env!("VIPPSCTL_SPEC_VERSIONS");
@@ -58,7 +63,14 @@ macro_rules! transport_hooks {
     )+};
 }
 
-transport_hooks!(accesstoken, webhooks, qr, recurring, management);
+transport_hooks!(
+    accesstoken,
+    webhooks,
+    qr,
+    recurring,
+    management,
+    ordermanagement
+);
 
 /// A generated client of each API, all on one [`Transport`].
 pub fn clients(
@@ -130,6 +142,7 @@ mod tests {
             "qr 1.0",
             "recurring 3.1.2",
             "management 1.1.6",
+            "order-management 2.1",
         ] {
             assert!(
                 super::SPEC_VERSIONS.contains(api),

@@ -28,6 +28,20 @@ pub enum SimCommand {
     Scan(ScanArgs),
     /// Send one synthetic event to the registrations of a sales unit, like `stripe trigger`.
     Trigger(TriggerArgs),
+    /// Make the customer's card fail for an agreement's charges (or work again with --off).
+    ChargeFails(ChargeFailsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ChargeFailsArgs {
+    /// The agreement whose charges fail.
+    pub agreement_id: String,
+    /// The failureReason the charges get.
+    #[arg(long, default_value = "user_action_required", value_parser = clap::builder::PossibleValuesParser::new(sim::CHARGE_FAILURE_REASONS))]
+    pub reason: String,
+    /// The card works again.
+    #[arg(long)]
+    pub off: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -162,6 +176,7 @@ pub async fn run(args: SimArgs, global: &GlobalArgs) -> Result<Outcome, Failure>
         SimCommand::Deliveries(a) => deliveries(a, &Control::new(global, "deliveries")?).await,
         SimCommand::Scan(a) => scan(a, &Control::new(global, "scan")?).await,
         SimCommand::Trigger(a) => trigger(a, &Control::new(global, "trigger")?).await,
+        SimCommand::ChargeFails(a) => charge_fails(a, &Control::new(global, "charge-fails")?).await,
     }
 }
 
@@ -374,6 +389,25 @@ async fn trigger(a: TriggerArgs, control: &Control) -> Result<Outcome, Failure> 
     Ok(Outcome::Ok)
 }
 
+async fn charge_fails(a: ChargeFailsArgs, control: &Control) -> Result<Outcome, Failure> {
+    control
+        .call(
+            reqwest::Method::POST,
+            "charges/fail",
+            Some(json!({"agreementId": a.agreement_id, "reason": a.reason, "fails": !a.off})),
+        )
+        .await?;
+    if a.off {
+        println!("agreement {}: charges succeed again", a.agreement_id);
+    } else {
+        println!(
+            "agreement {}: charges fail with {} (retried for their retryDays, then FAILED)",
+            a.agreement_id, a.reason
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
 fn print_emitted(v: &Value, msn: &str, event: &str) {
     let n = v["deliveries"].as_u64().unwrap_or(0);
     println!("event_id: {}", v["eventId"].as_str().unwrap_or_default());
@@ -470,7 +504,7 @@ async fn serve(a: ServeArgs) -> Result<Outcome, Failure> {
         println!("forward_to: {f} (every webhook delivery goes here)");
     }
     println!(
-        "control: {}/_sim/ (state, seed, drift, clock, faults, calls, deliveries, forward, scan, trigger, reset)",
+        "control: {}/_sim/ (state, seed, drift, clock, faults, calls, deliveries, forward, scan, trigger, charges/fail, reset)",
         handle.base_url()
     );
     tracing::info!("simulator running; Ctrl-C stops it");

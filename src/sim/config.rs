@@ -33,6 +33,9 @@ pub struct SalesUnitProfile {
     pub payment_allowed: Option<bool>,
     /// `configuration.recurringAllowed`; default true.
     pub recurring_allowed: Option<bool>,
+    /// Allow-listed by Vipps for UNSCHEDULED recurring charges; default false.
+    #[serde(default)]
+    pub unscheduled_charges: Option<bool>,
 }
 
 /// One set of API keys, as a sales unit (or a partner) gets them from the portal.
@@ -319,6 +322,22 @@ pub struct RateLimits {
     pub fetch_agreement: Option<u32>,
     /// Per MSN.
     pub draft_agreement: Option<u32>,
+    /// CreateCharge, per agreement (documented per agreementId + chargeId; a create names no
+    /// charge in its path, so all creates on the agreement count together: the stricter reading).
+    #[serde(default = "two")]
+    pub create_charge: Option<u32>,
+    /// Cancel, capture and refund, each per agreement and charge.
+    #[serde(default = "five")]
+    pub modify_charge: Option<u32>,
+    /// FetchCharge, per agreement and charge.
+    #[serde(default = "ten")]
+    pub fetch_charge: Option<u32>,
+    /// ListCharges, per agreement.
+    #[serde(default = "ten")]
+    pub list_charges: Option<u32>,
+    /// FetchChargeById, per MSN.
+    #[serde(default = "hundred")]
+    pub fetch_charge_by_id: Option<u32>,
     /// Every Vipps API request together (all merchants, all operations; not the token), per
     /// second over a sliding window, like a gateway-wide quota. Vipps documents none; benchmarks
     /// set one to check that the client paces itself instead of collecting 429s.
@@ -333,6 +352,11 @@ impl RateLimits {
             update_agreement: Some(5),
             fetch_agreement: Some(120),
             draft_agreement: Some(300),
+            create_charge: two(),
+            modify_charge: five(),
+            fetch_charge: ten(),
+            list_charges: ten(),
+            fetch_charge_by_id: hundred(),
             global_per_second: None,
         }
     }
@@ -343,6 +367,11 @@ impl RateLimits {
             update_agreement: None,
             fetch_agreement: None,
             draft_agreement: None,
+            create_charge: None,
+            modify_charge: None,
+            fetch_charge: None,
+            list_charges: None,
+            fetch_charge_by_id: None,
             global_per_second: None,
         }
     }
@@ -354,6 +383,13 @@ impl RateLimits {
             "update_agreement" => self.update_agreement.map(|n| (n, CountedPer::Agreement)),
             "fetch_agreement" => self.fetch_agreement.map(|n| (n, CountedPer::Agreement)),
             "draft_agreement" => self.draft_agreement.map(|n| (n, CountedPer::Merchant)),
+            "create_charge" => self.create_charge.map(|n| (n, CountedPer::Agreement)),
+            "cancel_charge" | "capture_charge" | "refund_charge" => {
+                self.modify_charge.map(|n| (n, CountedPer::Charge))
+            }
+            "fetch_charge" => self.fetch_charge.map(|n| (n, CountedPer::Charge)),
+            "list_charges" => self.list_charges.map(|n| (n, CountedPer::Agreement)),
+            "fetch_charge_by_id" => self.fetch_charge_by_id.map(|n| (n, CountedPer::Merchant)),
             _ => None,
         }
     }
@@ -363,6 +399,22 @@ impl RateLimits {
 pub(crate) enum CountedPer {
     Merchant,
     Agreement,
+    /// Agreement and charge: the path's first two parameters.
+    Charge,
+}
+
+// The documented charge limits (API-FACTS 5), as serde defaults for older configurations.
+fn two() -> Option<u32> {
+    Some(2)
+}
+fn five() -> Option<u32> {
+    Some(5)
+}
+fn ten() -> Option<u32> {
+    Some(10)
+}
+fn hundred() -> Option<u32> {
+    Some(100)
 }
 
 /// The market of a sales unit: it decides an agreement's `countryCode`, and Norwegian sales
@@ -543,6 +595,7 @@ impl SimConfig {
             organisation: Some(set.organisation.unwrap_or_else(|| format!("9{tail:0>8}"))),
             payment_allowed: Some(set.payment_allowed.unwrap_or(true)),
             recurring_allowed: Some(set.recurring_allowed.unwrap_or(true)),
+            unscheduled_charges: Some(set.unscheduled_charges.unwrap_or(false)),
         }
     }
 

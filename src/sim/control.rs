@@ -63,6 +63,12 @@ pub(crate) fn seed(inner: &mut Inner, extra: SimState) {
         target.redirect_qrs.extend(m.redirect_qrs);
         target.callback_qrs.extend(m.callback_qrs);
         target.agreements.extend(m.agreements);
+        let om = &mut target.order_management;
+        om.images.extend(m.order_management.images);
+        om.categories.extend(m.order_management.categories);
+        for (pt, orders) in m.order_management.orders {
+            om.orders.entry(pt).or_default().extend(orders);
+        }
     }
     inner.dirty = true;
 }
@@ -192,8 +198,25 @@ pub(crate) fn customer(
         (CustomerAction::Stop, AgreementStatus::Pending) => (events::AGREEMENT_REJECTED, None),
         (CustomerAction::Stop, _) => (events::AGREEMENT_STOPPED, Some(events::Actor::User)),
     };
-    let payload = events::for_agreement(event, &msn, a, now, actor);
+    let mut payload = events::for_agreement(event, &msn, a, now, actor);
     inner.dirty = true;
+    let mut event = event;
+    match action {
+        // A failed initial charge expires the agreement instead of activating it.
+        CustomerAction::Accept { .. } if super::charges::settle_initial(inner, &msn, id) => {
+            event = events::AGREEMENT_EXPIRED;
+            if let Some(a) = inner
+                .state
+                .merchants
+                .get(&msn)
+                .and_then(|m| m.agreements.get(id))
+            {
+                payload = events::for_agreement(event, &msn, a, now, None);
+            }
+        }
+        CustomerAction::Accept { .. } => {}
+        CustomerAction::Stop => super::charges::agreement_stopped(inner, &msn, id, false),
+    }
     inner.emit(&msn, event, payload);
     Ok(())
 }
@@ -387,6 +410,33 @@ pub(crate) fn handle(inner: &mut Inner, req: &Req) -> Reply {
         ("DELETE", ["forward"]) => {
             inner.deliveries.forward = None;
             ok()
+        }
+        ("POST", ["charges", "fail"]) => {
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase", deny_unknown_fields)]
+            struct Fail {
+                agreement_id: String,
+                #[serde(default)]
+                reason: Option<String>,
+                #[serde(default = "yes")]
+                fails: bool,
+            }
+            fn yes() -> bool {
+                true
+            }
+            match parse::<Fail>(req) {
+                Ok(f) => {
+                    let reason = f
+                        .fails
+                        .then(|| f.reason.unwrap_or_else(|| "user_action_required".into()));
+                    match super::charges::set_card_fails(inner, &f.agreement_id, reason.as_deref())
+                    {
+                        Ok(()) => ok(),
+                        Err(e) => control_error(&e),
+                    }
+                }
+                Err(r) => r,
+            }
         }
         ("POST", ["scan"]) => {
             #[derive(Deserialize)]

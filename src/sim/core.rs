@@ -5,7 +5,7 @@
 use super::config::{CountedPer, FaultConfig, FaultKind, SimConfig};
 use super::state::{AgreementStatus, SimState};
 use super::wire::{api_error, gateway_error, percent_decode, Reply, Req};
-use super::{control, management, qr, recurring, token, webhooks};
+use super::{control, management, order_management, qr, recurring, token, webhooks};
 use crate::specs::ops::{self, Api, Operation};
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
@@ -97,6 +97,7 @@ impl Inner {
         for (msn, payload) in expired {
             self.emit(&msn, super::events::AGREEMENT_EXPIRED, payload);
         }
+        super::charges::sweep(self);
     }
 
     pub fn persist(&mut self) {
@@ -420,6 +421,7 @@ fn process(
         Api::Recurring => recurring::handle(inner, &ctx),
         Api::AccessToken => token::fetch(inner, req),
         Api::Management => management::handle(inner, op, ctx.params.clone(), req, record),
+        Api::OrderManagement => order_management::handle(inner, &ctx),
     }
 }
 
@@ -434,18 +436,15 @@ pub const SYSTEM_HEADER_MAX_LEN: usize = 30;
 
 /// `Vipps-System-*` values longer than the specs' `maxLength: 30` are refused.
 pub(crate) fn check_system_headers(op: &Operation, req: &Req) -> Option<Reply> {
+    // Order Management's spec allows 100 characters.
+    let max = match op.api {
+        Api::OrderManagement => 100,
+        _ => SYSTEM_HEADER_MAX_LEN,
+    };
     let problems: Vec<super::wire::Invalid> = SYSTEM_HEADERS
         .iter()
-        .filter(|h| {
-            req.header(h)
-                .is_some_and(|v| v.chars().count() > SYSTEM_HEADER_MAX_LEN)
-        })
-        .map(|h| {
-            super::wire::invalid(
-                h,
-                format!("must be at most {SYSTEM_HEADER_MAX_LEN} characters"),
-            )
-        })
+        .filter(|h| req.header(h).is_some_and(|v| v.chars().count() > max))
+        .map(|h| super::wire::invalid(h, format!("must be at most {max} characters")))
         .collect();
     (!problems.is_empty()).then(|| {
         api_error(
@@ -462,7 +461,10 @@ pub(crate) fn check_system_headers(op: &Operation, req: &Req) -> Option<Reply> {
 /// (`Merchant-Serial-Number-Required`) and the webhooks ("required for merchant login"; a
 /// partner's calls without one act on partner-level registrations, which are not modelled).
 fn msn_always_required(op: &Operation) -> bool {
-    op.path.starts_with("/qr/v1/merchant-callback") || op.api == Api::Webhooks
+    op.path.starts_with("/qr/v1/merchant-callback")
+        || op.api == Api::Webhooks
+        // Order Management declares the header required on every operation.
+        || op.api == Api::OrderManagement
 }
 
 /// Where the spec documents a 403 for keys that may not act for the sales unit; elsewhere the
@@ -608,6 +610,7 @@ pub(crate) fn rate_limit(inner: &mut Inner, ctx: &Ctx<'_>) -> Option<Reply> {
     let key = match per {
         CountedPer::Merchant => ctx.msn.clone(),
         CountedPer::Agreement => format!("{}/{}", ctx.msn, ctx.params.first()?),
+        CountedPer::Charge => format!("{}/{}/{}", ctx.msn, ctx.params.first()?, ctx.params.get(1)?),
     };
     let now = inner.now();
     let window = chrono::Duration::minutes(1);

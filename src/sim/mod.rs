@@ -5,6 +5,7 @@
 //!
 //! Where the simulator and the published spec (or API-FACTS) disagree, the simulator is wrong.
 
+mod charges;
 mod config;
 mod control;
 mod core;
@@ -12,6 +13,7 @@ mod delivery;
 mod events;
 mod image;
 mod management;
+mod order_management;
 mod qr;
 mod recurring;
 mod server;
@@ -21,6 +23,10 @@ mod token;
 mod webhooks;
 mod wire;
 
+pub use charges::{
+    CHARGE_CANCELED, CHARGE_CAPTURED, CHARGE_FAILED, CHARGE_REFUNDED, CHARGE_RESERVED,
+    FAILURE_REASONS as CHARGE_FAILURE_REASONS,
+};
 pub use config::{
     Country, FaultConfig, FaultKind, Leniency, RateLimits, SalesUnitProfile, SimConfig,
     SimCredentials, MANAGEMENT_TOKEN_TTL, PRODUCTION_TOKEN_TTL, SANDBOX_CLIENT_ID,
@@ -37,7 +43,8 @@ pub use delivery::{
 pub use events::{CHECKED_IN, CUSTOMER_TOKEN_MINUTES, EPAYMENT_EVENTS, TRIGGERABLE};
 pub use server::{start, SimError, SimHandle};
 pub use state::{
-    Agreement, AgreementStatus, CallbackQr, IdempotencyRecord, Interval, MerchantState, Msisdn,
+    Agreement, AgreementStatus, CallbackQr, Charge, ChargeEvent, ChargeStatus, IdempotencyRecord,
+    Interval, MerchantState, Msisdn, OrderCategory, OrderImage, OrderInfo, OrderManagement,
     Pricing, PricingType, RedirectQr, SimState, StateFileError, Webhook,
 };
 pub use wire::percent_encode;

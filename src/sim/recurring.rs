@@ -50,6 +50,8 @@ pub(crate) fn handle(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
         "fetch_agreement" => fetch(inner, ctx),
         "update_agreement" => idempotent(inner, ctx, update),
         "accept_agreement" => idempotent(inner, ctx, accept),
+        "list_charges" | "create_charge" | "fetch_charge" | "cancel_charge" | "capture_charge"
+        | "refund_charge" | "fetch_charge_by_id" => super::charges::handle(inner, ctx),
         _ => ctx.error(404, "Not found", &[]),
     }
 }
@@ -57,7 +59,11 @@ pub(crate) fn handle(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
 /// Same key and same request: the first answer again. Same key, other request: 409. Answers
 /// below 500 are kept (a 4xx is sticky for its key); 5xx are not, so a retry runs again. The
 /// answers live in the merchant's state, so they survive a restart with `--state`.
-fn idempotent(inner: &mut Inner, ctx: &Ctx<'_>, run: fn(&mut Inner, &Ctx<'_>) -> Reply) -> Reply {
+pub(crate) fn idempotent(
+    inner: &mut Inner,
+    ctx: &Ctx<'_>,
+    run: fn(&mut Inner, &Ctx<'_>) -> Reply,
+) -> Reply {
     let key = match ctx.req.header("Idempotency-Key") {
         None => {
             return ctx.error(
@@ -153,7 +159,7 @@ fn require_json(ctx: &Ctx<'_>) -> Option<Reply> {
     }
 }
 
-fn body_object(ctx: &Ctx<'_>) -> Result<Map<String, Value>, Reply> {
+pub(crate) fn body_object(ctx: &Ctx<'_>) -> Result<Map<String, Value>, Reply> {
     match ctx.req.json() {
         Ok(Some(Value::Object(m))) => Ok(m),
         Ok(Some(_)) => Err(ctx.error(400, "The request body must be a JSON object.", &[])),
@@ -162,7 +168,7 @@ fn body_object(ctx: &Ctx<'_>) -> Result<Map<String, Value>, Reply> {
     }
 }
 
-fn opt_string(
+pub(crate) fn opt_string(
     body: &Map<String, Value>,
     name: &str,
     min: usize,
@@ -547,8 +553,12 @@ fn draft(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
         .entry(ctx.msn.clone())
         .or_default()
         .agreements
-        .insert(id.clone(), agreement);
+        .insert(id.clone(), agreement.clone());
     inner.dirty = true;
+    if let (Some(charge_id), Some(initial)) = (&charge_id, body.get("initialCharge")) {
+        let key = ctx.req.header("Idempotency-Key").unwrap_or_default();
+        super::charges::create_initial(inner, &ctx.msn, &agreement, charge_id, initial, key);
+    }
     Reply::json(
         201,
         &json!({
@@ -863,11 +873,12 @@ fn update(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
         )
     });
     if let Some(m) = inner.state.merchants.get_mut(&ctx.msn) {
-        m.agreements.insert(id, next);
+        m.agreements.insert(id.clone(), next);
     }
     inner.dirty = true;
     if let Some(payload) = stopped {
         inner.emit(&ctx.msn, super::events::AGREEMENT_STOPPED, payload);
+        super::charges::agreement_stopped(inner, &ctx.msn, &id, true);
     }
     Reply::empty(204)
 }
@@ -911,10 +922,22 @@ fn accept(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
         );
     }
     a.phone_number = Some(Msisdn(phone));
-    let payload =
-        super::events::for_agreement(super::events::AGREEMENT_ACTIVATED, &ctx.msn, a, now, None);
     inner.dirty = true;
-    inner.emit(&ctx.msn, super::events::AGREEMENT_ACTIVATED, payload);
+    // A failed initial charge expires the agreement instead.
+    let event = if super::charges::settle_initial(inner, &ctx.msn, &id) {
+        super::events::AGREEMENT_EXPIRED
+    } else {
+        super::events::AGREEMENT_ACTIVATED
+    };
+    if let Some(a) = inner
+        .state
+        .merchants
+        .get(&ctx.msn)
+        .and_then(|m| m.agreements.get(&id))
+    {
+        let payload = super::events::for_agreement(event, &ctx.msn, a, now, None);
+        inner.emit(&ctx.msn, event, payload);
+    }
     Reply::empty(204)
 }
 

@@ -22,8 +22,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-/// Request bodies larger than this are refused; nothing in these APIs comes near it.
-const MAX_BODY: usize = 1 << 20;
+/// Request bodies larger than this are refused. The largest the APIs take is an Order
+/// Management image: 2 MB, base64-encoded in JSON (about 2.7 MB).
+const MAX_BODY: usize = 4 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
@@ -216,6 +217,19 @@ impl SimHandle {
     /// The customer rejects a pending agreement or stops an active one.
     pub fn stop_agreement(&self, id: &str) -> Result<(), ControlError> {
         self.customer(id, CustomerAction::Stop)
+    }
+
+    /// From now on charging this agreement's customer fails with `reason` (a `failureReason`
+    /// value, e.g. `user_action_required`); `None`: the card works again.
+    pub fn set_card_fails(
+        &self,
+        agreement_id: &str,
+        reason: Option<&str>,
+    ) -> Result<(), ControlError> {
+        let mut inner = self.sim.lock();
+        let r = super::charges::set_card_fails(&mut inner, agreement_id, reason);
+        inner.persist();
+        r
     }
 
     fn customer(&self, id: &str, action: CustomerAction) -> Result<(), ControlError> {

@@ -31,6 +31,177 @@ pub struct MerchantState {
     /// first answer again, for as long as the state lives (Vipps documents no expiry).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub idempotency: BTreeMap<String, IdempotencyRecord>,
+    /// Recurring charges, keyed by chargeId (unique per sales unit).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub charges: BTreeMap<String, Charge>,
+    /// Agreements whose customer's card fails when charged, with the `failureReason` a failed
+    /// charge gets (set through `/_sim/charges/fail`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failing_cards: BTreeMap<String, String>,
+    /// Order Management: images, what was added to orders, v3 categories.
+    #[serde(default, skip_serializing_if = "OrderManagement::is_empty")]
+    pub order_management: OrderManagement,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ChargeStatus {
+    Pending,
+    Due,
+    Processing,
+    Charged,
+    Reserved,
+    PartiallyCaptured,
+    Failed,
+    Cancelled,
+    PartiallyRefunded,
+    Refunded,
+}
+
+impl ChargeStatus {
+    pub const ALL: [ChargeStatus; 10] = [
+        ChargeStatus::Pending,
+        ChargeStatus::Due,
+        ChargeStatus::Processing,
+        ChargeStatus::Charged,
+        ChargeStatus::Reserved,
+        ChargeStatus::PartiallyCaptured,
+        ChargeStatus::Failed,
+        ChargeStatus::Cancelled,
+        ChargeStatus::PartiallyRefunded,
+        ChargeStatus::Refunded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChargeStatus::Pending => "PENDING",
+            ChargeStatus::Due => "DUE",
+            ChargeStatus::Processing => "PROCESSING",
+            ChargeStatus::Charged => "CHARGED",
+            ChargeStatus::Reserved => "RESERVED",
+            ChargeStatus::PartiallyCaptured => "PARTIALLY_CAPTURED",
+            ChargeStatus::Failed => "FAILED",
+            ChargeStatus::Cancelled => "CANCELLED",
+            ChargeStatus::PartiallyRefunded => "PARTIALLY_REFUNDED",
+            ChargeStatus::Refunded => "REFUNDED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        ChargeStatus::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// One recurring charge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Charge {
+    pub id: String,
+    pub agreement_id: String,
+    /// Minor units.
+    pub amount: i64,
+    pub currency: String,
+    pub description: String,
+    /// `INITIAL`, `RECURRING` or `UNSCHEDULED`.
+    pub kind: String,
+    /// `DIRECT_CAPTURE` or `RESERVE_CAPTURE`.
+    pub transaction_type: String,
+    /// The day it is processed (00:00 UTC).
+    pub due: chrono::NaiveDate,
+    pub retry_days: i64,
+    /// `MULTIPLE_ATTEMPTS` or `SINGLE_ATTEMPT`.
+    pub processing_mode: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    pub status: ChargeStatus,
+    /// Set when the charge becomes DUE.
+    #[serde(default)]
+    pub transaction_id: Option<String>,
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+    /// Failed processing attempts so far (one a day from the due date).
+    #[serde(default)]
+    pub attempts: i64,
+    #[serde(default)]
+    pub captured: i64,
+    #[serde(default)]
+    pub refunded: i64,
+    #[serde(default)]
+    pub cancelled: i64,
+    /// When it was first charged or captured (refunds are possible for 365 days after).
+    #[serde(default)]
+    pub captured_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub history: Vec<ChargeEvent>,
+    pub created: DateTime<Utc>,
+}
+
+/// One operation on a charge (`ChargeEvent`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChargeEvent {
+    pub occurred: DateTime<Utc>,
+    /// CREATE, RESERVE, CAPTURE, REFUND, CANCEL or FAIL.
+    pub event: String,
+    pub amount: i64,
+    pub idempotency_key: String,
+    pub success: bool,
+}
+
+/// What a sales unit added through the Order Management API.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrderManagement {
+    /// Keyed by the merchant-chosen imageId.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub images: BTreeMap<String, OrderImage>,
+    /// Keyed by paymentType (`ECOM`, `RECURRING`), then orderId.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub orders: BTreeMap<String, BTreeMap<String, OrderInfo>>,
+    /// v3 categories, keyed by their server-assigned id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub categories: BTreeMap<uuid::Uuid, OrderCategory>,
+}
+
+impl OrderManagement {
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty() && self.orders.is_empty() && self.categories.is_empty()
+    }
+}
+
+/// An uploaded image: what was checked of it, not the image itself (the state is served and
+/// persisted; 2 MB per image would swamp it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderImage {
+    /// SHA-256 of the decoded bytes, hex: a second upload under the same id is compared by it.
+    pub sha256: String,
+    /// `PNG` or `JPEG`.
+    pub format: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: usize,
+    pub created: DateTime<Utc>,
+}
+
+/// What was added to one order (paymentType + orderId), as the API answers it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrderInfo {
+    /// The v2 category (`Order`): the latest PUT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<serde_json::Value>,
+    /// The order lines and bottom line (`Receipt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<serde_json::Value>,
+}
+
+/// A v3 category.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderCategory {
+    pub order_id: String,
+    pub payment_type: String,
+    /// `type`: one of the `CategoryEnum` values.
+    pub kind: String,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    pub created: DateTime<Utc>,
 }
 
 /// The first answer to a recurring write with an Idempotency-Key.

@@ -172,7 +172,8 @@ pub(crate) fn api_error(
             }
             Reply::typed(status, "application/problem+json", &body)
         }
-        Api::Qr => {
+        // Order Management's `ErrorResponse` has QR's shape.
+        Api::Qr | Api::OrderManagement => {
             let mut body = json!({
                 "type": format!("https://httpstatuses.io/{status}"),
                 "title": title,

@@ -82,6 +82,7 @@ pub fn normalize(spec: &str, text: &str, wanted: &[Wanted]) -> Result<Normalized
     let mut doc = parse(text)?;
     let mut notes = Vec::new();
     notes.extend(drop_component_titles(&mut doc));
+    notes.extend(non_null_component_enums(&mut doc));
     notes.extend(drop_closed_objects(&mut doc)?);
     notes.extend(fold_servers_notes(&mut doc));
     notes.extend(restrict(&mut doc, spec, wanted)?);
@@ -556,6 +557,42 @@ pub fn drop_component_titles(doc: &mut OpenAPI) -> Vec<String> {
     } else {
         vec![format!(
             "titles: dropped the title of {n} component schemas"
+        )]
+    }
+}
+
+/// A component enum with `nullable: true` at its root becomes `struct X(Option<X>)` in typify: a
+/// recursive type of infinite size that does not compile (order-management's `CategoryEnum`,
+/// `CurrencyEnum`, ...). Such an enum is made non-nullable; where it is referenced from an
+/// optional field, that field is still an `Option`.
+pub fn non_null_component_enums(doc: &mut OpenAPI) -> Vec<String> {
+    let mut names = Vec::new();
+    if let Some(c) = doc.components.as_mut() {
+        for (name, s) in c.schemas.iter_mut() {
+            if let ReferenceOr::Item(s) = s {
+                let is_enum = match &s.schema_kind {
+                    openapiv3::SchemaKind::Type(openapiv3::Type::String(t)) => {
+                        !t.enumeration.is_empty()
+                    }
+                    openapiv3::SchemaKind::Type(openapiv3::Type::Integer(t)) => {
+                        !t.enumeration.is_empty()
+                    }
+                    _ => false,
+                };
+                if is_enum && s.schema_data.nullable {
+                    s.schema_data.nullable = false;
+                    names.push(name.clone());
+                }
+            }
+        }
+    }
+    if names.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!(
+            "nullable: made {} component enums non-nullable: {}",
+            names.len(),
+            names.join(", ")
         )]
     }
 }
@@ -1280,6 +1317,22 @@ mod tests {
             .unwrap_or(Value::Null);
         assert!(s.get("title").is_none() && s.get("additionalProperties").is_none());
         assert!(s.pointer("/properties/x/additionalProperties").is_none());
+    }
+
+    #[test]
+    fn nullable_component_enums_become_non_nullable_and_nothing_else_changes() {
+        let mut d = doc("paths: {}\ncomponents:\n  schemas:\n    E: {type: string, enum: [A, B], nullable: true}\n    O: {type: object, nullable: true}\n    F: {type: string, enum: [C]}\n");
+        let notes = non_null_component_enums(&mut d);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains(": E"), "{notes:?}");
+        let v = json(&d);
+        assert!(v.pointer("/components/schemas/E/nullable").is_none());
+        // Objects compile as nullable; only enums are touched.
+        assert_eq!(
+            v.pointer("/components/schemas/O/nullable"),
+            Some(&Value::Bool(true))
+        );
+        assert!(non_null_component_enums(&mut d).is_empty());
     }
 
     #[test]

@@ -13,15 +13,19 @@ pub enum Api {
     Recurring,
     /// The Management API (sales units), for partners discovering their merchants.
     Management,
+    /// The Order Management API (categories, images, order lines): a merchant integration's API
+    /// that vippsctl does not call; generated so the simulator's answers are checked against it.
+    OrderManagement,
 }
 
 impl Api {
-    pub const ALL: [Api; 5] = [
+    pub const ALL: [Api; 6] = [
         Api::AccessToken,
         Api::Webhooks,
         Api::Qr,
         Api::Recurring,
         Api::Management,
+        Api::OrderManagement,
     ];
 
     /// The spec's file name in `openapi/` (and in `VIPPSCTL_OPENAPI_DIR`), without `.yaml`.
@@ -32,6 +36,7 @@ impl Api {
             Api::Qr => "qr",
             Api::Recurring => "recurring",
             Api::Management => "management",
+            Api::OrderManagement => "order-management",
         }
     }
 
@@ -43,6 +48,7 @@ impl Api {
             Api::Qr => "qr",
             Api::Recurring => "recurring",
             Api::Management => "management",
+            Api::OrderManagement => "ordermanagement",
         }
     }
 }
@@ -207,6 +213,56 @@ pub const OPERATIONS: &[Operation] = &[
         "accept_agreement",
         Some("acceptUsingPATCHV3"),
     ),
+    // Charges: vippsctl does not call them (they are operational); the simulator serves them.
+    op(
+        Api::Recurring,
+        "GET",
+        "/recurring/v3/agreements/{agreementId}/charges",
+        "list_charges",
+        Some("ListChargesV3"),
+    ),
+    op(
+        Api::Recurring,
+        "POST",
+        "/recurring/v3/agreements/{agreementId}/charges",
+        "create_charge",
+        Some("CreateChargeV3"),
+    ),
+    op(
+        Api::Recurring,
+        "GET",
+        "/recurring/v3/agreements/{agreementId}/charges/{chargeId}",
+        "fetch_charge",
+        Some("FetchChargeV3"),
+    ),
+    op(
+        Api::Recurring,
+        "DELETE",
+        "/recurring/v3/agreements/{agreementId}/charges/{chargeId}",
+        "cancel_charge",
+        Some("CancelChargeV3"),
+    ),
+    op(
+        Api::Recurring,
+        "POST",
+        "/recurring/v3/agreements/{agreementId}/charges/{chargeId}/capture",
+        "capture_charge",
+        Some("CaptureChargeV3"),
+    ),
+    op(
+        Api::Recurring,
+        "POST",
+        "/recurring/v3/agreements/{agreementId}/charges/{chargeId}/refund",
+        "refund_charge",
+        Some("RefundChargeV3"),
+    ),
+    op(
+        Api::Recurring,
+        "GET",
+        "/recurring/v3/charges/{chargeId}",
+        "fetch_charge_by_id",
+        Some("FetchChargeByIdV3"),
+    ),
     // Management 1.1.6: only the operations that are not marked "Idea/proposal".
     op(
         Api::Management,
@@ -228,6 +284,63 @@ pub const OPERATIONS: &[Operation] = &[
         "/management/v1/merchants/{scheme}/{id}/sales-units",
         "list_merchant_sales_units",
         Some("getMerchantSalesUnits"),
+    ),
+    // Order Management 2.1: the operations that are not deprecated (the v1 transactionId ones are).
+    op(
+        Api::OrderManagement,
+        "POST",
+        "/order-management/v1/images",
+        "upload_image",
+        Some("post-image"),
+    ),
+    op(
+        Api::OrderManagement,
+        "PUT",
+        "/order-management/v2/{paymentType}/categories/{orderId}",
+        "put_order_category",
+        Some("put-category-v2"),
+    ),
+    op(
+        Api::OrderManagement,
+        "POST",
+        "/order-management/v2/{paymentType}/receipts/{orderId}",
+        "add_order_lines",
+        Some("post-receipt-v2"),
+    ),
+    op(
+        Api::OrderManagement,
+        "GET",
+        "/order-management/v2/{paymentType}/{orderId}",
+        "get_order",
+        Some("get-order-v2"),
+    ),
+    op(
+        Api::OrderManagement,
+        "POST",
+        "/order-management/v3/categories",
+        "create_category",
+        Some("post-category-v3"),
+    ),
+    op(
+        Api::OrderManagement,
+        "GET",
+        "/order-management/v3/categories",
+        "list_categories",
+        Some("get-categories-v3"),
+    ),
+    op(
+        Api::OrderManagement,
+        "GET",
+        "/order-management/v3/categories/{categoryId}",
+        "get_category",
+        Some("get-category-v3"),
+    ),
+    op(
+        Api::OrderManagement,
+        "DELETE",
+        "/order-management/v3/categories/{categoryId}",
+        "delete_category",
+        Some("delete-category-v3"),
     ),
 ];
 

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 /// The config kind each operation serves: the one table that maps spec changes to config objects.
 /// `*` marks an operation every run needs (the access token); `discovery` one that only
-/// `import --all` calls (the Management sales units), whatever the config declares.
+/// `import --all` calls (the Management sales units), whatever the config declares; `simulator`
+/// one vippsctl never calls, whose spec the simulator serves for merchants' own integrations
+/// (Order Management, recurring charges).
 pub const OPERATION_KINDS: &[(&str, &str)] = &[
     ("fetch_access_token", "*"),
     ("list_webhooks", "webhooks"),
@@ -33,6 +35,21 @@ pub const OPERATION_KINDS: &[(&str, &str)] = &[
     ("list_sales_units", "discovery"),
     ("get_sales_unit", "discovery"),
     ("list_merchant_sales_units", "discovery"),
+    ("list_charges", "simulator"),
+    ("create_charge", "simulator"),
+    ("fetch_charge", "simulator"),
+    ("cancel_charge", "simulator"),
+    ("capture_charge", "simulator"),
+    ("refund_charge", "simulator"),
+    ("fetch_charge_by_id", "simulator"),
+    ("upload_image", "simulator"),
+    ("put_order_category", "simulator"),
+    ("add_order_lines", "simulator"),
+    ("get_order", "simulator"),
+    ("create_category", "simulator"),
+    ("list_categories", "simulator"),
+    ("get_category", "simulator"),
+    ("delete_category", "simulator"),
 ];
 
 /// The kinds counted in a config.
@@ -92,6 +109,9 @@ impl ConfigUsage {
         };
         if kind == "discovery" {
             return "used by `import --all`, not by the config".into();
+        }
+        if kind == "simulator" {
+            return "not called by vippsctl (served by the simulator)".into();
         }
         let mut parts = Vec::new();
         for (file, counts) in &self.files {

@@ -54,6 +54,8 @@ const BUILT: &[(Api, &str)] = &[
     (Api::Recurring, "history/2023-10-06_59d96ad.yaml"),
     (Api::Management, "latest.yaml"),
     (Api::Management, "history/2023-09-22_5a0eeba.yaml"),
+    (Api::OrderManagement, "latest.yaml"),
+    (Api::OrderManagement, "history/2024-08-13_1fcf14f.yaml"),
 ];
 
 #[test]

@@ -1069,6 +1069,9 @@ async fn every_answer_matches_the_published_specs() {
     )
     .await;
 
+    order_management(&mut run, &c).await;
+    charges(&mut run, &sim, &c).await;
+
     eprintln!("checked answers per operation: {:?}", run.seen);
     // Breadth: every operation answered at least once with success and once with an error.
     for op in OPERATIONS {
@@ -1158,5 +1161,404 @@ fn the_validator_rejects_what_the_spec_forbids() {
         conf.response("list_agreements", 200, Some("application/json"), &body)
             .is_err(),
         "formats (date-time) are checked"
+    );
+}
+
+/// Order Management: every operation, with successes and the errors the spec declares.
+async fn order_management(run: &mut Run, c: &Client) {
+    use crate::sim_order_management::{image, png_base64, receipt};
+    let om = |p: &str| format!("/order-management{p}");
+    let img = image("socks-orange-123", &png_base64(200, 200));
+    run.call(
+        "upload_image",
+        c.req("POST", &om("/v1/images")),
+        Some((&img, Body::SchemaValid)),
+        200,
+    )
+    .await;
+    // A GIF is schema-valid (src is a string) but not an image the API takes.
+    let gif = image("gif", "R0lGODlhAQABAAAAACw=");
+    run.call(
+        "upload_image",
+        c.req("POST", &om("/v1/images")),
+        Some((&gif, Body::SchemaValid)),
+        400,
+    )
+    .await;
+    let bad_id = image("with space", &png_base64(200, 200));
+    run.call(
+        "upload_image",
+        c.req("POST", &om("/v1/images")),
+        Some((&bad_id, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+
+    let cat = json!({"category": "GENERAL", "orderDetailsUrl": "https://example.com/o/1", "imageId": "socks-orange-123"});
+    let path = om("/v2/ECOM/categories/order-1");
+    run.call(
+        "put_order_category",
+        c.req("PUT", &path),
+        Some((&cat, Body::SchemaValid)),
+        200,
+    )
+    .await;
+    let bad = json!({"category": "INVOICE", "orderDetailsUrl": "https://example.com"});
+    run.call(
+        "put_order_category",
+        c.req("PUT", &path),
+        Some((&bad, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    let no_image = json!({"category": "GENERAL", "orderDetailsUrl": "https://example.com", "imageId": "unknown"});
+    run.call(
+        "put_order_category",
+        c.req("PUT", &path),
+        Some((&no_image, Body::SchemaValid)),
+        404,
+    )
+    .await;
+
+    let lines = om("/v2/ECOM/receipts/order-1");
+    run.call(
+        "add_order_lines",
+        c.req("POST", &lines),
+        Some((&receipt(), Body::SchemaValid)),
+        201,
+    )
+    .await;
+    run.call(
+        "add_order_lines",
+        c.req("POST", &lines),
+        Some((&receipt(), Body::SchemaValid)),
+        409,
+    )
+    .await;
+    let mut sums = receipt();
+    sums["orderLines"][0]["totalAmount"] = json!(1);
+    run.call(
+        "add_order_lines",
+        c.req("POST", &om("/v2/ECOM/receipts/order-2")),
+        Some((&sums, Body::SchemaValid)),
+        400,
+    )
+    .await;
+    let mut rate = receipt();
+    rate["orderLines"][0]["taxRate"] = json!(10001);
+    run.call(
+        "add_order_lines",
+        c.req("POST", &om("/v2/ECOM/receipts/order-2")),
+        Some((&rate, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+
+    run.call(
+        "get_order",
+        c.req("GET", &om("/v2/ECOM/order-1")),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "get_order",
+        c.req("GET", &om("/v2/RECURRING/order-1")),
+        None,
+        404,
+    )
+    .await;
+
+    let v3 = json!({"orderId": "order-1", "paymentType": "ECOM", "type": "RECEIPT", "url": "https://www.example.com", "imageId": "socks-orange-123"});
+    let r = run
+        .call(
+            "create_category",
+            c.req("POST", &om("/v3/categories")),
+            Some((&v3, Body::SchemaValid)),
+            201,
+        )
+        .await;
+    let id = r.json()["categoryId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let bad = json!({"orderId": "order-1", "paymentType": "VIPPS", "type": "RECEIPT", "url": "https://e.com"});
+    run.call(
+        "create_category",
+        c.req("POST", &om("/v3/categories")),
+        Some((&bad, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    run.call(
+        "list_categories",
+        c.req("GET", &om("/v3/categories?orderId=order-1")),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "list_categories",
+        c.req("GET", &om("/v3/categories")),
+        None,
+        400,
+    )
+    .await;
+    run.call(
+        "get_category",
+        c.req("GET", &om(&format!("/v3/categories/{id}"))),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "get_category",
+        c.req("GET", &om("/v3/categories/not-a-uuid")),
+        None,
+        400,
+    )
+    .await;
+    let unknown = uuid::Uuid::new_v4();
+    run.call(
+        "get_category",
+        c.req("GET", &om(&format!("/v3/categories/{unknown}"))),
+        None,
+        404,
+    )
+    .await;
+    run.call(
+        "delete_category",
+        c.req("DELETE", &om(&format!("/v3/categories/{id}"))),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "delete_category",
+        c.req("DELETE", &om(&format!("/v3/categories/{id}"))),
+        None,
+        404,
+    )
+    .await;
+    // Unauthenticated: the gateway's 401, which the spec declares without a body.
+    run.call(
+        "get_order",
+        c.http
+            .get(format!("{}{}", c.base, om("/v2/ECOM/order-1")))
+            .header("Merchant-Serial-Number", vippsctl::sim::SANDBOX_MSN),
+        None,
+        401,
+    )
+    .await;
+}
+
+/// Recurring charges: every operation, with successes and the errors the spec declares.
+async fn charges(run: &mut Run, sim: &vippsctl::sim::SimHandle, c: &Client) {
+    let ag = "/recurring/v3/agreements";
+    let idem = |rb: reqwest::RequestBuilder, k: &str| rb.header("Idempotency-Key", k);
+    let draft = json!({"pricing": {"type": "FLEXIBLE", "currency": "NOK"}, "merchantRedirectUrl": "https://example.com/r",
+        "merchantAgreementUrl": "https://example.com/a", "productName": "Charges"});
+    let r = run
+        .call(
+            "draft_agreement",
+            idem(c.req("POST", ag), "chg-draft"),
+            Some((&draft, Body::SchemaValid)),
+            201,
+        )
+        .await;
+    let id = r.json()["agreementId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    sim.accept_agreement(&id).expect("accept");
+    let due = (sim.now().date_naive() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let charges = format!("{ag}/{id}/charges");
+    let body = json!({"amount": 1000, "description": "Monthly", "transactionType": "RESERVE_CAPTURE",
+        "due": due, "retryDays": 1, "orderId": "conformance-order-with-a-long-id-1"});
+    run.call(
+        "create_charge",
+        idem(c.req("POST", &charges), "chg-1"),
+        Some((&body, Body::SchemaValid)),
+        201,
+    )
+    .await;
+    let mut direct = body.clone();
+    direct["orderId"] = json!("direct-1");
+    direct["transactionType"] = json!("DIRECT_CAPTURE");
+    direct["externalId"] = json!("ext-1");
+    run.call(
+        "create_charge",
+        idem(c.req("POST", &charges), "chg-2"),
+        Some((&direct, Body::SchemaValid)),
+        201,
+    )
+    .await;
+    run.call(
+        "create_charge",
+        idem(c.req("POST", &charges), "chg-3"),
+        Some((&direct, Body::SchemaValid)),
+        409,
+    )
+    .await;
+    let mut bad = body.clone();
+    bad["retryDays"] = json!(15);
+    run.call(
+        "create_charge",
+        idem(c.req("POST", &charges), "chg-4"),
+        Some((&bad, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    run.call(
+        "create_charge",
+        idem(c.req("POST", &format!("{ag}/agr_none/charges")), "chg-5"),
+        Some((&body, Body::SchemaValid)),
+        404,
+    )
+    .await;
+    // PENDING and DUE charges (transactionId null, then set), then processed ones.
+    run.call("list_charges", c.req("GET", &charges), None, 200)
+        .await;
+    run.call(
+        "list_charges",
+        c.req("GET", &format!("{ag}/agr_none/charges")),
+        None,
+        404,
+    )
+    .await;
+    run.call(
+        "list_charges",
+        c.req("GET", &format!("{charges}?status=NOPE")),
+        None,
+        400,
+    )
+    .await;
+    let one = format!("{charges}/conformance-order-with-a-long-id-1");
+    run.call("fetch_charge", c.req("GET", &one), None, 200)
+        .await;
+    run.call(
+        "fetch_charge",
+        c.req("GET", &format!("{charges}/chr-none")),
+        None,
+        404,
+    )
+    .await;
+    sim.advance_clock(std::time::Duration::from_secs(24 * 3600));
+    // The day outlived the token.
+    let fresh = Client::new(sim).await;
+    let c = &fresh;
+    let r = run
+        .call("fetch_charge", c.req("GET", &one), None, 200)
+        .await;
+    assert_eq!(
+        r.json()["status"],
+        "RESERVED",
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    run.call(
+        "list_charges",
+        c.req("GET", &format!("{charges}?status=CHARGED")),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "fetch_charge_by_id",
+        c.req("GET", "/recurring/v3/charges/direct-1"),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "fetch_charge_by_id",
+        c.req("GET", "/recurring/v3/charges/chr-none"),
+        None,
+        404,
+    )
+    .await;
+
+    let cap = json!({"amount": 400});
+    run.call(
+        "capture_charge",
+        idem(c.req("POST", &format!("{one}/capture")), "cap-1"),
+        Some((&cap, Body::SchemaValid)),
+        204,
+    )
+    .await;
+    let too_much = json!({"amount": 10_000});
+    run.call(
+        "capture_charge",
+        idem(c.req("POST", &format!("{one}/capture")), "cap-2"),
+        Some((&too_much, Body::SchemaValid)),
+        400,
+    )
+    .await;
+    run.call(
+        "capture_charge",
+        idem(
+            c.req("POST", &format!("{charges}/chr-none/capture")),
+            "cap-3",
+        ),
+        Some((&cap, Body::SchemaValid)),
+        404,
+    )
+    .await;
+    let refund = json!({"amount": 100, "description": "Sorry"});
+    run.call(
+        "refund_charge",
+        idem(c.req("POST", &format!("{one}/refund")), "ref-1"),
+        Some((&refund, Body::SchemaValid)),
+        204,
+    )
+    .await;
+    let no_text = json!({"amount": 100});
+    run.call(
+        "refund_charge",
+        idem(c.req("POST", &format!("{one}/refund")), "ref-2"),
+        Some((&no_text, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    run.call(
+        "refund_charge",
+        idem(
+            c.req("POST", &format!("{charges}/chr-none/refund")),
+            "ref-3",
+        ),
+        Some((&refund, Body::SchemaValid)),
+        404,
+    )
+    .await;
+    run.call(
+        "cancel_charge",
+        idem(c.req("DELETE", &one), "can-1"),
+        None,
+        204,
+    )
+    .await;
+    run.call(
+        "cancel_charge",
+        idem(c.req("DELETE", &format!("{charges}/direct-1")), "can-2"),
+        None,
+        400,
+    )
+    .await;
+    run.call(
+        "cancel_charge",
+        idem(c.req("DELETE", &format!("{charges}/chr-none")), "can-3"),
+        None,
+        404,
+    )
+    .await;
+    let r = run
+        .call("fetch_charge", c.req("GET", &one), None, 200)
+        .await;
+    assert_eq!(r.json()["status"], "CANCELLED");
+    assert_eq!(
+        r.json()["summary"],
+        json!({"captured": 400, "refunded": 100, "cancelled": 600})
     );
 }
