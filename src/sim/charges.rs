@@ -683,6 +683,21 @@ pub(crate) fn sweep(inner: &mut Inner) {
     }
 }
 
+/// [`sweep`] for one merchant: what an API call for `msn` needs (a sweep of every merchant per
+/// call made a fleet's plan quadratic in the simulator).
+pub(crate) fn sweep_one(inner: &mut Inner, msn: &str) {
+    let now = inner.now();
+    let mut raised: Raised = Vec::new();
+    let changed = match inner.state.merchants.get_mut(msn) {
+        Some(m) => sweep_merchant(msn, m, now, &mut raised),
+        None => false,
+    };
+    inner.dirty |= changed;
+    for (msn, event, p) in raised {
+        inner.emit(&msn, event, p);
+    }
+}
+
 fn sweep_merchant(
     msn: &str,
     m: &mut MerchantState,
