@@ -23,6 +23,12 @@ pub mod recurring {
 pub mod management {
     include!(concat!(env!("OUT_DIR"), "/management.rs"));
 }
+/// Not used by vippsctl itself: generated for the simulator's conformance tests and for merchants'
+/// integrations written against the same spec.
+#[allow(clippy::all, clippy::pedantic, dead_code, unused_imports, missing_docs)]
+pub mod epayment {
+    include!(concat!(env!("OUT_DIR"), "/epayment.rs"));
+}
 
 /// The spec versions the clients were generated from (`access-token 2.0.0, webhooks v1, ...`).
 pub const SPEC_VERSIONS: &str = env!("VIPPSCTL_SPEC_VERSIONS");
@@ -58,7 +64,7 @@ macro_rules! transport_hooks {
     )+};
 }
 
-transport_hooks!(accesstoken, webhooks, qr, recurring, management);
+transport_hooks!(accesstoken, webhooks, qr, recurring, management, epayment);
 
 /// A generated client of each API, all on one [`Transport`].
 pub fn clients(

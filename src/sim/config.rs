@@ -319,6 +319,13 @@ pub struct RateLimits {
     pub fetch_agreement: Option<u32>,
     /// Per MSN.
     pub draft_agreement: Option<u32>,
+    /// ePayment capture, refund and cancel, per reference and MSN (EPG: 5 per minute).
+    #[serde(default)]
+    pub adjust_payment: Option<u32>,
+    /// ePayment get payment and get events, per reference and MSN (EPG: 120 per minute, counted
+    /// per subscription key there; one sales unit's keys here).
+    #[serde(default)]
+    pub read_payment: Option<u32>,
     /// Every Vipps API request together (all merchants, all operations; not the token), per
     /// second over a sliding window, like a gateway-wide quota. Vipps documents none; benchmarks
     /// set one to check that the client paces itself instead of collecting 429s.
@@ -333,6 +340,8 @@ impl RateLimits {
             update_agreement: Some(5),
             fetch_agreement: Some(120),
             draft_agreement: Some(300),
+            adjust_payment: Some(5),
+            read_payment: Some(120),
             global_per_second: None,
         }
     }
@@ -343,6 +352,8 @@ impl RateLimits {
             update_agreement: None,
             fetch_agreement: None,
             draft_agreement: None,
+            adjust_payment: None,
+            read_payment: None,
             global_per_second: None,
         }
     }
@@ -354,6 +365,13 @@ impl RateLimits {
             "update_agreement" => self.update_agreement.map(|n| (n, CountedPer::Agreement)),
             "fetch_agreement" => self.fetch_agreement.map(|n| (n, CountedPer::Agreement)),
             "draft_agreement" => self.draft_agreement.map(|n| (n, CountedPer::Merchant)),
+            // Keyed by the path's first parameter, the payment's reference.
+            "capture_payment" | "refund_payment" | "cancel_payment" => {
+                self.adjust_payment.map(|n| (n, CountedPer::Agreement))
+            }
+            "get_payment" | "get_payment_events" => {
+                self.read_payment.map(|n| (n, CountedPer::Agreement))
+            }
             _ => None,
         }
     }

@@ -5,7 +5,7 @@
 use super::config::{CountedPer, FaultConfig, FaultKind, SimConfig};
 use super::state::{AgreementStatus, SimState};
 use super::wire::{api_error, gateway_error, percent_decode, Reply, Req};
-use super::{control, management, qr, recurring, token, webhooks};
+use super::{control, epayment, management, qr, recurring, token, webhooks};
 use crate::specs::ops::{self, Api, Operation};
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
@@ -97,6 +97,7 @@ impl Inner {
         for (msn, payload) in expired {
             self.emit(&msn, super::events::AGREEMENT_EXPIRED, payload);
         }
+        epayment::expire(self);
     }
 
     pub fn persist(&mut self) {
@@ -233,6 +234,11 @@ impl Sim {
     }
 
     pub async fn handle(&self, req: Req) -> Reply {
+        // The customer's side of a payment may call the merchant's shipping callback, which must
+        // not happen under the lock.
+        if let Some(reply) = epayment::customer(self, &req).await {
+            return reply;
+        }
         if req.path.starts_with("/_sim/") || req.path == "/_sim" {
             let mut inner = self.lock();
             let reply = control::handle(&mut inner, &req);
@@ -420,6 +426,7 @@ fn process(
         Api::Recurring => recurring::handle(inner, &ctx),
         Api::AccessToken => token::fetch(inner, req),
         Api::Management => management::handle(inner, op, ctx.params.clone(), req, record),
+        Api::Epayment => epayment::handle(inner, &ctx),
     }
 }
 
@@ -462,7 +469,10 @@ pub(crate) fn check_system_headers(op: &Operation, req: &Req) -> Option<Reply> {
 /// (`Merchant-Serial-Number-Required`) and the webhooks ("required for merchant login"; a
 /// partner's calls without one act on partner-level registrations, which are not modelled).
 fn msn_always_required(op: &Operation) -> bool {
-    op.path.starts_with("/qr/v1/merchant-callback") || op.api == Api::Webhooks
+    op.path.starts_with("/qr/v1/merchant-callback")
+        || op.api == Api::Webhooks
+        // Every ePayment operation declares `Merchant-Serial-Number` as `required: true`.
+        || op.api == Api::Epayment
 }
 
 /// Where the spec documents a 403 for keys that may not act for the sales unit; elsewhere the

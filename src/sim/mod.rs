@@ -9,6 +9,7 @@ mod config;
 mod control;
 mod core;
 mod delivery;
+mod epayment;
 mod events;
 mod image;
 mod management;
@@ -40,4 +41,5 @@ pub use state::{
     Agreement, AgreementStatus, CallbackQr, IdempotencyRecord, Interval, MerchantState, Msisdn,
     Pricing, PricingType, RedirectQr, SimState, StateFileError, Webhook,
 };
+pub use state::{Payment, PaymentEventRecord, PaymentState, Payments};
 pub use wire::percent_encode;

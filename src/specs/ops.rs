@@ -13,15 +13,19 @@ pub enum Api {
     Recurring,
     /// The Management API (sales units), for partners discovering their merchants.
     Management,
+    /// The ePayment API: not called by vippsctl itself, but served by the simulator for the
+    /// payment integrations of merchants (and generated, so their requests are checked too).
+    Epayment,
 }
 
 impl Api {
-    pub const ALL: [Api; 5] = [
+    pub const ALL: [Api; 6] = [
         Api::AccessToken,
         Api::Webhooks,
         Api::Qr,
         Api::Recurring,
         Api::Management,
+        Api::Epayment,
     ];
 
     /// The spec's file name in `openapi/` (and in `VIPPSCTL_OPENAPI_DIR`), without `.yaml`.
@@ -32,6 +36,7 @@ impl Api {
             Api::Qr => "qr",
             Api::Recurring => "recurring",
             Api::Management => "management",
+            Api::Epayment => "epayment",
         }
     }
 
@@ -43,6 +48,7 @@ impl Api {
             Api::Qr => "qr",
             Api::Recurring => "recurring",
             Api::Management => "management",
+            Api::Epayment => "epayment",
         }
     }
 }
@@ -228,6 +234,57 @@ pub const OPERATIONS: &[Operation] = &[
         "/management/v1/merchants/{scheme}/{id}/sales-units",
         "list_merchant_sales_units",
         Some("getMerchantSalesUnits"),
+    ),
+    // ePayment 1.8.1: what a merchant's payment integration calls. The merchant-side dynamic
+    // shipping callback is not here: Vipps calls it, the simulator sends it (sim::epayment).
+    op(
+        Api::Epayment,
+        "POST",
+        "/epayment/v1/payments",
+        "create_payment",
+        Some("createPayment"),
+    ),
+    op(
+        Api::Epayment,
+        "GET",
+        "/epayment/v1/payments/{Reference}",
+        "get_payment",
+        Some("getPayment"),
+    ),
+    op(
+        Api::Epayment,
+        "GET",
+        "/epayment/v1/payments/{Reference}/events",
+        "get_payment_events",
+        Some("getPaymentEventLog"),
+    ),
+    op(
+        Api::Epayment,
+        "POST",
+        "/epayment/v1/payments/{Reference}/capture",
+        "capture_payment",
+        Some("capturePayment"),
+    ),
+    op(
+        Api::Epayment,
+        "POST",
+        "/epayment/v1/payments/{Reference}/refund",
+        "refund_payment",
+        Some("refundPayment"),
+    ),
+    op(
+        Api::Epayment,
+        "POST",
+        "/epayment/v1/payments/{Reference}/cancel",
+        "cancel_payment",
+        Some("cancelPayment"),
+    ),
+    op(
+        Api::Epayment,
+        "POST",
+        "/epayment/v1/test/payments/{Reference}/approve",
+        "force_approve_payment",
+        Some("forceApprove"),
     ),
 ];
 
