@@ -65,6 +65,7 @@ mod sim_conformance_client;
 mod sim_delivery;
 mod sim_fidelity;
 mod sim_fuzz;
+mod sim_payments;
 mod sim_scenario;
 mod sim_serve;
 mod sim_strict;
