@@ -54,6 +54,9 @@ const BUILT: &[(Api, &str)] = &[
     (Api::Recurring, "history/2023-10-06_59d96ad.yaml"),
     (Api::Management, "latest.yaml"),
     (Api::Management, "history/2023-09-22_5a0eeba.yaml"),
+    (Api::Epayment, "latest.yaml"),
+    (Api::Epayment, "history/2025-08-25_bccfcb7.yaml"),
+    (Api::Epayment, "history/2025-03-30_5359c09.yaml"),
 ];
 
 #[test]
