@@ -1,5 +1,6 @@
 //! A stateful local stand-in for the Vipps MobilePay APIs vippsctl uses (access token, webhooks,
-//! QR, recurring agreements, Management sales units): for tests, benchmarks and `--sandbox`. It answers on the paths the
+//! QR, recurring agreements, Management sales units), and the ePayment API merchants' own
+//! integrations call: for tests, benchmarks, `--sandbox` and `sim serve`. It answers on the paths the
 //! clients send (see `specs::ops`), in the published specs' shapes, and can be made slow,
 //! rate-limited and faulty on purpose. Its own control surface lives under `/_sim/`.
 //!

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 /// The config kind each operation serves: the one table that maps spec changes to config objects.
 /// `*` marks an operation every run needs (the access token); `discovery` one that only
-/// `import --all` calls (the Management sales units), whatever the config declares.
+/// `import --all` calls (the Management sales units), whatever the config declares;
+/// `integration` one vippsctl never calls, served by the simulator for merchants' own
+/// integrations (ePayment).
 pub const OPERATION_KINDS: &[(&str, &str)] = &[
     ("fetch_access_token", "*"),
     ("list_webhooks", "webhooks"),
@@ -33,6 +35,13 @@ pub const OPERATION_KINDS: &[(&str, &str)] = &[
     ("list_sales_units", "discovery"),
     ("get_sales_unit", "discovery"),
     ("list_merchant_sales_units", "discovery"),
+    ("create_payment", "integration"),
+    ("get_payment", "integration"),
+    ("get_payment_events", "integration"),
+    ("capture_payment", "integration"),
+    ("refund_payment", "integration"),
+    ("cancel_payment", "integration"),
+    ("force_approve_payment", "integration"),
 ];
 
 /// The kinds counted in a config.
@@ -92,6 +101,9 @@ impl ConfigUsage {
         };
         if kind == "discovery" {
             return "used by `import --all`, not by the config".into();
+        }
+        if kind == "integration" {
+            return "not called by vippsctl (served by `vippsctl sim` for your integration)".into();
         }
         let mut parts = Vec::new();
         for (file, counts) in &self.files {
@@ -184,6 +196,10 @@ mod tests {
             "affects 3 redirectQrs in cafe.yaml"
         );
         assert_eq!(usage.describe("draft_agreement"), "not used by the config");
+        assert_eq!(
+            usage.describe("capture_payment"),
+            "not called by vippsctl (served by `vippsctl sim` for your integration)"
+        );
         assert_eq!(
             usage.describe("fetch_access_token"),
             "affects every call for the 4 objects in cafe.yaml"

@@ -754,10 +754,13 @@ async fn express_fixed_options_add_the_chosen_shipping_to_the_payment() {
     sim.shutdown().await;
 }
 
+/// One callback as the merchant got it: `Authorization`, `Content-Type`, the body.
+type Callback = (Option<String>, String, Value);
+
 /// A merchant's dynamic shipping callback: records what it got, answers `answer`.
 #[derive(Clone)]
 struct ShippingServer {
-    got: Arc<Mutex<Vec<(Option<String>, String, Value)>>>,
+    got: Arc<Mutex<Vec<Callback>>>,
     answer: Arc<Mutex<(u16, Value)>>,
     url: String,
 }
