@@ -7,6 +7,7 @@
 //! the QR) is under `/_sim/payments/` and `/_sim/pay/`. Errors are `Problem` as problem+json.
 
 use super::config::Country;
+use super::control::{escape, page};
 use super::core::{Ctx, Inner, Sim};
 use super::events::{time, EPAYMENT_EVENTS};
 use super::state::{IdempotencyRecord, Msisdn, Payment, PaymentEventRecord, PaymentState};
@@ -1041,41 +1042,23 @@ fn modification_amount(ctx: &Ctx<'_>, p: &Payment) -> Result<i64, Reply> {
     }
 }
 
+/// Capture or refund: of an AUTHORIZED payment, at most what is left (authorized minus captured
+/// and cancelled for a capture, captured minus refunded for a refund).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Adjustment {
+    Capture,
+    Refund,
+}
+
 fn capture(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
-    let reference = match path_reference(ctx) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
-    let Some(p) = find(inner, &ctx.msn, &reference) else {
-        return not_found(ctx, &reference);
-    };
-    let value = match modification_amount(ctx, p) {
-        Ok(v) => v,
-        Err(e) => return e,
-    };
-    if p.state != PaymentState::Authorized {
-        return wrong_state(ctx, p, "captured");
-    }
-    let left = p.authorized - p.captured - p.cancelled;
-    if value > left {
-        return ctx.error(
-            400,
-            &format!("Cannot capture {value}: {left} of the authorized amount is left to capture."),
-            &[invalid(
-                "modificationAmount.value",
-                "exceeds the amount left to capture",
-            )],
-        );
-    }
-    let key = ctx.req.header("Idempotency-Key").map(str::to_string);
-    if let Some(p) = find_mut(inner, &ctx.msn, &reference) {
-        p.captured += value;
-    }
-    record(inner, &ctx.msn, &reference, "CAPTURED", value, key);
-    find(inner, &ctx.msn, &reference).map_or_else(|| not_found(ctx, &reference), modification)
+    adjust(inner, ctx, Adjustment::Capture)
 }
 
 fn refund(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
+    adjust(inner, ctx, Adjustment::Refund)
+}
+
+fn adjust(inner: &mut Inner, ctx: &Ctx<'_>, kind: Adjustment) -> Reply {
     let reference = match path_reference(ctx) {
         Ok(r) => r,
         Err(e) => return e,
@@ -1087,25 +1070,45 @@ fn refund(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
         Ok(v) => v,
         Err(e) => return e,
     };
+    let (verb, done, left, of) = match kind {
+        Adjustment::Capture => (
+            "capture",
+            "captured",
+            p.authorized - p.captured - p.cancelled,
+            "of the authorized amount is left to capture",
+        ),
+        Adjustment::Refund => (
+            "refund",
+            "refunded",
+            p.captured - p.refunded,
+            "of the captured amount is left to refund",
+        ),
+    };
     if p.state != PaymentState::Authorized {
-        return wrong_state(ctx, p, "refunded");
+        return wrong_state(ctx, p, done);
     }
-    let left = p.captured - p.refunded;
     if value > left {
         return ctx.error(
             400,
-            &format!("Cannot refund {value}: {left} of the captured amount is left to refund."),
+            &format!("Cannot {verb} {value}: {left} {of}."),
             &[invalid(
                 "modificationAmount.value",
-                "exceeds the captured amount not yet refunded",
+                format!("more than the {left} left"),
             )],
         );
     }
     let key = ctx.req.header("Idempotency-Key").map(str::to_string);
+    let name = match kind {
+        Adjustment::Capture => "CAPTURED",
+        Adjustment::Refund => "REFUNDED",
+    };
     if let Some(p) = find_mut(inner, &ctx.msn, &reference) {
-        p.refunded += value;
+        match kind {
+            Adjustment::Capture => p.captured += value,
+            Adjustment::Refund => p.refunded += value,
+        }
     }
-    record(inner, &ctx.msn, &reference, "REFUNDED", value, key);
+    record(inner, &ctx.msn, &reference, name, value, key);
     find(inner, &ctx.msn, &reference).map_or_else(|| not_found(ctx, &reference), modification)
 }
 
@@ -1655,23 +1658,11 @@ fn finish(
     }))
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 fn html(status: u16, body: &str) -> Reply {
     Reply::raw(
         status,
         "text/html; charset=utf-8",
-        format!(
-            "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Vipps MobilePay (simulator)</title></head>\
-             <body><h1>Vipps MobilePay (simulator)</h1>{body}</body></html>\n"
-        )
-        .into_bytes(),
+        page("Vipps MobilePay (simulator)", body).into_bytes(),
     )
 }
 

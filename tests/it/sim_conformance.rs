@@ -1204,20 +1204,7 @@ fn the_validator_rejects_what_the_spec_forbids() {
 async fn epayment_answers(run: &mut Run, c: &Client) {
     let base = "/epayment/v1/payments";
     let create = |key: &str| c.req("POST", base).header("Idempotency-Key", key);
-    let pay = |reference: &str, value: i64, flow: &str| {
-        let mut v = json!({
-            "amount": {"currency": "NOK", "value": value},
-            "paymentMethod": {"type": "WALLET"},
-            "reference": reference,
-            "userFlow": flow,
-            "returnUrl": "https://shop.example/done",
-            "paymentDescription": "Two cups of coffee",
-        });
-        if flow == "PUSH_MESSAGE" {
-            v["customer"] = json!({"phoneNumber": "4712345678"});
-        }
-        v
-    };
+    let pay = common::payment_body;
     let web = pay("conf-web-1", 10000, "WEB_REDIRECT");
     let r = run
         .call(

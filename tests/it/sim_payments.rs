@@ -9,23 +9,11 @@ use axum::http::HeaderMap;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use vippsctl::sim::{Country, DeliveryStatus, SimConfig, SimHandle};
+use vippsctl::specs::ops::Api;
 
 const PAYMENTS: &str = "/epayment/v1/payments";
 
-fn payment(reference: &str, value: i64, flow: &str) -> Value {
-    let mut v = json!({
-        "amount": {"currency": "NOK", "value": value},
-        "paymentMethod": {"type": "WALLET"},
-        "reference": reference,
-        "userFlow": flow,
-        "returnUrl": "https://shop.example/done",
-        "paymentDescription": "Two cups of coffee",
-    });
-    if flow == "PUSH_MESSAGE" {
-        v["customer"] = json!({"phoneNumber": "4712345678"});
-    }
-    v
-}
+use common::payment_body as payment;
 
 async fn create(c: &Client, key: &str, body: &Value) -> common::Resp {
     send(

@@ -328,6 +328,17 @@ impl Conformance {
         validate_converted(&schema, &instance).map_err(|e| format!("{op} {status}: {e}"))
     }
 
+    /// Check a value against a component schema of a published spec (webhook payloads, which
+    /// no operation describes).
+    pub fn component(&self, api: Api, name: &str, instance: &Value) -> Result<(), String> {
+        let spec = &self.specs[&api];
+        let schema = &spec["components"]["schemas"][name];
+        if schema.is_null() {
+            return Err(format!("{api:?}: no component schema {name}"));
+        }
+        validate(spec, schema, instance).map_err(|e| format!("{name}: {e}"))
+    }
+
     /// Check what Vipps sends to a merchant's callback (`callbacks.<name>` of operation `op`):
     /// the request body, or with `status` the merchant's answer.
     pub fn callback(
