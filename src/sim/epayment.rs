@@ -1227,7 +1227,8 @@ fn force_approve(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
             );
         }
     }
-    if phone.is_none() && p.phone_number.is_none() && b.get("token").is_none() {
+    let named = b.get("customer").is_some_and(|c| !c.is_null());
+    if !named && p.phone_number.is_none() && b.get("token").is_none() {
         return ctx.error(
             400,
             "Name the customer who approves: customer.phoneNumber, or the token of the redirectUrl.",

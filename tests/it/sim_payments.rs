@@ -659,6 +659,27 @@ async fn force_approve_needs_the_customer_and_refuses_express() {
     );
     let same = json!({"customer": {"phoneNumber": "4712345678"}});
     assert_eq!(force_approve(&c, "force-push1", &same).await.status, 200);
+    // A customer token from a check-in names the customer too.
+    sim.update(|s| {
+        s.merchants
+            .entry(common::MSN.into())
+            .or_default()
+            .callback_qrs
+            .insert(
+                "till-1".into(),
+                vippsctl::sim::CallbackQr {
+                    merchant_qr_id: "till-1".into(),
+                    location_description: "Kasse 1".into(),
+                },
+            );
+    });
+    let (token, _) = sim.check_in(common::MSN, "till-1").expect("checked in");
+    create(&c, "k-4", &payment("force-qr-01", 1000, "QR")).await;
+    let by_token = json!({"customer": {"customerToken": token}});
+    assert_eq!(
+        force_approve(&c, "force-qr-01", &by_token).await.status,
+        200
+    );
     let mut express = payment("force-express", 1000, "WEB_REDIRECT");
     express["shipping"] = json!({"fixedOptions": [{"type": "IN_STORE", "brand": "OTHER",
         "options": [{"id": "shop", "name": "Shop", "amount": {"currency": "NOK", "value": 0}}]}]});
