@@ -77,6 +77,7 @@ impl Inner {
             changed |= expire(msn, m, now, &mut expired);
         }
         self.swept(changed, expired);
+        epayment::expire(self, None);
     }
 
     /// The same for one merchant: an API call reads and writes only its own merchant's state.
@@ -90,6 +91,7 @@ impl Inner {
             None => false,
         };
         self.swept(changed, expired);
+        epayment::expire(self, Some(msn));
     }
 
     fn swept(&mut self, changed: bool, expired: Vec<(String, serde_json::Value)>) {
@@ -97,7 +99,6 @@ impl Inner {
         for (msn, payload) in expired {
             self.emit(&msn, super::events::AGREEMENT_EXPIRED, payload);
         }
-        epayment::expire(self);
     }
 
     pub fn persist(&mut self) {

@@ -1261,13 +1261,15 @@ fn authorize(
     record(inner, msn, reference, "AUTHORIZED", amount, None);
 }
 
-/// CREATED payments past their expiry become EXPIRED (from `Inner::sweep`).
-pub(crate) fn expire(inner: &mut Inner) {
+/// CREATED payments past their expiry become EXPIRED: every merchant's, or only `only`'s (an
+/// API call sweeps its own merchant, see `Inner::sweep_merchant`).
+pub(crate) fn expire(inner: &mut Inner, only: Option<&str>) {
     let now = inner.now();
     let due: Vec<(String, String, i64)> = inner
         .state
         .merchants
         .iter()
+        .filter(|(msn, _)| only.is_none_or(|o| o == msn.as_str()))
         .flat_map(|(msn, m)| {
             m.epayment
                 .payments
@@ -1403,7 +1405,7 @@ async fn act_on(
     // First look, under the lock: the state, and the callback an Express approval needs.
     let (groups, callback) = {
         let mut inner = sim.lock();
-        inner.sweep();
+        inner.sweep_merchant(msn);
         let outcome = prepare(&inner, msn, reference, act, &address);
         inner.persist();
         outcome?
@@ -1413,7 +1415,7 @@ async fn act_on(
         None => groups,
     };
     let mut inner = sim.lock();
-    inner.sweep();
+    inner.sweep_merchant(msn);
     let result = finish(&mut inner, msn, reference, act, choice, &address, groups);
     inner.persist();
     result
