@@ -12,7 +12,7 @@ if [[ ! -d "$upstream" ]]; then
     exit 0
 fi
 
-# set name | access-token | webhooks | qr | recurring | management | order-management
+# set name | access-token | webhooks | qr | recurring | management | order-management | epayment
 # (paths below $upstream/<api>/)
 # The history versions are the earliest that still have every operation of src/specs/ops.rs at
 # the paths vippsctl calls: webhooks gained the /webhooks server base on 2023-06-02, QR moved the
@@ -22,12 +22,14 @@ fi
 # 2023-09-22 (1.1.4), its one earlier version that can be built (so both history sets use it).
 # Order management has DELETE /v3/categories/{categoryId} (instead of a PUT) only from 2024-08-13
 # (2.1), its one earlier version with every operation (so both history sets use it).
+# ePayment: the two published copies before latest (2025-08-25 with Express shipping, 2025-03-30
+# without); the 2023-2024 repository versions reference the order-management Receipt over https.
 sets=(
-    "latest|latest.yaml|latest.yaml|latest.yaml|latest.yaml|latest.yaml|latest.yaml"
-    "history-2023-late|history/2023-11-08_d42e299.yaml|history/2023-09-14_ae0e00e.yaml|history/2024-02-20_4932c2d.yaml|history/2023-12-07_3f6ac6b.yaml|history/2023-09-22_5a0eeba.yaml|history/2024-08-13_1fcf14f.yaml"
-    "history-2023-mid|history/2023-10-11_779ea42.yaml|history/2023-07-19_91b4931.yaml|history/2023-12-08_f8bca5d.yaml|history/2023-10-06_59d96ad.yaml|history/2023-09-22_5a0eeba.yaml|history/2024-08-13_1fcf14f.yaml"
+    "latest|latest.yaml|latest.yaml|latest.yaml|latest.yaml|latest.yaml|latest.yaml|latest.yaml"
+    "history-2023-late|history/2023-11-08_d42e299.yaml|history/2023-09-14_ae0e00e.yaml|history/2024-02-20_4932c2d.yaml|history/2023-12-07_3f6ac6b.yaml|history/2023-09-22_5a0eeba.yaml|history/2024-08-13_1fcf14f.yaml|history/2025-08-25_bccfcb7.yaml"
+    "history-2023-mid|history/2023-10-11_779ea42.yaml|history/2023-07-19_91b4931.yaml|history/2023-12-08_f8bca5d.yaml|history/2023-10-06_59d96ad.yaml|history/2023-09-22_5a0eeba.yaml|history/2024-08-13_1fcf14f.yaml|history/2025-03-30_5359c09.yaml"
 )
-apis=(access-token webhooks qr recurring management order-management)
+apis=(access-token webhooks qr recurring management order-management epayment)
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target/published-specs}"
 tmp="$(mktemp -d /tmp/vippsctl-published-specs.XXXXXX)"
@@ -35,8 +37,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 failed=()
 for set in "${sets[@]}"; do
-    IFS='|' read -r name files_at files_wh files_qr files_rec files_mg files_om <<<"$set"
-    files=("$files_at" "$files_wh" "$files_qr" "$files_rec" "$files_mg" "$files_om")
+    IFS='|' read -r name files_at files_wh files_qr files_rec files_mg files_om files_ep <<<"$set"
+    files=("$files_at" "$files_wh" "$files_qr" "$files_rec" "$files_mg" "$files_om" "$files_ep")
     dir="$tmp/$name"
     mkdir -p "$dir"
     for i in "${!apis[@]}"; do

@@ -28,6 +28,12 @@ pub mod management {
 pub mod ordermanagement {
     include!(concat!(env!("OUT_DIR"), "/ordermanagement.rs"));
 }
+/// Not used by vippsctl itself: generated for the simulator's conformance tests and for merchants'
+/// integrations written against the same spec.
+#[allow(clippy::all, clippy::pedantic, dead_code, unused_imports, missing_docs)]
+pub mod epayment {
+    include!(concat!(env!("OUT_DIR"), "/epayment.rs"));
+}
 
 /// The spec versions the clients were generated from (`access-token 2.0.0, webhooks v1, ...`).
 pub const SPEC_VERSIONS: &str = env!("VIPPSCTL_SPEC_VERSIONS");
@@ -69,7 +75,8 @@ transport_hooks!(
     qr,
     recurring,
     management,
-    ordermanagement
+    ordermanagement,
+    epayment
 );
 
 /// A generated client of each API, all on one [`Transport`].

@@ -165,7 +165,8 @@ Examples:
         #[command(subcommand)]
         command: specs::SpecsCommand,
     },
-    /// Run the local Vipps simulator (`sim serve`) and drive it: deliveries, QR scans, events.
+    /// Run the local Vipps simulator (`sim serve`) and drive it: deliveries, QR scans, events,
+    /// payments.
     #[command(after_help = "\
 Examples:
   vippsctl sim serve --port 8080 --state sim.json   # then: vippsctl plan setup/ --base-url http://127.0.0.1:8080
@@ -173,6 +174,7 @@ Examples:
   vippsctl sim serve --port 8080 --forward-to http://127.0.0.1:3000/vipps/webhooks  # signed webhooks to your app
   vippsctl sim trigger epayments.payment.captured.v1 --msn 123456 --base-url http://127.0.0.1:8080
   vippsctl sim scan 123456 till-1 --base-url http://127.0.0.1:8080     # a customer checks in
+  vippsctl sim pay order-77 --msn 123456 --base-url http://127.0.0.1:8080  # the customer pays
   vippsctl sim deliveries --base-url http://127.0.0.1:8080             # what was sent, and the answers")]
     Sim(sim::SimArgs),
     /// Export printable images of the declared QR codes (`qr export`).

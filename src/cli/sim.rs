@@ -1,5 +1,6 @@
 //! `vippsctl sim serve`: run the Vipps simulator in the foreground until Ctrl-C; `sim deliveries`,
-//! `sim scan` and `sim trigger` talk to a running one through its control API (`/_sim/`).
+//! `sim scan`, `sim trigger` and `sim pay` talk to a running one through its control API
+//! (`/_sim/`).
 
 use super::{Failure, GlobalArgs, Outcome};
 use crate::sim::{
@@ -30,6 +31,8 @@ pub enum SimCommand {
     Trigger(TriggerArgs),
     /// Make the customer's card fail for an agreement's charges (or work again with --off).
     ChargeFails(ChargeFailsArgs),
+    /// The customer approves (or rejects) an ePayment payment in the app, as `--reject` says.
+    Pay(PayArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,6 +45,21 @@ pub struct ChargeFailsArgs {
     /// The card works again.
     #[arg(long)]
     pub off: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PayArgs {
+    /// The payment's reference.
+    pub reference: String,
+    /// The sales unit that created it.
+    #[arg(long, value_name = "MSN")]
+    pub msn: String,
+    /// Reject the payment instead (it becomes ABORTED).
+    #[arg(long)]
+    pub reject: bool,
+    /// Express checkout: the shipping option the customer picks (default: the default one).
+    #[arg(long, value_name = "ID")]
+    pub shipping_option: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -177,6 +195,7 @@ pub async fn run(args: SimArgs, global: &GlobalArgs) -> Result<Outcome, Failure>
         SimCommand::Scan(a) => scan(a, &Control::new(global, "scan")?).await,
         SimCommand::Trigger(a) => trigger(a, &Control::new(global, "trigger")?).await,
         SimCommand::ChargeFails(a) => charge_fails(a, &Control::new(global, "charge-fails")?).await,
+        SimCommand::Pay(a) => pay(a, &Control::new(global, "pay")?).await,
     }
 }
 
@@ -408,6 +427,39 @@ async fn charge_fails(a: ChargeFailsArgs, control: &Control) -> Result<Outcome, 
     Ok(Outcome::Ok)
 }
 
+async fn pay(a: PayArgs, control: &Control) -> Result<Outcome, Failure> {
+    let action = if a.reject { "reject" } else { "approve" };
+    let mut body = json!({});
+    if let Some(id) = &a.shipping_option {
+        body["shippingOptionId"] = json!(id);
+    }
+    let path = format!(
+        "payments/{}/{}/{action}",
+        sim::percent_encode(&a.msn),
+        sim::percent_encode(&a.reference)
+    );
+    let v = control
+        .call(reqwest::Method::POST, &path, Some(body))
+        .await?;
+    println!("reference: {}", a.reference);
+    println!("state: {}", v["state"].as_str().unwrap_or_default());
+    let authorized = &v["aggregate"]["authorizedAmount"];
+    if let (Some(value), Some(currency)) = (
+        authorized["value"].as_i64(),
+        authorized["currency"].as_str(),
+    ) {
+        println!("authorized: {value} {currency}");
+    }
+    if let Some(option) = v["shippingDetails"]["shippingOptionId"].as_str() {
+        println!(
+            "shipping: {option} ({} {})",
+            v["shippingDetails"]["shippingCost"],
+            authorized["currency"].as_str().unwrap_or_default()
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
 fn print_emitted(v: &Value, msn: &str, event: &str) {
     let n = v["deliveries"].as_u64().unwrap_or(0);
     println!("event_id: {}", v["eventId"].as_str().unwrap_or_default());
@@ -504,7 +556,7 @@ async fn serve(a: ServeArgs) -> Result<Outcome, Failure> {
         println!("forward_to: {f} (every webhook delivery goes here)");
     }
     println!(
-        "control: {}/_sim/ (state, seed, drift, clock, faults, calls, deliveries, forward, scan, trigger, charges/fail, reset)",
+        "control: {}/_sim/ (state, seed, drift, clock, faults, calls, deliveries, forward, scan, trigger, payments, charges/fail, reset)",
         handle.base_url()
     );
     tracing::info!("simulator running; Ctrl-C stops it");

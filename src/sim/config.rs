@@ -338,6 +338,13 @@ pub struct RateLimits {
     /// FetchChargeById, per MSN.
     #[serde(default = "hundred")]
     pub fetch_charge_by_id: Option<u32>,
+    /// ePayment capture, refund and cancel, per reference and MSN (EPG: 5 per minute).
+    #[serde(default)]
+    pub adjust_payment: Option<u32>,
+    /// ePayment get payment and get events, per reference and MSN (EPG: 120 per minute, counted
+    /// per subscription key there; one sales unit's keys here).
+    #[serde(default)]
+    pub read_payment: Option<u32>,
     /// Every Vipps API request together (all merchants, all operations; not the token), per
     /// second over a sliding window, like a gateway-wide quota. Vipps documents none; benchmarks
     /// set one to check that the client paces itself instead of collecting 429s.
@@ -357,6 +364,8 @@ impl RateLimits {
             fetch_charge: ten(),
             list_charges: ten(),
             fetch_charge_by_id: hundred(),
+            adjust_payment: Some(5),
+            read_payment: Some(120),
             global_per_second: None,
         }
     }
@@ -372,6 +381,8 @@ impl RateLimits {
             fetch_charge: None,
             list_charges: None,
             fetch_charge_by_id: None,
+            adjust_payment: None,
+            read_payment: None,
             global_per_second: None,
         }
     }
@@ -390,6 +401,13 @@ impl RateLimits {
             "fetch_charge" => self.fetch_charge.map(|n| (n, CountedPer::Charge)),
             "list_charges" => self.list_charges.map(|n| (n, CountedPer::Agreement)),
             "fetch_charge_by_id" => self.fetch_charge_by_id.map(|n| (n, CountedPer::Merchant)),
+            // Keyed by the path's first parameter, the payment's reference.
+            "capture_payment" | "refund_payment" | "cancel_payment" => {
+                self.adjust_payment.map(|n| (n, CountedPer::Agreement))
+            }
+            "get_payment" | "get_payment_events" => {
+                self.read_payment.map(|n| (n, CountedPer::Agreement))
+            }
             _ => None,
         }
     }

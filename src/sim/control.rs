@@ -644,7 +644,7 @@ fn qr_image(inner: &mut Inner, req: &Req, msn: &str, kind: &str, file: &str) -> 
     rendered.unwrap_or_else(|e| Reply::raw(500, "text/plain", format!("{e}\n").into_bytes()))
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -652,7 +652,7 @@ fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-fn page(title: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{t}</title>\
          <style>body{{font-family:sans-serif;max-width:32em;margin:3em auto}}button{{font-size:1.2em;margin:.5em}}</style>\

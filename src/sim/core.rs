@@ -5,7 +5,7 @@
 use super::config::{CountedPer, FaultConfig, FaultKind, SimConfig};
 use super::state::{AgreementStatus, SimState};
 use super::wire::{api_error, gateway_error, percent_decode, Reply, Req};
-use super::{control, management, order_management, qr, recurring, token, webhooks};
+use super::{control, epayment, management, order_management, qr, recurring, token, webhooks};
 use crate::specs::ops::{self, Api, Operation};
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
@@ -78,6 +78,7 @@ impl Inner {
         }
         self.swept(changed, expired);
         super::charges::sweep(self);
+        epayment::expire(self, None);
     }
 
     /// The same for one merchant: an API call reads and writes only its own merchant's state.
@@ -92,6 +93,7 @@ impl Inner {
         };
         self.swept(changed, expired);
         super::charges::sweep_one(self, msn);
+        epayment::expire(self, Some(msn));
     }
 
     fn swept(&mut self, changed: bool, expired: Vec<(String, serde_json::Value)>) {
@@ -235,6 +237,11 @@ impl Sim {
     }
 
     pub async fn handle(&self, req: Req) -> Reply {
+        // The customer's side of a payment may call the merchant's shipping callback, which must
+        // not happen under the lock.
+        if let Some(reply) = epayment::customer(self, &req).await {
+            return reply;
+        }
         if req.path.starts_with("/_sim/") || req.path == "/_sim" {
             let mut inner = self.lock();
             let reply = control::handle(&mut inner, &req);
@@ -423,6 +430,7 @@ fn process(
         Api::AccessToken => token::fetch(inner, req),
         Api::Management => management::handle(inner, op, ctx.params.clone(), req, record),
         Api::OrderManagement => order_management::handle(inner, &ctx),
+        Api::Epayment => epayment::handle(inner, &ctx),
     }
 }
 
@@ -466,6 +474,8 @@ fn msn_always_required(op: &Operation) -> bool {
         || op.api == Api::Webhooks
         // Order Management declares the header required on every operation.
         || op.api == Api::OrderManagement
+        // Every ePayment operation declares `Merchant-Serial-Number` as `required: true`.
+        || op.api == Api::Epayment
 }
 
 /// Where the spec documents a 403 for keys that may not act for the sales unit; elsewhere the

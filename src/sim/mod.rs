@@ -1,5 +1,6 @@
 //! A stateful local stand-in for the Vipps MobilePay APIs vippsctl uses (access token, webhooks,
-//! QR, recurring agreements, Management sales units): for tests, benchmarks and `--sandbox`. It answers on the paths the
+//! QR, recurring agreements, Management sales units), and the ePayment API merchants' own
+//! integrations call: for tests, benchmarks, `--sandbox` and `sim serve`. It answers on the paths the
 //! clients send (see `specs::ops`), in the published specs' shapes, and can be made slow,
 //! rate-limited and faulty on purpose. Its own control surface lives under `/_sim/`.
 //!
@@ -10,6 +11,7 @@ mod config;
 mod control;
 mod core;
 mod delivery;
+mod epayment;
 mod events;
 mod image;
 mod management;
@@ -47,4 +49,5 @@ pub use state::{
     Interval, MerchantState, Msisdn, OrderCategory, OrderImage, OrderInfo, OrderManagement,
     Pricing, PricingType, RedirectQr, SimState, StateFileError, Webhook,
 };
+pub use state::{Payment, PaymentEventRecord, PaymentState, Payments};
 pub use wire::percent_encode;

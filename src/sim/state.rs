@@ -41,6 +41,9 @@ pub struct MerchantState {
     /// Order Management: images, what was added to orders, v3 categories.
     #[serde(default, skip_serializing_if = "OrderManagement::is_empty")]
     pub order_management: OrderManagement,
+    /// ePayment payments and their answers by Idempotency-Key (`sim::epayment`).
+    #[serde(default, skip_serializing_if = "Payments::is_empty")]
+    pub epayment: Payments,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -360,6 +363,109 @@ pub struct Agreement {
     pub start: Option<DateTime<Utc>>,
     #[serde(default)]
     pub stop: Option<DateTime<Utc>>,
+}
+
+/// One sales unit's ePayment payments.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Payments {
+    /// Keyed by the merchant's reference (unique per MSN).
+    #[serde(default)]
+    pub payments: BTreeMap<String, Payment>,
+    /// The first answer per Idempotency-Key, as for recurring (a key belongs to one request).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub idempotency: BTreeMap<String, IdempotencyRecord>,
+}
+
+impl Payments {
+    pub fn is_empty(&self) -> bool {
+        self.payments.is_empty() && self.idempotency.is_empty()
+    }
+}
+
+/// ePayment `State`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentState {
+    Created,
+    Aborted,
+    Expired,
+    Authorized,
+    Terminated,
+}
+
+impl PaymentState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentState::Created => "CREATED",
+            PaymentState::Aborted => "ABORTED",
+            PaymentState::Expired => "EXPIRED",
+            PaymentState::Authorized => "AUTHORIZED",
+            PaymentState::Terminated => "TERMINATED",
+        }
+    }
+}
+
+/// One entry of a payment's event log (`PaymentEvent`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaymentEventRecord {
+    /// `PaymentEventName`: CREATED, AUTHORIZED, CAPTURED, ...
+    pub name: String,
+    pub psp_reference: String,
+    /// In the payment's currency, minor units.
+    pub amount: i64,
+    pub timestamp: DateTime<Utc>,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    pub success: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Payment {
+    pub reference: String,
+    /// The creation's pspReference.
+    pub psp_reference: String,
+    pub state: PaymentState,
+    pub currency: String,
+    /// What the merchant asked for, in minor units.
+    pub amount: i64,
+    /// WALLET or CARD.
+    pub payment_method: String,
+    /// PUSH_MESSAGE, NATIVE_REDIRECT, WEB_REDIRECT or QR.
+    pub user_flow: String,
+    /// The token of the landing page, deeplink or QR link (ForceApprove's `token`).
+    pub token: String,
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+    #[serde(default)]
+    pub phone_number: Option<Msisdn>,
+    pub created: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    #[serde(default)]
+    pub authorized: i64,
+    #[serde(default)]
+    pub captured: i64,
+    #[serde(default)]
+    pub refunded: i64,
+    #[serde(default)]
+    pub cancelled: i64,
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
+    /// `profile.scope` as asked for.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Set at authorization when a scope was asked for.
+    #[serde(default)]
+    pub sub: Option<String>,
+    /// The request's `shipping` object (Express checkout), as sent.
+    #[serde(default)]
+    pub shipping: Option<serde_json::Value>,
+    /// What the customer chose (Express): `ShippingDetails` and `UserDetails`.
+    #[serde(default)]
+    pub shipping_details: Option<serde_json::Value>,
+    #[serde(default)]
+    pub user_details: Option<serde_json::Value>,
+    #[serde(default)]
+    pub events: Vec<PaymentEventRecord>,
 }
 
 /// A customer's phone number. Debug shows only its last two digits.

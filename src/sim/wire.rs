@@ -202,6 +202,20 @@ pub(crate) fn api_error(
             }
             Reply::typed(status, "application/problem+json", &body)
         }
+        // ePayment's `Problem`: type, title, detail, status, traceId, extraDetails.
+        Api::Epayment => {
+            let mut body = json!({
+                "type": format!("https://developer.vippsmobilepay.com/docs/APIs/epayment-api/api-guide/errors#{status}"),
+                "title": title,
+                "detail": if detail.is_empty() { title } else { detail },
+                "status": status,
+                "traceId": trace_id(),
+            });
+            if !list.is_empty() {
+                body["extraDetails"] = Value::Array(list);
+            }
+            Reply::typed(status, "application/problem+json", &body)
+        }
         // The token endpoint documents no error bodies; Azure AD answers in this OAuth shape.
         Api::AccessToken => Reply::json(
             status,

@@ -16,16 +16,20 @@ pub enum Api {
     /// The Order Management API (categories, images, order lines): a merchant integration's API
     /// that vippsctl does not call; generated so the simulator's answers are checked against it.
     OrderManagement,
+    /// The ePayment API: not called by vippsctl itself, but served by the simulator for the
+    /// payment integrations of merchants (and generated, so their requests are checked too).
+    Epayment,
 }
 
 impl Api {
-    pub const ALL: [Api; 6] = [
+    pub const ALL: [Api; 7] = [
         Api::AccessToken,
         Api::Webhooks,
         Api::Qr,
         Api::Recurring,
         Api::Management,
         Api::OrderManagement,
+        Api::Epayment,
     ];
 
     /// The spec's file name in `openapi/` (and in `VIPPSCTL_OPENAPI_DIR`), without `.yaml`.
@@ -37,6 +41,7 @@ impl Api {
             Api::Recurring => "recurring",
             Api::Management => "management",
             Api::OrderManagement => "order-management",
+            Api::Epayment => "epayment",
         }
     }
 
@@ -49,6 +54,7 @@ impl Api {
             Api::Recurring => "recurring",
             Api::Management => "management",
             Api::OrderManagement => "ordermanagement",
+            Api::Epayment => "epayment",
         }
     }
 }
@@ -341,6 +347,57 @@ pub const OPERATIONS: &[Operation] = &[
         "/order-management/v3/categories/{categoryId}",
         "delete_category",
         Some("delete-category-v3"),
+    ),
+    // ePayment 1.8.1: what a merchant's payment integration calls. The merchant-side dynamic
+    // shipping callback is not here: Vipps calls it, the simulator sends it (sim::epayment).
+    op(
+        Api::Epayment,
+        "POST",
+        "/epayment/v1/payments",
+        "create_payment",
+        Some("createPayment"),
+    ),
+    op(
+        Api::Epayment,
+        "GET",
+        "/epayment/v1/payments/{Reference}",
+        "get_payment",
+        Some("getPayment"),
+    ),
+    op(
+        Api::Epayment,
+        "GET",
+        "/epayment/v1/payments/{Reference}/events",
+        "get_payment_events",
+        Some("getPaymentEventLog"),
+    ),
+    op(
+        Api::Epayment,
+        "POST",
+        "/epayment/v1/payments/{Reference}/capture",
+        "capture_payment",
+        Some("capturePayment"),
+    ),
+    op(
+        Api::Epayment,
+        "POST",
+        "/epayment/v1/payments/{Reference}/refund",
+        "refund_payment",
+        Some("refundPayment"),
+    ),
+    op(
+        Api::Epayment,
+        "POST",
+        "/epayment/v1/payments/{Reference}/cancel",
+        "cancel_payment",
+        Some("cancelPayment"),
+    ),
+    op(
+        Api::Epayment,
+        "POST",
+        "/epayment/v1/test/payments/{Reference}/approve",
+        "force_approve_payment",
+        Some("forceApprove"),
     ),
 ];
 

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 /// The config kind each operation serves: the one table that maps spec changes to config objects.
 /// `*` marks an operation every run needs (the access token); `discovery` one that only
-/// `import --all` calls (the Management sales units), whatever the config declares; `simulator`
-/// one vippsctl never calls, whose spec the simulator serves for merchants' own integrations
-/// (Order Management, recurring charges).
+/// `import --all` calls (the Management sales units), whatever the config declares;
+/// `integration` one vippsctl never calls, served by the simulator for merchants' own
+/// integrations (ePayment).
 pub const OPERATION_KINDS: &[(&str, &str)] = &[
     ("fetch_access_token", "*"),
     ("list_webhooks", "webhooks"),
@@ -35,21 +35,28 @@ pub const OPERATION_KINDS: &[(&str, &str)] = &[
     ("list_sales_units", "discovery"),
     ("get_sales_unit", "discovery"),
     ("list_merchant_sales_units", "discovery"),
-    ("list_charges", "simulator"),
-    ("create_charge", "simulator"),
-    ("fetch_charge", "simulator"),
-    ("cancel_charge", "simulator"),
-    ("capture_charge", "simulator"),
-    ("refund_charge", "simulator"),
-    ("fetch_charge_by_id", "simulator"),
-    ("upload_image", "simulator"),
-    ("put_order_category", "simulator"),
-    ("add_order_lines", "simulator"),
-    ("get_order", "simulator"),
-    ("create_category", "simulator"),
-    ("list_categories", "simulator"),
-    ("get_category", "simulator"),
-    ("delete_category", "simulator"),
+    ("list_charges", "integration"),
+    ("create_charge", "integration"),
+    ("fetch_charge", "integration"),
+    ("cancel_charge", "integration"),
+    ("capture_charge", "integration"),
+    ("refund_charge", "integration"),
+    ("fetch_charge_by_id", "integration"),
+    ("upload_image", "integration"),
+    ("put_order_category", "integration"),
+    ("add_order_lines", "integration"),
+    ("get_order", "integration"),
+    ("create_category", "integration"),
+    ("list_categories", "integration"),
+    ("get_category", "integration"),
+    ("delete_category", "integration"),
+    ("create_payment", "integration"),
+    ("get_payment", "integration"),
+    ("get_payment_events", "integration"),
+    ("capture_payment", "integration"),
+    ("refund_payment", "integration"),
+    ("cancel_payment", "integration"),
+    ("force_approve_payment", "integration"),
 ];
 
 /// The kinds counted in a config.
@@ -110,8 +117,8 @@ impl ConfigUsage {
         if kind == "discovery" {
             return "used by `import --all`, not by the config".into();
         }
-        if kind == "simulator" {
-            return "not called by vippsctl (served by the simulator)".into();
+        if kind == "integration" {
+            return "not called by vippsctl (served by `vippsctl sim` for your integration)".into();
         }
         let mut parts = Vec::new();
         for (file, counts) in &self.files {
@@ -204,6 +211,10 @@ mod tests {
             "affects 3 redirectQrs in cafe.yaml"
         );
         assert_eq!(usage.describe("draft_agreement"), "not used by the config");
+        assert_eq!(
+            usage.describe("capture_payment"),
+            "not called by vippsctl (served by `vippsctl sim` for your integration)"
+        );
         assert_eq!(
             usage.describe("fetch_access_token"),
             "affects every call for the 4 objects in cafe.yaml"

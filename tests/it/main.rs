@@ -67,6 +67,7 @@ mod sim_delivery;
 mod sim_fidelity;
 mod sim_fuzz;
 mod sim_order_management;
+mod sim_payments;
 mod sim_scenario;
 mod sim_serve;
 mod sim_strict;

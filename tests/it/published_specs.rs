@@ -56,6 +56,9 @@ const BUILT: &[(Api, &str)] = &[
     (Api::Management, "history/2023-09-22_5a0eeba.yaml"),
     (Api::OrderManagement, "latest.yaml"),
     (Api::OrderManagement, "history/2024-08-13_1fcf14f.yaml"),
+    (Api::Epayment, "latest.yaml"),
+    (Api::Epayment, "history/2025-08-25_bccfcb7.yaml"),
+    (Api::Epayment, "history/2025-03-30_5359c09.yaml"),
 ];
 
 #[test]

@@ -930,6 +930,8 @@ async fn every_answer_matches_the_published_specs() {
     )
     .await;
 
+    epayment_answers(&mut run, &c).await;
+
     // --- 403 for an MSN the keys may not act for, and documented rate limits
     let closed = common::start(SimConfig {
         rate_limits: RateLimits::documented(),
@@ -1154,6 +1156,42 @@ fn the_validator_rejects_what_the_spec_forbids() {
         conf.response("get_callback_qr", 404, None, b"{}").is_err(),
         "404 there has no body"
     );
+    // ePayment: the allow-listed `paymentAction` leftover is the only relief in the event log.
+    let event = json!([{"reference": "order-1234", "pspReference": "1", "name": "CREATED",
+        "amount": {"currency": "NOK", "value": 100}, "timestamp": "2024-01-01T00:00:00Z",
+        "idempotencyKey": null, "success": true}]);
+    let body = serde_json::to_vec(&event).unwrap_or_default();
+    assert_eq!(
+        conf.response("get_payment_events", 200, Some("application/json"), &body),
+        Ok(())
+    );
+    let mut no_amount = event.clone();
+    no_amount[0].as_object_mut().map(|m| m.remove("amount"));
+    let body = serde_json::to_vec(&no_amount).unwrap_or_default();
+    assert!(conf
+        .response("get_payment_events", 200, Some("application/json"), &body)
+        .is_err());
+    // A customer is exactly one of its variants.
+    let create = |customer: Value| {
+        json!({"amount": {"currency": "NOK", "value": 100}, "paymentMethod": {"type": "WALLET"},
+            "reference": "order-1234", "userFlow": "PUSH_MESSAGE", "customer": customer})
+    };
+    assert_eq!(
+        conf.request_body(
+            "create_payment",
+            &create(json!({"phoneNumber": "4712345678"}))
+        ),
+        Ok(())
+    );
+    assert!(conf
+        .request_body(
+            "create_payment",
+            &create(json!({"phoneNumber": "4712345678", "customerToken": "t"}))
+        )
+        .is_err());
+    assert!(conf
+        .request_body("create_payment", &create(json!({"phoneNumber": "12"})))
+        .is_err());
     let mut bad_date = fixed.clone();
     bad_date[0]["created"] = json!("yesterday");
     let body = serde_json::to_vec(&bad_date).unwrap_or_default();
@@ -1561,4 +1599,349 @@ async fn charges(run: &mut Run, sim: &vippsctl::sim::SimHandle, c: &Client) {
         r.json()["summary"],
         json!({"captured": 400, "refunded": 100, "cancelled": 600})
     );
+}
+
+/// ePayment: every operation answered with success and with its errors, each answer and request
+/// body checked against the published spec.
+async fn epayment_answers(run: &mut Run, c: &Client) {
+    let base = "/epayment/v1/payments";
+    let create = |key: &str| c.req("POST", base).header("Idempotency-Key", key);
+    let pay = common::payment_body;
+    let web = pay("conf-web-1", 10000, "WEB_REDIRECT");
+    let r = run
+        .call(
+            "create_payment",
+            create("ep-1"),
+            Some((&web, Body::SchemaValid)),
+            201,
+        )
+        .await;
+    assert!(r.json()["redirectUrl"].is_string(), "{:?}", r.json());
+    for flow in ["PUSH_MESSAGE", "QR", "NATIVE_REDIRECT"] {
+        let body = pay(
+            &format!("conf-flow-{}", flow.to_lowercase().replace('_', "-")),
+            5000,
+            flow,
+        );
+        run.call(
+            "create_payment",
+            create(&format!("ep-{flow}")),
+            Some((&body, Body::SchemaValid)),
+            201,
+        )
+        .await;
+    }
+    let express = json!({
+        "amount": {"currency": "NOK", "value": 20000},
+        "paymentMethod": {"type": "WALLET"},
+        "reference": "conf-express-1",
+        "userFlow": "WEB_REDIRECT",
+        "returnUrl": "https://shop.example/done",
+        "shipping": {"fixedOptions": [{
+            "type": "IN_STORE", "brand": "OTHER", "isDefault": true,
+            "options": [{"id": "shop", "name": "Click and collect", "isDefault": true,
+                         "amount": {"currency": "NOK", "value": 0}, "meta": "Storgata 1"}],
+        }]},
+        "receipt": {
+            "orderLines": [{"name": "Coffee", "id": "c-1", "totalAmount": 20000,
+                            "totalAmountExcludingTax": 16000, "totalTaxAmount": 4000, "taxRate": 2500}],
+            "bottomLine": {"currency": "NOK"},
+        },
+        "metadata": {"order": "42"},
+        "profile": {"scope": "name email"},
+    });
+    run.call(
+        "create_payment",
+        create("ep-express"),
+        Some((&express, Body::SchemaValid)),
+        201,
+    )
+    .await;
+    // The same key and body: the same answer; another body: 409; a used reference: 409.
+    run.call(
+        "create_payment",
+        create("ep-1"),
+        Some((&web, Body::SchemaValid)),
+        201,
+    )
+    .await;
+    let other = pay("conf-web-2", 10000, "WEB_REDIRECT");
+    run.call(
+        "create_payment",
+        create("ep-1"),
+        Some((&other, Body::SchemaValid)),
+        409,
+    )
+    .await;
+    run.call(
+        "create_payment",
+        create("ep-dup"),
+        Some((&web, Body::SchemaValid)),
+        409,
+    )
+    .await;
+    let mut bad = pay("short", 10000, "WEB_REDIRECT");
+    run.call(
+        "create_payment",
+        create("ep-bad"),
+        Some((&bad, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    bad["reference"] = json!("conf-bad-1");
+    bad["amount"]["currency"] = json!("SEK");
+    run.call(
+        "create_payment",
+        create("ep-bad-2"),
+        Some((&bad, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    let mut two_customers = pay("conf-two-1", 10000, "PUSH_MESSAGE");
+    two_customers["customer"]["personalQr"] = json!("https://qr.vipps.no/p/4712345678");
+    run.call(
+        "create_payment",
+        create("ep-two"),
+        Some((&two_customers, Body::SchemaInvalid)),
+        400,
+    )
+    .await;
+    run.call(
+        "create_payment",
+        c.req("POST", base),
+        Some((&web, Body::SchemaValid)),
+        400,
+    )
+    .await;
+
+    let at = |r: &str, rest: &str| format!("{base}/{r}{rest}");
+    run.call(
+        "get_payment",
+        c.req("GET", &at("conf-web-1", "")),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "get_payment",
+        c.req("GET", &at("conf-none-1", "")),
+        None,
+        404,
+    )
+    .await;
+    run.call("get_payment", c.req("GET", &at("bad", "")), None, 400)
+        .await;
+    run.call(
+        "get_payment_events",
+        c.req("GET", &at("conf-web-1", "/events")),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "get_payment_events",
+        c.req("GET", &at("conf-none-1", "/events")),
+        None,
+        404,
+    )
+    .await;
+    let modify = |v: i64| json!({"modificationAmount": {"currency": "NOK", "value": v}});
+    let post = |path: String, key: &str| c.req("POST", &path).header("Idempotency-Key", key);
+    // Not yet authorized: capture is refused.
+    run.call(
+        "capture_payment",
+        post(at("conf-web-1", "/capture"), "cap-0"),
+        Some((&modify(100), Body::SchemaValid)),
+        409,
+    )
+    .await;
+    let approve = json!({"customer": {"phoneNumber": "4712345678"}});
+    run.call(
+        "force_approve_payment",
+        c.req("POST", "/epayment/v1/test/payments/conf-web-1/approve"),
+        Some((&approve, Body::SchemaValid)),
+        200,
+    )
+    .await;
+    run.call(
+        "force_approve_payment",
+        c.req("POST", "/epayment/v1/test/payments/conf-web-1/approve"),
+        Some((&approve, Body::SchemaValid)),
+        409,
+    )
+    .await;
+    run.call(
+        "force_approve_payment",
+        c.req("POST", "/epayment/v1/test/payments/conf-none-1/approve"),
+        Some((&approve, Body::SchemaValid)),
+        404,
+    )
+    .await;
+    run.call(
+        "force_approve_payment",
+        c.req("POST", "/epayment/v1/test/payments/conf-express-1/approve"),
+        Some((&approve, Body::SchemaValid)),
+        400,
+    )
+    .await;
+    run.call(
+        "capture_payment",
+        post(at("conf-web-1", "/capture"), "cap-1"),
+        Some((&modify(4000), Body::SchemaValid)),
+        200,
+    )
+    .await;
+    run.call(
+        "capture_payment",
+        post(at("conf-web-1", "/capture"), "cap-2"),
+        Some((&modify(7000), Body::SchemaValid)),
+        400,
+    )
+    .await;
+    run.call(
+        "capture_payment",
+        post(at("conf-none-1", "/capture"), "cap-3"),
+        Some((&modify(100), Body::SchemaValid)),
+        404,
+    )
+    .await;
+    run.call(
+        "capture_payment",
+        post(at("conf-web-1", "/capture"), "cap-4"),
+        Some((
+            &json!({"modificationAmount": {"currency": "NOK"}}),
+            Body::SchemaInvalid,
+        )),
+        400,
+    )
+    .await;
+    run.call(
+        "refund_payment",
+        post(at("conf-web-1", "/refund"), "ref-1"),
+        Some((&modify(1000), Body::SchemaValid)),
+        200,
+    )
+    .await;
+    run.call(
+        "refund_payment",
+        post(at("conf-web-1", "/refund"), "ref-2"),
+        Some((&modify(3001), Body::SchemaValid)),
+        400,
+    )
+    .await;
+    run.call(
+        "refund_payment",
+        post(at("conf-flow-push-message", "/refund"), "ref-3"),
+        Some((&modify(100), Body::SchemaValid)),
+        409,
+    )
+    .await;
+    run.call(
+        "refund_payment",
+        post(at("conf-none-1", "/refund"), "ref-4"),
+        Some((&modify(100), Body::SchemaValid)),
+        404,
+    )
+    .await;
+    run.call(
+        "cancel_payment",
+        c.req("POST", &at("conf-web-1", "/cancel")),
+        Some((&json!({}), Body::SchemaValid)),
+        200,
+    )
+    .await;
+    run.call(
+        "cancel_payment",
+        c.req("POST", &at("conf-flow-push-message", "/cancel")),
+        None,
+        200,
+    )
+    .await;
+    run.call(
+        "cancel_payment",
+        c.req("POST", &at("conf-flow-push-message", "/cancel")),
+        None,
+        409,
+    )
+    .await;
+    run.call(
+        "cancel_payment",
+        c.req("POST", &at("conf-none-1", "/cancel")),
+        None,
+        404,
+    )
+    .await;
+    run.call(
+        "cancel_payment",
+        c.req("POST", &at("conf-flow-qr", "/cancel")),
+        Some((
+            &json!({"cancelTransactionOnly": "yes"}),
+            Body::SchemaInvalid,
+        )),
+        400,
+    )
+    .await;
+    let r = run
+        .call(
+            "get_payment_events",
+            c.req("GET", &at("conf-web-1", "/events")),
+            None,
+            200,
+        )
+        .await;
+    let names: Vec<String> = r
+        .json()
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["name"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        names,
+        ["CREATED", "AUTHORIZED", "CAPTURED", "REFUNDED", "CANCELLED"]
+    );
+    run.call(
+        "get_payment",
+        c.http.get(format!("{}{}", c.base, at("conf-web-1", ""))),
+        None,
+        401,
+    )
+    .await;
+
+    // The documented per-reference limit of adjustments: 5 a minute.
+    let limited = common::start(SimConfig {
+        rate_limits: RateLimits::documented(),
+        ..SimConfig::test()
+    })
+    .await;
+    let lc = Client::new(&limited).await;
+    let body = pay("conf-limit-1", 10000, "WEB_REDIRECT");
+    run.call(
+        "create_payment",
+        lc.req("POST", base).header("Idempotency-Key", "lim"),
+        Some((&body, Body::SchemaValid)),
+        201,
+    )
+    .await;
+    for i in 0..5 {
+        run.call(
+            "capture_payment",
+            lc.req("POST", &at("conf-limit-1", "/capture"))
+                .header("Idempotency-Key", format!("lim-{i}")),
+            Some((&modify(100), Body::SchemaValid)),
+            409,
+        )
+        .await;
+    }
+    let r = run
+        .call(
+            "capture_payment",
+            lc.req("POST", &at("conf-limit-1", "/capture"))
+                .header("Idempotency-Key", "lim-5"),
+            Some((&modify(100), Body::SchemaValid)),
+            429,
+        )
+        .await;
+    assert!(r.header("Retry-After").is_some());
+    limited.shutdown().await;
 }

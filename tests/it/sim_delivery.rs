@@ -708,3 +708,170 @@ fn a_redirect_is_not_followed_but_counted_as_a_failure() {
     assert_eq!(d[0].status, DeliveryStatus::Pending);
     assert_eq!(rx.got().len(), 1, "the redirect was not followed");
 }
+
+const PAYMENTS_HOOK: &str = "https://shop.example.com/vipps/payments";
+
+/// Issue 14's end-to-end proof: the real binary applies webhooks whose secrets go to a file sink;
+/// a merchant's integration takes a payment (created, approved with `sim pay`, captured), a
+/// customer accepts an agreement the merchant then stops, a customer scans a callback QR with
+/// `sim scan`. The receiver gets every event once, in the order it happened, each signed with
+/// the secret its registration's sink holds; the same verifier refuses a tampered body and a
+/// wrong secret.
+#[test]
+fn an_integration_sees_every_event_once_in_order_signed_with_the_sink_secret() {
+    let sim = Sim::start();
+    let rx = receiver(&sim);
+    let config = |status: &str| {
+        format!(
+            r#"version: 1
+environment: test
+merchants:
+  - msn: "{MSN}"
+    webhooks:
+      - url: {PAYMENTS_HOOK}
+        events:
+          - epayments.payment.created.v1
+          - epayments.payment.authorized.v1
+          - epayments.payment.captured.v1
+        secret: {{ file: hooks.env, key: PAYMENTS_SECRET }}
+      - url: {RECURRING_HOOK}
+        events: [recurring.agreement-activated.v1, recurring.agreement-stopped.v1]
+        secret: {{ file: hooks.env, key: RECURRING_SECRET }}
+      - url: {CHECKIN_HOOK}
+        events: [user.checked-in.v1]
+        secret: {{ file: hooks.env, key: CHECKIN_SECRET }}
+    callbackQrs:
+      - merchantQrId: till-1
+        locationDescription: Kasse 1
+    agreements:
+      - externalId: club
+        productName: Kaffeklubben
+        pricing: {{ type: LEGACY, amount: 29900, currency: NOK }}
+        interval: {{ unit: MONTH, count: 1 }}
+        merchantRedirectUrl: https://shop.example.com/takk
+        merchantAgreementUrl: https://shop.example.com/konto
+{status}"#
+        )
+    };
+    sim.write("setup.yaml", &config(""));
+    let apply = sim.run(&["apply", "setup.yaml", "--auto-approve"]);
+    assert!(apply.success(), "{apply}");
+    forward(&sim, &rx.url);
+    let secrets = [
+        ("PAYMENTS_SECRET", secret(&sim, "PAYMENTS_SECRET")),
+        ("RECURRING_SECRET", secret(&sim, "RECURRING_SECRET")),
+        ("CHECKIN_SECRET", secret(&sim, "CHECKIN_SECRET")),
+    ];
+    let signer = |r: &Received| -> Vec<&str> {
+        secrets
+            .iter()
+            .filter(|(_, s)| verify(r, s))
+            .map(|(k, _)| *k)
+            .collect()
+    };
+    // Each step, then the one delivery it must cause, before the next step.
+    let mut expected: Vec<(&str, &str)> = Vec::new();
+    let mut step = |what: &str, event: &'static str, key: &'static str| {
+        expected.push((event, key));
+        let got = rx.wait_for(expected.len());
+        let last = &got[expected.len() - 1];
+        let name = last.json();
+        let seen = name["eventType"]
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| {
+                name["name"]
+                    .as_str()
+                    .map(|n| format!("epayments.payment.{}.v1", n.to_lowercase()))
+            })
+            .or_else(|| {
+                name["merchantQrId"]
+                    .as_str()
+                    .map(|_| "user.checked-in.v1".into())
+            })
+            .unwrap_or_default();
+        assert_eq!(seen, event, "after {what}: {name}");
+        assert_eq!(
+            signer(last),
+            [key],
+            "after {what}: signed with its sink's secret"
+        );
+    };
+
+    let c = sim.block_on(crate::common::Client::new(&sim.handle));
+    let create = sim.block_on(crate::common::send(
+        c.req("POST", "/epayment/v1/payments")
+            .header("Idempotency-Key", "order-77-create")
+            .json(&json!({
+                "amount": {"currency": "NOK", "value": 24900},
+                "paymentMethod": {"type": "WALLET"},
+                "reference": "order-77",
+                "userFlow": "WEB_REDIRECT",
+                "returnUrl": "https://shop.example.com/order/77",
+                "paymentDescription": "Kaffekvern",
+            })),
+    ));
+    assert_eq!(create.status, 201, "{:?}", create.json());
+    step("create", "epayments.payment.created.v1", "PAYMENTS_SECRET");
+    let pay = sim.run(&["sim", "pay", "order-77", "--msn", MSN]);
+    assert!(pay.success(), "{pay}");
+    step(
+        "sim pay",
+        "epayments.payment.authorized.v1",
+        "PAYMENTS_SECRET",
+    );
+    let capture = sim.block_on(crate::common::send(
+        c.req("POST", "/epayment/v1/payments/order-77/capture")
+            .header("Idempotency-Key", "order-77-capture")
+            .json(&json!({"modificationAmount": {"currency": "NOK", "value": 24900}})),
+    ));
+    assert_eq!(capture.status, 200, "{:?}", capture.json());
+    step(
+        "capture",
+        "epayments.payment.captured.v1",
+        "PAYMENTS_SECRET",
+    );
+    let club = agreement_id(&sim, "club");
+    control(&sim, &format!("agreements/{club}/accept"), json!({}));
+    step(
+        "accept",
+        "recurring.agreement-activated.v1",
+        "RECURRING_SECRET",
+    );
+    sim.write("setup.yaml", &config("        status: STOPPED\n"));
+    let stop = sim.run(&["apply", "setup.yaml", "--auto-approve"]);
+    assert!(stop.success(), "{stop}");
+    step("stop", "recurring.agreement-stopped.v1", "RECURRING_SECRET");
+    let scan = sim.run(&["sim", "scan", MSN, "till-1"]);
+    assert!(scan.success(), "{scan}");
+    step("scan", "user.checked-in.v1", "CHECKIN_SECRET");
+
+    settled(&sim);
+    let got = rx.got();
+    assert_eq!(
+        got.len(),
+        expected.len(),
+        "each event exactly once: {got:?}"
+    );
+    let payment = got[2].json();
+    assert_eq!(payment["reference"], "order-77");
+    assert_eq!(payment["amount"]["value"], 24900);
+    assert_eq!(payment["idempotencyKey"], "order-77-capture");
+    assert_eq!(got[4].json()["actor"], "MERCHANT");
+    // The same verifier refuses a changed body and a wrong secret.
+    let payments_secret = &secrets[0].1;
+    let mut tampered = got[2].clone();
+    tampered.body = String::from_utf8_lossy(&tampered.body)
+        .replace("24900", "2490")
+        .into_bytes();
+    assert!(!verify(&tampered, payments_secret));
+    tampered.content_sha256 =
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&tampered.body));
+    assert!(
+        !verify(&tampered, payments_secret),
+        "a new hash does not fix the signature"
+    );
+    assert!(!verify(&got[2], &secrets[1].1));
+    assert!(!verify(&got[2], "not-the-secret"));
+    assert!(verify(&got[2], payments_secret));
+}

@@ -165,6 +165,23 @@ pub async fn send_raw(rb: reqwest::RequestBuilder) -> Result<Resp, reqwest::Erro
     })
 }
 
+/// A valid ePayment create body: NOK `value` minor units, WALLET, the given user flow (with a
+/// customer phone number for PUSH_MESSAGE, which needs one).
+pub fn payment_body(reference: &str, value: i64, flow: &str) -> Value {
+    let mut v = serde_json::json!({
+        "amount": {"currency": "NOK", "value": value},
+        "paymentMethod": {"type": "WALLET"},
+        "reference": reference,
+        "userFlow": flow,
+        "returnUrl": "https://shop.example/done",
+        "paymentDescription": "Two cups of coffee",
+    });
+    if flow == "PUSH_MESSAGE" {
+        v["customer"] = serde_json::json!({"phoneNumber": "4712345678"});
+    }
+    v
+}
+
 pub fn legacy_draft(name: &str) -> Value {
     serde_json::json!({
         "pricing": {"type": "LEGACY", "amount": 29900, "currency": "NOK"},
