@@ -149,6 +149,7 @@ pub async fn run(args: ImportArgs, global: &GlobalArgs) -> Result<Outcome, Failu
         version: 1,
         environment: None,
         merchants: msns.iter().map(|m| bare_merchant(m)).collect(),
+        partner: None,
     };
     let session =
         session::connect(global, &config, args.sandbox, shard.map_or(1, |s| s.count)).await?;

@@ -12,7 +12,8 @@ pub fn check(config: &Config, index: &SourceIndex, out: &mut Vec<Diagnostic>) {
     // (file, key) -> where the first webhook that writes it declared its sink.
     let mut seen: BTreeMap<(PathBuf, &str), (Origin, &str)> = BTreeMap::new();
     let mut commands: BTreeMap<&[String], Origin> = BTreeMap::new();
-    for m in &config.merchants {
+    let units = config.units();
+    for m in units.iter() {
         for w in &m.webhooks {
             let at = index.field(&w.origin, "secret");
             match &w.secret {

@@ -91,6 +91,13 @@ pub async fn connect(config: &Config, how: &Connect<'_>) -> Result<Session, Engi
     let mut by_credentials: Vec<CredentialSet> = Vec::new();
     let mut missing = Vec::new();
     for m in &config.merchants {
+        if m.is_partner() && m.credentials.is_none() {
+            // `validate` refuses this too; a run never falls back to merchant keys for it.
+            return Err(EngineError::failed(
+                "partner webhooks need the partner's keys, and the configuration names none",
+            )
+            .hint("set `partner.credentials: { clientId: VAR, clientSecret: VAR, subscriptionKey: VAR }` naming the variables that hold the partner keys"));
+        }
         let vars = credential_vars(m);
         if let Some(set) = by_credentials.iter_mut().find(|s| s.vars == vars) {
             set.msns.push(m.msn.clone());
@@ -129,6 +136,11 @@ pub async fn connect(config: &Config, how: &Connect<'_>) -> Result<Session, Engi
         let Some(set) = by_credentials.iter().find(|s| s.vars == vars) else {
             continue;
         };
+        if m.is_partner() {
+            // Partner-level registrations are the ones made without a Merchant-Serial-Number.
+            apis.insert(m.msn.clone(), Arc::new(MerchantApi::new(set.transport.clone())));
+            continue;
+        }
         let t = set
             .transport
             .for_merchant(m.msn.clone())
@@ -215,8 +227,17 @@ async fn connect_sandbox(config: &Config, how: &Connect<'_>) -> Result<Session, 
             EngineError::failed(format!("could not create {}", dir.display())).caused_by(e)
         })?;
     }
-    let msns: Vec<&str> = config.merchants.iter().map(|m| m.msn.as_str()).collect();
-    let mut sim_config = crate::sim::SimConfig::sandbox().with_sales_units(msns);
+    let msns: Vec<&str> = config
+        .merchants
+        .iter()
+        .filter(|m| !m.is_partner())
+        .map(|m| m.msn.as_str())
+        .collect();
+    // The sandbox partner's keys act for the sales units of the configuration, as `import --all
+    // --sandbox` discovers them.
+    let mut sim_config = crate::sim::SimConfig::sandbox()
+        .with_sales_units(msns)
+        .with_partner();
     sim_config.state_file = Some(state.to_path_buf());
     let keys = sim_config.credentials.clone();
     let handle = crate::sim::start(sim_config, ([127, 0, 0, 1], 0).into())
@@ -231,7 +252,25 @@ async fn connect_sandbox(config: &Config, how: &Connect<'_>) -> Result<Session, 
     let mut apis = HashMap::new();
     let mut management = HashMap::new();
     for m in &config.merchants {
-        let Some(k) = keys.iter().find(|k| k.msns.contains(&m.msn)) else {
+        if m.is_partner() {
+            let creds = Credentials::new(
+                crate::sim::SANDBOX_PARTNER_CLIENT_ID,
+                crate::sim::SANDBOX_PARTNER_CLIENT_SECRET,
+                crate::sim::SANDBOX_PARTNER_SUBSCRIPTION_KEY,
+            );
+            let t = Transport::builder(base_url.clone())
+                .credentials(creds)
+                .timeout(how.timeout)
+                .rate_limits(how.limits())
+                .build()
+                .map_err(|e| EngineError::from_error(&e))?;
+            apis.insert(m.msn.clone(), Arc::new(MerchantApi::new(t)));
+            continue;
+        }
+        let Some(k) = keys
+            .iter()
+            .find(|k| !k.partner && k.msns.contains(&m.msn))
+        else {
             return Err(EngineError::failed(format!(
                 "the sandbox has no sales unit {}",
                 m.msn
