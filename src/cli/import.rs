@@ -153,10 +153,7 @@ pub async fn run(args: ImportArgs, global: &GlobalArgs) -> Result<Outcome, Failu
     };
     // `--all` runs with the partner keys: their own registrations (no MSN) are the partner
     // webhooks, read once, in shard 1 of n as plan does.
-    if args.all
-        && opts.kinds.contains(&Kind::Webhooks)
-        && shard.is_none_or(|s| s.index == 1)
-    {
+    if args.all && opts.kinds.contains(&Kind::Webhooks) && shard.is_none_or(|s| s.index == 1) {
         config.merchants.push(partner_unit());
     }
     let session =

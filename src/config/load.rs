@@ -401,10 +401,12 @@ fn valid_part(root: &Node, checker: &mut Checker) -> Option<Node> {
             ..root.clone_shallow()
         },
     ));
-    if let Some(p @ Node {
-        value: Value::Map(entries),
-        ..
-    }) = root.get("partner")
+    if let Some(
+        p @ Node {
+            value: Value::Map(entries),
+            ..
+        },
+    ) = root.get("partner")
     {
         // The partner's usable part too, so its rules run in the same pass.
         let own: Vec<(Node, Node)> = entries

@@ -97,8 +97,11 @@ impl Config {
     /// The merchants and, when declared, the partner level: every unit whose webhooks the
     /// configuration rules check.
     pub fn units(&self) -> Vec<std::borrow::Cow<'_, Merchant>> {
-        let mut v: Vec<std::borrow::Cow<'_, Merchant>> =
-            self.merchants.iter().map(std::borrow::Cow::Borrowed).collect();
+        let mut v: Vec<std::borrow::Cow<'_, Merchant>> = self
+            .merchants
+            .iter()
+            .map(std::borrow::Cow::Borrowed)
+            .collect();
         // A narrowed run configuration holds the partner unit among its merchants already.
         if !self.merchants.iter().any(Merchant::is_partner) {
             v.extend(self.partner_unit().map(std::borrow::Cow::Owned));
@@ -108,9 +111,11 @@ impl Config {
 
     /// Whether the partner declares a webhook on `event` (it fires for every merchant).
     pub fn partner_declares(&self, event: &str) -> bool {
-        self.partner
-            .as_ref()
-            .is_some_and(|p| p.webhooks.iter().any(|w| w.events.iter().any(|e| e == event)))
+        self.partner.as_ref().is_some_and(|p| {
+            p.webhooks
+                .iter()
+                .any(|w| w.events.iter().any(|e| e == event))
+        })
     }
 }
 

@@ -191,7 +191,14 @@ fn duplicates(m: &Merchant, out: &mut Vec<Diagnostic>) {
                 Some(first) => out.push(
                     Diagnostic::error(
                         origin,
-                        format!("{label} is declared twice for {}", if msn == super::model::PARTNER { "the partner level".to_string() } else { format!("merchant {msn}") }),
+                        format!(
+                            "{label} is declared twice for {}",
+                            if msn == super::model::PARTNER {
+                                "the partner level".to_string()
+                            } else {
+                                format!("merchant {msn}")
+                            }
+                        ),
                     )
                     .with_hint(format!("first declared at {first}"))
                     .with_code("duplicate-object"),

@@ -138,7 +138,10 @@ pub async fn connect(config: &Config, how: &Connect<'_>) -> Result<Session, Engi
         };
         if m.is_partner() {
             // Partner-level registrations are the ones made without a Merchant-Serial-Number.
-            apis.insert(m.msn.clone(), Arc::new(MerchantApi::new(set.transport.clone())));
+            apis.insert(
+                m.msn.clone(),
+                Arc::new(MerchantApi::new(set.transport.clone())),
+            );
             continue;
         }
         let t = set
@@ -267,10 +270,7 @@ async fn connect_sandbox(config: &Config, how: &Connect<'_>) -> Result<Session, 
             apis.insert(m.msn.clone(), Arc::new(MerchantApi::new(t)));
             continue;
         }
-        let Some(k) = keys
-            .iter()
-            .find(|k| !k.partner && k.msns.contains(&m.msn))
-        else {
+        let Some(k) = keys.iter().find(|k| !k.partner && k.msns.contains(&m.msn)) else {
             return Err(EngineError::failed(format!(
                 "the sandbox has no sales unit {}",
                 m.msn

@@ -113,12 +113,18 @@ pub fn render(live: &[LiveMerchant], opts: &ImportOptions) -> String {
         .filter(|w| !w.is_empty())
     {
         use crate::api::credentials::{CLIENT_ID_VAR, CLIENT_SECRET_VAR, SUBSCRIPTION_KEY_VAR};
-        out.push_str("# Partner webhooks: registered with the partner keys and no Merchant-Serial-Number;
-");
-        out.push_str("# they fire for every merchant of the partner.
-");
-        out.push_str("partner:
-");
+        out.push_str(
+            "# Partner webhooks: registered with the partner keys and no Merchant-Serial-Number;
+",
+        );
+        out.push_str(
+            "# they fire for every merchant of the partner.
+",
+        );
+        out.push_str(
+            "partner:
+",
+        );
         let _ = writeln!(
             out,
             "  credentials: {{ clientId: {CLIENT_ID_VAR}, clientSecret: {CLIENT_SECRET_VAR}, subscriptionKey: {SUBSCRIPTION_KEY_VAR} }}"

@@ -38,7 +38,9 @@ impl Selector {
         };
         let partner = msn == crate::config::model::PARTNER;
         if !partner && (msn.is_empty() || !msn.chars().all(|c| c.is_ascii_digit())) {
-            return Err(bad("it must start with the merchant's MSN (digits), or `partner`"));
+            return Err(bad(
+                "it must start with the merchant's MSN (digits), or `partner`",
+            ));
         }
         let Some(rest) = rest else {
             return Ok(Selector {
@@ -62,7 +64,9 @@ impl Selector {
             ))
         })?;
         if partner && kind != Kind::Webhooks {
-            return Err(bad("the partner level has webhooks only (`partner.webhooks`)"));
+            return Err(bad(
+                "the partner level has webhooks only (`partner.webhooks`)",
+            ));
         }
         Ok(Selector {
             msn: msn.into(),

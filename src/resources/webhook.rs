@@ -57,7 +57,11 @@ pub fn note_partner_check_in_loses(msns: &[&str]) -> String {
     // A fleet plan names a few; a note of 2,000 MSNs helps no reviewer.
     const NAMED: usize = 10;
     let named = if msns.len() > NAMED {
-        format!("{} and {} more", msns[..NAMED].join(", "), msns.len() - NAMED)
+        format!(
+            "{} and {} more",
+            msns[..NAMED].join(", "),
+            msns.len() - NAMED
+        )
     } else {
         msns.join(", ")
     };

@@ -212,11 +212,11 @@ fn register(inner: &mut Inner, ctx: &Ctx<'_>, bucket: &Bucket<'_>) -> Reply {
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
     bucket.hooks_mut(inner).push(Webhook {
-            id,
-            url: url.unwrap_or_default().to_string(),
-            events: unique,
-            secret: Secret::new(secret.clone()),
-        });
+        id,
+        url: url.unwrap_or_default().to_string(),
+        events: unique,
+        secret: Secret::new(secret.clone()),
+    });
     inner.dirty = true;
     Reply::json(201, &json!({"id": id, "secret": secret}))
 }

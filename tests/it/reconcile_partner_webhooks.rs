@@ -22,11 +22,7 @@ const OWN_CHECK_IN: &str = "https://kaffe.example.com/vipps/check-in";
 
 /// Two sales units with their own keys (A has the sandbox's), and partner keys acting for both.
 fn partner_sim() -> Sim {
-    Sim::with_config(
-        SimConfig::test()
-            .with_sales_units([A, B])
-            .with_partner(),
-    )
+    Sim::with_config(SimConfig::test().with_sales_units([A, B]).with_partner())
 }
 
 /// The variables the configurations below name: B's own keys and the partner's.
@@ -113,7 +109,10 @@ fn apply_registers_the_partner_webhook_without_an_msn_and_a_second_plan_has_no_c
         .filter(|c| c.operation == "register_webhook")
         .collect();
     assert_eq!(registers.len(), 1, "{registers:?}");
-    assert_eq!(registers[0].msn, None, "sent without Merchant-Serial-Number");
+    assert_eq!(
+        registers[0].msn, None,
+        "sent without Merchant-Serial-Number"
+    );
     let hooks = partner_hooks(&sim);
     assert_eq!(hooks.len(), 1, "{hooks:?}");
     assert_eq!(hooks[0].events, ["epayments.payment.captured.v1"]);
@@ -130,8 +129,7 @@ fn apply_registers_the_partner_webhook_without_an_msn_and_a_second_plan_has_no_c
 }
 
 #[test]
-fn a_changed_event_set_replaces_the_partner_webhook_create_first_with_the_new_secret_in_the_sink()
-{
+fn a_changed_event_set_replaces_the_partner_webhook_create_first_with_the_new_secret_in_the_sink() {
     let sim = partner_sim();
     sim.write(
         "setup.yaml",
@@ -189,7 +187,12 @@ fn a_changed_event_set_replaces_the_partner_webhook_create_first_with_the_new_se
     assert!(run(&sim, &["apply", "setup.yaml", "--auto-approve"]).success());
     let rotated = run(
         &sim,
-        &["plan", "setup.yaml", "--replace", &format!("partner.webhooks[{PAYMENTS}]")],
+        &[
+            "plan",
+            "setup.yaml",
+            "--replace",
+            &format!("partner.webhooks[{PAYMENTS}]"),
+        ],
     );
     assert!(rotated.success(), "{rotated}");
     assert!(rotated.stdout.contains("1 to replace"), "{rotated}");
@@ -246,7 +249,10 @@ fn the_sales_unit_check_in_webhook_wins_in_the_plan_and_in_delivery() {
     let sim = partner_sim();
     sim.write("setup.yaml", &check_in_config());
     let valid = run(&sim, &["validate", "setup.yaml", "--strict"]);
-    assert!(valid.success(), "a partner check-in webhook covers B's callback QR: {valid}");
+    assert!(
+        valid.success(),
+        "a partner check-in webhook covers B's callback QR: {valid}"
+    );
 
     let plan = run(&sim, &["plan", "setup.yaml"]);
     assert!(plan.success(), "{plan}");
@@ -278,13 +284,26 @@ fn the_sales_unit_check_in_webhook_wins_in_the_plan_and_in_delivery() {
     let partner = dotenv_value(&sim.read("partner.env"), "PARTNER_CHECK_IN").expect("secret");
 
     let scan = |msn: &str, qr: &str| control(&sim, "scan", json!({"msn": msn, "merchantQrId": qr}));
-    assert_eq!(scan(A, "till-a")["deliveries"], 1, "A's own registration only");
+    assert_eq!(
+        scan(A, "till-a")["deliveries"],
+        1,
+        "A's own registration only"
+    );
     assert_eq!(scan(B, "till-b")["deliveries"], 1, "the partner's, for B");
     let got = rx.wait_for(2);
     settled(&sim);
-    let a = got.iter().find(|r| r.json()["msn"] == A).expect("A's check-in");
-    let b = got.iter().find(|r| r.json()["msn"] == B).expect("B's check-in");
-    assert!(verify(a, &own) && !verify(a, &partner), "A's went to A's registration");
+    let a = got
+        .iter()
+        .find(|r| r.json()["msn"] == A)
+        .expect("A's check-in");
+    let b = got
+        .iter()
+        .find(|r| r.json()["msn"] == B)
+        .expect("B's check-in");
+    assert!(
+        verify(a, &own) && !verify(a, &partner),
+        "A's went to A's registration"
+    );
     assert!(verify(b, &partner), "B's went to the partner's");
     let deliveries = sim.handle.deliveries().deliveries;
     assert_eq!(
@@ -309,7 +328,10 @@ fn the_json_plan_carries_the_partner_level_and_every_key_is_documented() {
         .iter()
         .find(|c| c["msn"] == "partner")
         .expect("a partner change");
-    assert_eq!(rc["address"], format!("partner.webhooks[{PARTNER_CHECK_IN}]"));
+    assert_eq!(
+        rc["address"],
+        format!("partner.webhooks[{PARTNER_CHECK_IN}]")
+    );
     assert_eq!(rc["level"], "partner");
     assert_eq!(rc["kind"], "webhooks");
     assert_eq!(rc["change"]["actions"], json!(["create"]));
@@ -320,7 +342,10 @@ fn the_json_plan_carries_the_partner_level_and_every_key_is_documented() {
         .iter()
         .map(|m| (m["msn"].as_str().unwrap_or(""), m["level"].as_str()))
         .collect();
-    assert!(merchants.contains(&("partner", Some("partner"))), "{merchants:?}");
+    assert!(
+        merchants.contains(&("partner", Some("partner"))),
+        "{merchants:?}"
+    );
     assert!(merchants.contains(&(A, None)), "{merchants:?}");
 
     let doc = std::fs::read_to_string(
@@ -345,14 +370,19 @@ fn the_json_plan_carries_the_partner_level_and_every_key_is_documented() {
         .iter()
         .filter(|k| !doc.contains(&format!("`{k}`")))
         .collect();
-    assert!(missing.is_empty(), "not in docs/plan-format.md: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "not in docs/plan-format.md: {missing:?}"
+    );
 
     // Saved and shown again, the plan reads back with its partner level.
     let saved = run(&sim, &["plan", "setup.yaml", "--out", "plan.json"]);
     assert!(saved.success(), "{saved}");
     let shown = run(&sim, &["show", "plan.json"]);
     assert!(
-        shown.stdout.contains(&format!("partner.webhooks[{PARTNER_CHECK_IN}]")),
+        shown
+            .stdout
+            .contains(&format!("partner.webhooks[{PARTNER_CHECK_IN}]")),
         "{shown}"
     );
     let applied = run(&sim, &["apply", "plan.json"]);
@@ -387,28 +417,65 @@ fn partner_webhooks_are_planned_in_shard_one_only_and_never_under_msn() {
     // Names that match nothing stop the run, as elsewhere.
     let typo = run(
         &sim,
-        &["plan", "setup.yaml", "--target", &format!("partner.webhooks[{PAYMENTS}/]")],
+        &[
+            "plan",
+            "setup.yaml",
+            "--target",
+            &format!("partner.webhooks[{PAYMENTS}/]"),
+        ],
     );
     assert_eq!(typo.code, Some(1), "{typo}");
-    assert!(typo.stderr.contains("matches no object of this run"), "{typo}");
-    assert!(typo.stderr.contains(&format!("did you mean `{address}`")), "{typo}");
-    let narrowed = run(&sim, &["plan", "setup.yaml", "--msn", A, "--target", "partner"]);
+    assert!(
+        typo.stderr.contains("matches no object of this run"),
+        "{typo}"
+    );
+    assert!(
+        typo.stderr.contains(&format!("did you mean `{address}`")),
+        "{typo}"
+    );
+    let narrowed = run(
+        &sim,
+        &["plan", "setup.yaml", "--msn", A, "--target", "partner"],
+    );
     assert_eq!(narrowed.code, Some(1), "{narrowed}");
     assert!(
-        narrowed.stderr.contains("the partner level is not part of this run"),
+        narrowed
+            .stderr
+            .contains("the partner level is not part of this run"),
         "{narrowed}"
     );
-    let other_shard = run(&sim, &["plan", "setup.yaml", "--shard", "2/2", "--target", "partner"]);
+    let other_shard = run(
+        &sim,
+        &[
+            "plan",
+            "setup.yaml",
+            "--shard",
+            "2/2",
+            "--target",
+            "partner",
+        ],
+    );
     assert_eq!(other_shard.code, Some(1), "{other_shard}");
-    let no_kind = run(&sim, &["plan", "setup.yaml", "--target", "partner.redirectQrs"]);
+    let no_kind = run(
+        &sim,
+        &["plan", "setup.yaml", "--target", "partner.redirectQrs"],
+    );
     assert_eq!(no_kind.code, Some(1), "{no_kind}");
     assert!(no_kind.stderr.contains("webhooks only"), "{no_kind}");
 
     // A saved shard-1 plan re-plans the partner level; applying shard 2 leaves it alone.
-    assert!(run(&sim, &["plan", "setup.yaml", "--shard", "2/2", "--out", "s2.json"]).success());
+    assert!(run(
+        &sim,
+        &["plan", "setup.yaml", "--shard", "2/2", "--out", "s2.json"]
+    )
+    .success());
     assert!(run(&sim, &["apply", "s2.json"]).success());
     assert!(partner_hooks(&sim).is_empty());
-    assert!(run(&sim, &["plan", "setup.yaml", "--shard", "1/2", "--out", "s1.json"]).success());
+    assert!(run(
+        &sim,
+        &["plan", "setup.yaml", "--shard", "1/2", "--out", "s1.json"]
+    )
+    .success());
     let applied = run(&sim, &["apply", "s1.json"]);
     assert!(applied.success(), "{applied}");
     assert_eq!(partner_hooks(&sim).len(), 1);
@@ -426,8 +493,13 @@ fn validate_refuses_partner_webhooks_without_the_partner_keys() {
     );
     let r = run(&sim, &["validate", "setup.yaml"]);
     assert_eq!(r.code, Some(1), "{r}");
-    assert!(r.stdout.contains("setup.yaml:3:3: error: partner webhooks need the partner's keys")
-        || r.stderr.contains("setup.yaml:3:3: error: partner webhooks need the partner's keys"), "{r}");
+    assert!(
+        r.stdout
+            .contains("setup.yaml:3:3: error: partner webhooks need the partner's keys")
+            || r.stderr
+                .contains("setup.yaml:3:3: error: partner webhooks need the partner's keys"),
+        "{r}"
+    );
     assert!(format!("{r}").contains("partner.credentials"), "{r}");
     let plan = run(&sim, &["plan", "setup.yaml"]);
     assert_eq!(plan.code, Some(1), "{plan}");
@@ -513,10 +585,16 @@ fn a_merchant_key_cannot_create_or_see_partner_registrations_and_the_buckets_are
     assert!(refused.is_err(), "{refused:?}");
     assert_eq!(partner_hooks(&sim).len(), 1);
     // With it, the sales unit sees its own bucket only, which has its own check-in slot.
-    assert!(sim.block_on(merchant.list_webhooks()).expect("list").is_empty());
+    assert!(sim
+        .block_on(merchant.list_webhooks())
+        .expect("list")
+        .is_empty());
     sim.block_on(merchant.register_webhook(OWN_CHECK_IN, &check_in))
         .expect("the sales unit's own check-in registration beside the partner's");
-    assert_eq!(sim.block_on(partner.list_webhooks()).expect("list").len(), 1);
+    assert_eq!(
+        sim.block_on(partner.list_webhooks()).expect("list").len(),
+        1
+    );
     // The partner bucket has the same limits: one check-in registration.
     let second = sim.block_on(partner.register_webhook(PAYMENTS, &check_in));
     assert!(second.is_err(), "{second:?}");
@@ -530,5 +608,8 @@ fn a_merchant_key_cannot_create_or_see_partner_registrations_and_the_buckets_are
         ),
         Some(B),
     );
-    assert!(sim.block_on(on_behalf.list_webhooks()).expect("list").is_empty());
+    assert!(sim
+        .block_on(on_behalf.list_webhooks())
+        .expect("list")
+        .is_empty());
 }
