@@ -24,8 +24,13 @@ pub fn check(config: &Config, index: &SourceIndex, out: &mut Vec<Diagnostic>) {
                             Diagnostic::error(
                                 &at,
                                 format!(
-                                    "this webhook's secret goes to key `{key}` of {}, like the secret of the webhook of merchant {first_msn} at {first}",
-                                    file.display()
+                                    "this webhook's secret goes to key `{key}` of {}, like the secret of the webhook of {} at {first}",
+                                    file.display(),
+                                    if *first_msn == super::model::PARTNER {
+                                        "the partner level".to_string()
+                                    } else {
+                                        format!("merchant {first_msn}")
+                                    }
                                 ),
                             )
                             .with_hint("each registration has its own secret and the second write would replace the first; give each webhook its own key")

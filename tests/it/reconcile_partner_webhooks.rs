@@ -613,3 +613,83 @@ fn a_merchant_key_cannot_create_or_see_partner_registrations_and_the_buckets_are
         .expect("list")
         .is_empty());
 }
+
+#[test]
+fn validate_checks_partner_webhooks_with_the_merchant_rules_at_file_line_column() {
+    let sim = partner_sim();
+    sim.write(
+        "bad.yaml",
+        "version: 1\npartner:\n  credentials: { clientId: P_ID, clientSecret: P_SECRET, subscriptionKey: P_KEY }\n  webhook: []\n  webhooks:\n    - url: http://partner.example.com/x\n      events: [user.checked-in.v1]\n    - url: https://partner.example.com/y\n      events: [user.checked-in.v1]\n      secret: { file: s.env, key: K }\n    - url: https://partner.example.com/z\n      events: [epayments.payment.captured.v1]\n      secret: { file: s.env, key: K }\nmerchants:\n  - msn: \"123456\"\n",
+    );
+    let r = run(&sim, &["validate", "bad.yaml"]);
+    assert_eq!(r.code, Some(1), "{r}");
+    let text = format!("{r}");
+    for expected in [
+        "bad.yaml:4:3: error: unknown field `webhook`",
+        "bad.yaml:6:12: error: webhook `url` must use https",
+        "bad.yaml:9:16: error: more than one webhook on `user.checked-in.v1` for the partner level",
+        "bad.yaml:13:17: error: this webhook's secret goes to key `K` of s.env, like the secret of the webhook of the partner level at bad.yaml:10:17",
+    ] {
+        assert!(text.contains(expected), "{expected}:\n{text}");
+    }
+}
+
+#[test]
+fn a_failed_partner_registration_is_resumed_from_the_results_file_alone() {
+    let sim = partner_sim();
+    sim.write(
+        "setup.yaml",
+        &config(
+            &payments_hook("epayments.payment.captured.v1"),
+            "    redirectQrs:\n      - id: menu\n        redirectUrl: https://kaffe.example.com/meny",
+            "",
+        ),
+    );
+    // Every partner registration answers 500 (three tries: unknown outcome, looked up, retried).
+    sim.handle.set_faults(vippsctl::sim::FaultConfig::once_on(
+        "register_webhook",
+        vippsctl::sim::FaultKind::Status500,
+        3,
+    ));
+    let failed = run(
+        &sim,
+        &[
+            "apply",
+            "setup.yaml",
+            "--auto-approve",
+            "--results",
+            "results.json",
+        ],
+    );
+    assert_eq!(failed.code, Some(1), "{failed}");
+    let results: Value = serde_json::from_str(&sim.read("results.json")).expect("results");
+    let outcome = |msn: &str| {
+        results["merchants"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["msn"] == msn))
+            .map(|m| m["outcome"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(outcome("partner").as_deref(), Some("failed"), "{results}");
+    assert_eq!(outcome(A).as_deref(), Some("succeeded"), "{results}");
+
+    sim.clear_calls();
+    let resumed = run(
+        &sim,
+        &[
+            "apply",
+            "setup.yaml",
+            "--auto-approve",
+            "--msn-from",
+            "results.json",
+            "--only",
+            "failed",
+        ],
+    );
+    assert!(resumed.success(), "{resumed}");
+    assert!(
+        sim.calls().iter().all(|c| c.msn.is_none()),
+        "only the partner level is read and written: {:?}",
+        sim.calls()
+    );
+    assert_eq!(partner_hooks(&sim).len(), 1);
+}
