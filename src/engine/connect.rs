@@ -33,6 +33,16 @@ pub struct Connect<'a> {
 }
 
 impl Connect<'_> {
+    /// One transport for one set of keys: its own token cache and limiters.
+    fn transport(&self, base_url: &str, creds: Credentials) -> Result<Transport, EngineError> {
+        Transport::builder(base_url)
+            .credentials(creds)
+            .timeout(self.timeout)
+            .rate_limits(self.limits())
+            .build()
+            .map_err(|e| EngineError::from_error(&e))
+    }
+
     fn limits(&self) -> crate::api::ratelimit::RateLimits {
         use crate::api::ratelimit::{Limit, RateLimits};
         match self.max_requests_per_second {
@@ -110,12 +120,7 @@ pub async fn connect(config: &Config, how: &Connect<'_>) -> Result<Session, Engi
                 continue;
             }
         };
-        let t = Transport::builder(base_url.clone())
-            .credentials(creds)
-            .timeout(how.timeout)
-            .rate_limits(how.limits())
-            .build()
-            .map_err(|e| EngineError::from_error(&e))?;
+        let t = how.transport(&base_url, creds)?;
         by_credentials.push(CredentialSet {
             vars,
             transport: t,
@@ -261,12 +266,7 @@ async fn connect_sandbox(config: &Config, how: &Connect<'_>) -> Result<Session, 
                 crate::sim::SANDBOX_PARTNER_CLIENT_SECRET,
                 crate::sim::SANDBOX_PARTNER_SUBSCRIPTION_KEY,
             );
-            let t = Transport::builder(base_url.clone())
-                .credentials(creds)
-                .timeout(how.timeout)
-                .rate_limits(how.limits())
-                .build()
-                .map_err(|e| EngineError::from_error(&e))?;
+            let t = how.transport(&base_url, creds)?;
             apis.insert(m.msn.clone(), Arc::new(MerchantApi::new(t)));
             continue;
         }
@@ -281,12 +281,9 @@ async fn connect_sandbox(config: &Config, how: &Connect<'_>) -> Result<Session, 
             k.client_secret.expose(),
             k.subscription_key.expose(),
         );
-        let t = Transport::builder(base_url.clone())
-            .credentials(creds)
-            .timeout(how.timeout)
-            .rate_limits(how.limits())
-            .build()
-            .and_then(|t| t.for_merchant(m.msn.clone()))
+        let t = how
+            .transport(&base_url, creds)?
+            .for_merchant(m.msn.clone())
             .map_err(|e| EngineError::from_error(&e))?;
         management.insert(m.msn.clone(), Arc::new(ManagementApi::new(t.clone())));
         apis.insert(m.msn.clone(), Arc::new(MerchantApi::new(t)));

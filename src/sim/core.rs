@@ -366,34 +366,25 @@ fn process(
     if op.api == Api::Management {
         return management::handle(inner, op, params, req, record);
     }
-    if let Some(partner) = partner_level(inner, op, req) {
-        let partner = match partner {
-            Ok(p) => p,
+    // A partner's Webhooks call without an MSN acts on the partner's own registrations.
+    let partner = match partner_level(inner, op, req) {
+        Some(Ok(p)) => Some(p),
+        Some(Err(reply)) => return reply,
+        None => None,
+    };
+    let msn = match &partner {
+        Some(_) => String::new(),
+        None => match authenticate(inner, op, req) {
+            Ok(msn) => msn,
             Err(reply) => return reply,
-        };
-        if let Some(reply) = check_system_headers(op, req) {
-            return reply;
-        }
-        inner.sweep();
-        let ctx = Ctx {
-            op,
-            params,
-            msn: String::new(),
-            req,
-        };
-        if let Some(reply) = rate_limit(inner, &ctx) {
-            return reply;
-        }
-        return webhooks::handle_partner(inner, &ctx, &partner);
-    }
-    let msn = match authenticate(inner, op, req) {
-        Ok(msn) => msn,
-        Err(reply) => return reply,
+        },
     };
     if let Some(reply) = check_system_headers(op, req) {
         return reply;
     }
-    record.msn = Some(msn.clone());
+    if partner.is_none() {
+        record.msn = Some(msn.clone());
+    }
     inner.sweep();
     let ctx = Ctx {
         op,
@@ -403,6 +394,9 @@ fn process(
     };
     if let Some(reply) = rate_limit(inner, &ctx) {
         return reply;
+    }
+    if let Some(p) = &partner {
+        return webhooks::handle_partner(inner, &ctx, p);
     }
     match op.api {
         Api::Webhooks => webhooks::handle(inner, &ctx),

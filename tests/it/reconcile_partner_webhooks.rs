@@ -352,24 +352,7 @@ fn the_json_plan_carries_the_partner_level_and_every_key_is_documented() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/plan-format.md"),
     )
     .expect("docs/plan-format.md");
-    let mut keys = std::collections::BTreeSet::new();
-    fn walk(v: &Value, out: &mut std::collections::BTreeSet<String>) {
-        match v {
-            Value::Object(m) => {
-                for (k, x) in m {
-                    out.insert(k.clone());
-                    walk(x, out);
-                }
-            }
-            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
-            _ => {}
-        }
-    }
-    walk(&v, &mut keys);
-    let missing: Vec<_> = keys
-        .iter()
-        .filter(|k| !doc.contains(&format!("`{k}`")))
-        .collect();
+    let missing = crate::cli_reconcile::undocumented_plan_keys(&v, &doc);
     assert!(
         missing.is_empty(),
         "not in docs/plan-format.md: {missing:?}"
@@ -540,6 +523,14 @@ fn import_all_with_partner_keys_emits_the_partner_webhooks() {
     assert_eq!(plan.code, Some(0), "{plan}");
 }
 
+fn partner_keys() -> Credentials {
+    Credentials::new(
+        SANDBOX_PARTNER_CLIENT_ID,
+        SANDBOX_PARTNER_CLIENT_SECRET,
+        SANDBOX_PARTNER_SUBSCRIPTION_KEY,
+    )
+}
+
 fn api(sim: &Sim, keys: Credentials, msn: Option<&str>) -> MerchantApi {
     let t = Transport::builder(sim.base_url())
         .credentials(keys)
@@ -555,15 +546,7 @@ fn api(sim: &Sim, keys: Credentials, msn: Option<&str>) -> MerchantApi {
 #[test]
 fn a_merchant_key_cannot_create_or_see_partner_registrations_and_the_buckets_are_apart() {
     let sim = partner_sim();
-    let partner = api(
-        &sim,
-        Credentials::new(
-            SANDBOX_PARTNER_CLIENT_ID,
-            SANDBOX_PARTNER_CLIENT_SECRET,
-            SANDBOX_PARTNER_SUBSCRIPTION_KEY,
-        ),
-        None,
-    );
+    let partner = api(&sim, partner_keys(), None);
     let own = SimCredentials::for_sales_unit(A);
     let own_keys = || {
         Credentials::new(
@@ -599,15 +582,7 @@ fn a_merchant_key_cannot_create_or_see_partner_registrations_and_the_buckets_are
     let second = sim.block_on(partner.register_webhook(PAYMENTS, &check_in));
     assert!(second.is_err(), "{second:?}");
     // And the partner keys with an MSN act on that sales unit's bucket, as before.
-    let on_behalf = api(
-        &sim,
-        Credentials::new(
-            SANDBOX_PARTNER_CLIENT_ID,
-            SANDBOX_PARTNER_CLIENT_SECRET,
-            SANDBOX_PARTNER_SUBSCRIPTION_KEY,
-        ),
-        Some(B),
-    );
+    let on_behalf = api(&sim, partner_keys(), Some(B));
     assert!(sim
         .block_on(on_behalf.list_webhooks())
         .expect("list")
