@@ -76,6 +76,7 @@ pub async fn run(args: ApplyArgs, global: &GlobalArgs) -> Result<Outcome, Failur
         replace: parse_addresses(&args.replace)?,
         scope: args.scope.run_scope()?,
         check_capabilities: args.check_capabilities,
+        discovered: None,
     };
     // Loaded once: the lock and the plan see the same configuration.
     let loaded = session::load_config(&args.paths, global)?;

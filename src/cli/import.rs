@@ -198,27 +198,7 @@ async fn discover(
     args: &ImportArgs,
     global: &GlobalArgs,
 ) -> Result<Vec<crate::domain::model::SalesUnit>, Failure> {
-    let workspace = crate::engine::Workspace::current();
-    let how = crate::engine::Connect {
-        sandbox: args.sandbox,
-        environment: global.environment,
-        base_url: global.base_url.clone(),
-        timeout: global.timeout,
-        // Discovery is two requests (the token and one list): no pacing to share.
-        max_requests_per_second: None,
-        workspace: &workspace,
-    };
-    let sandbox_units: Vec<String> = if args.merchants.msns.is_empty() {
-        crate::sim::SANDBOX_PARTNER_MSNS
-            .iter()
-            .map(|m| m.to_string())
-            .collect()
-    } else {
-        args.merchants.msns.clone()
-    };
-    crate::engine::discover(&how, None, &sandbox_units)
-        .await
-        .map_err(|e| session::failure(e, None, global))
+    session::discover(global, args.sandbox, &args.merchants.msns).await
 }
 
 /// The partner level with the partner keys `import --all` runs with (the default variables).

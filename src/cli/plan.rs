@@ -41,6 +41,11 @@ pub struct PlanArgs {
     /// agreements of a sales unit that does not allow recurring or payments.
     #[arg(long)]
     pub check_capabilities: bool,
+    /// List the partner's sales units (Management API, partner keys) and show which of them the
+    /// configuration does not declare, and which declared merchants the list lacks. With
+    /// --detailed-exitcode, a sales unit not in the configuration counts as a change (exit 2).
+    #[arg(long, conflicts_with_all = ["msns", "msn_from"])]
+    pub all_merchants: bool,
     #[command(flatten)]
     pub scope: ScopeArgs,
 }
@@ -65,18 +70,6 @@ pub(crate) fn parse_addresses(raw: &[String]) -> Result<Vec<Address>, Failure> {
         .collect()
 }
 
-/// Load (once), connect and plan through the engine: the plan both `plan` and `apply` start from.
-pub(crate) async fn make_plan(
-    paths: &[PathBuf],
-    global: &GlobalArgs,
-    sandbox: bool,
-    request: &PlanRequest,
-) -> Result<(Plan, crate::config::Loaded, Session), Failure> {
-    let loaded = session::load_config(paths, global)?;
-    let planned = plan_loaded(&loaded, global, sandbox, request).await?;
-    Ok((planned.0, loaded, planned.1))
-}
-
 /// Connect for the merchants in scope only (a shard needs only its own credentials) and plan.
 pub(crate) async fn plan_loaded(
     loaded: &crate::config::Loaded,
@@ -94,12 +87,19 @@ pub(crate) async fn plan_loaded(
 }
 
 pub async fn run(args: PlanArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
-    let request = PlanRequest {
+    let mut request = PlanRequest {
         replace: parse_addresses(&args.replace)?,
         scope: args.scope.run_scope()?,
         check_capabilities: args.check_capabilities,
+        discovered: None,
     };
-    let (plan, _loaded, _session) = make_plan(&args.paths, global, args.sandbox, &request).await?;
+    let loaded = session::load_config(&args.paths, global)?;
+    // Listed before the plan: keys that cannot list sales units fail before anything is read.
+    if args.all_merchants {
+        let units = session::discover(global, args.sandbox, &[]).await?;
+        request.discovered = Some(units);
+    }
+    let (plan, _session) = plan_loaded(&loaded, global, args.sandbox, &request).await?;
     print_plan(&plan, args.json, args.detail, global);
     if let Some(out) = &args.out {
         write_file(out, &json::render(&plan))?;
@@ -112,11 +112,13 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs) -> Result<Outcome, Failure
     if let Some(md) = &args.markdown {
         write_file(md, &markdown::render(&plan))?;
     }
-    Ok(if args.detailed_exitcode && plan.differs() {
-        Outcome::Changes
-    } else {
-        Outcome::Ok
-    })
+    Ok(
+        if args.detailed_exitcode && (plan.differs() || plan.uncovered() > 0) {
+            Outcome::Changes
+        } else {
+            Outcome::Ok
+        },
+    )
 }
 
 /// The plan on stdout: JSON, or text as a terminal or CI log shows it (`plan` and `show`).

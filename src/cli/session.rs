@@ -129,6 +129,36 @@ pub fn problems_failure(
     ))
 }
 
+/// The partner's sales units through the Management API (`import --all`, `plan --all-merchants`).
+/// With `sandbox`, those of the sandbox partner: `sandbox_units`, or the built-in three.
+pub(crate) async fn discover(
+    global: &GlobalArgs,
+    sandbox: bool,
+    sandbox_units: &[String],
+) -> Result<Vec<crate::domain::model::SalesUnit>, Failure> {
+    let workspace = crate::engine::Workspace::current();
+    let how = crate::engine::Connect {
+        sandbox,
+        environment: global.environment,
+        base_url: global.base_url.clone(),
+        timeout: global.timeout,
+        // Discovery is two requests (the token and one list): no pacing to share.
+        max_requests_per_second: None,
+        workspace: &workspace,
+    };
+    let sandbox_units: Vec<String> = if sandbox_units.is_empty() {
+        crate::sim::SANDBOX_PARTNER_MSNS
+            .iter()
+            .map(|m| m.to_string())
+            .collect()
+    } else {
+        sandbox_units.to_vec()
+    };
+    crate::engine::discover(&how, None, &sandbox_units)
+        .await
+        .map_err(|e| failure(e, None, global))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -81,6 +81,9 @@ pub struct PlanRequest {
     /// `--check-capabilities`: read each sales unit's configuration (Management API) and refuse
     /// agreements a sales unit may not have, before any write.
     pub check_capabilities: bool,
+    /// `plan --all-merchants`: the partner's sales units (Management API), to set against the
+    /// configuration in the plan's `coverage`.
+    pub discovered: Option<Vec<crate::domain::model::SalesUnit>>,
 }
 
 /// The configuration narrowed to the run's merchants: what to connect for (a shard needs only
@@ -166,6 +169,28 @@ pub async fn plan_timed(
             .check_names(&Known::of(&plan, &config, &live), &request.replace)?;
     }
     request.scope.restrict(&mut plan);
+    if let Some(units) = &request.discovered {
+        // Against the whole configuration: `--target`/`--exclude` narrow objects, not the fleet.
+        let in_shard = |msn: &str| request.scope.shard_contains(msn);
+        let listed: Vec<(String, Option<String>)> = units
+            .iter()
+            .filter(|u| in_shard(&u.msn))
+            .map(|u| {
+                (
+                    u.msn.clone(),
+                    Some(u.name.clone()).filter(|n| !n.is_empty()),
+                )
+            })
+            .collect();
+        let declared: Vec<String> = loaded
+            .config
+            .merchants
+            .iter()
+            .filter(|m| in_shard(&m.msn))
+            .map(|m| m.msn.clone())
+            .collect();
+        plan.coverage = Some(crate::plan::model::Coverage::of(&listed, &declared));
+    }
     let timings = PlanTimings {
         observe: observed - started,
         diff: observed.elapsed(),
@@ -202,6 +227,8 @@ pub async fn replan_saved(
     let request = PlanRequest {
         // The saved plan was checked when it was made, if asked; a re-plan reads no more.
         check_capabilities: false,
+        // Nor lists the sales units again: coverage is for the reader, apply changes none of it.
+        discovered: None,
         replace,
         scope: match &saved.scope {
             Some(s) => RunScope::from_saved(s)?,

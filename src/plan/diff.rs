@@ -241,6 +241,7 @@ pub fn diff(
         replace: opts.replace.clone(),
         merchants,
         scope: None,
+        coverage: None,
     })
 }
 

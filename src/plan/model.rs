@@ -32,6 +32,61 @@ pub struct Plan {
     /// `--exclude`); `apply PLAN` re-plans the same part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<super::scope::Scope>,
+    /// `plan --all-merchants`: the partner's sales units against the configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Coverage>,
+}
+
+/// What `plan --all-merchants` found: the sales units the Management API lists for the partner
+/// keys (within the run's shard), against the merchants the configuration declares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// How many sales units the Management API listed in this run's shard.
+    pub listed: usize,
+    /// Listed sales units the configuration does not declare: vippsctl manages nothing on them.
+    pub not_in_configuration: Vec<SalesUnitRef>,
+    /// Declared merchants (in this run's shard) the partner's list lacks: their own keys may
+    /// reach them, the partner keys cannot.
+    pub not_listed: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesUnitRef {
+    pub msn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Coverage {
+    /// The sales units `listed` against the merchants `declared`, both already within the run's
+    /// shard.
+    pub fn of(listed: &[(String, Option<String>)], declared: &[String]) -> Coverage {
+        let mut not_in_configuration: Vec<SalesUnitRef> = listed
+            .iter()
+            .filter(|(msn, _)| !declared.contains(msn))
+            .map(|(msn, name)| SalesUnitRef {
+                msn: msn.clone(),
+                name: name.clone(),
+            })
+            .collect();
+        not_in_configuration.sort_by(|a, b| a.msn.cmp(&b.msn));
+        not_in_configuration.dedup_by(|a, b| a.msn == b.msn);
+        let mut not_listed: Vec<String> = declared
+            .iter()
+            .filter(|m| !listed.iter().any(|(l, _)| l == *m))
+            .cloned()
+            .collect();
+        not_listed.sort();
+        not_listed.dedup();
+        let mut msns: Vec<&String> = listed.iter().map(|(m, _)| m).collect();
+        msns.sort();
+        msns.dedup();
+        Coverage {
+            listed: msns.len(),
+            not_in_configuration,
+            not_listed,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -337,5 +392,39 @@ impl Plan {
     pub fn differs(&self) -> bool {
         let s = self.summary();
         !s.is_empty() || s.drift > 0
+    }
+
+    /// Sales units of the partner that the configuration does not declare (`plan
+    /// --all-merchants`): a difference between the fleet and git that no apply closes.
+    pub fn uncovered(&self) -> usize {
+        self.coverage
+            .as_ref()
+            .map_or(0, |c| c.not_in_configuration.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Coverage;
+
+    #[test]
+    fn coverage_sets_listed_units_against_declared_merchants_each_once() {
+        let listed = vec![
+            ("300".to_string(), Some("C".to_string())),
+            ("100".to_string(), None),
+            ("200".to_string(), Some("B".to_string())),
+            ("100".to_string(), None),
+        ];
+        let declared = vec!["200".to_string(), "900".to_string(), "900".to_string()];
+        let c = Coverage::of(&listed, &declared);
+        assert_eq!(c.listed, 3, "a unit listed twice counts once");
+        let left: Vec<&str> = c
+            .not_in_configuration
+            .iter()
+            .map(|u| u.msn.as_str())
+            .collect();
+        assert_eq!(left, ["100", "300"], "sorted, each once");
+        assert_eq!(c.not_in_configuration[1].name.as_deref(), Some("C"));
+        assert_eq!(c.not_listed, ["900"]);
     }
 }

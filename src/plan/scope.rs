@@ -391,6 +391,19 @@ impl RunScope {
             .unwrap_or(1)
     }
 
+    /// Whether `msn` is in the run's shard (`--shard i/n`, or a saved plan's shard); every MSN is
+    /// when the run is not sharded.
+    pub fn shard_contains(&self, msn: &str) -> bool {
+        match self.shard.or_else(|| {
+            self.saved_shard
+                .as_deref()
+                .and_then(|s| Shard::parse(s).ok())
+        }) {
+            Some(s) => s.contains(msn),
+            None => true,
+        }
+    }
+
     /// Exactly these merchants (`--msn-from`): an empty list plans none.
     pub fn only_merchants(mut self, msns: Vec<String>) -> RunScope {
         self.saved_merchants = Some(msns);

@@ -66,40 +66,33 @@ impl Inner {
         self.config.faults = f;
     }
 
-    /// Expire what the simulated clock says is gone: drafts not accepted within 10 minutes
-    /// (raising `recurring.agreement-expired.v1`), redirect QRs past their ttl.
+    /// Expire what the simulated clock says is gone, in every merchant: drafts not accepted
+    /// within 10 minutes (raising `recurring.agreement-expired.v1`), redirect QRs past their ttl.
+    /// For the control API, the delivery worker and snapshots, which see every merchant.
     pub fn sweep(&mut self) {
         let now = self.now();
-        let mut changed = false;
         let mut expired = Vec::new();
+        let mut changed = false;
         for (msn, m) in self.state.merchants.iter_mut() {
-            for a in m.agreements.values_mut() {
-                let deadline = a
-                    .created
-                    .checked_add_signed(chrono::Duration::minutes(recurring::DRAFT_WINDOW_MINUTES));
-                if let Some(deadline) = deadline {
-                    if a.status == AgreementStatus::Pending && now >= deadline {
-                        a.status = AgreementStatus::Expired;
-                        a.stop = Some(deadline);
-                        changed = true;
-                        expired.push((
-                            msn.clone(),
-                            super::events::for_agreement(
-                                super::events::AGREEMENT_EXPIRED,
-                                msn,
-                                a,
-                                deadline,
-                                None,
-                            ),
-                        ));
-                    }
-                }
-            }
-            let before = m.redirect_qrs.len();
-            m.redirect_qrs
-                .retain(|_, q| q.expires_at().is_none_or(|t| now < t));
-            changed |= m.redirect_qrs.len() != before;
+            changed |= expire(msn, m, now, &mut expired);
         }
+        self.swept(changed, expired);
+    }
+
+    /// The same for one merchant: an API call reads and writes only its own merchant's state.
+    /// (Sweeping every merchant on every call made the plan of a 5,000-merchant fleet quadratic
+    /// in the simulator.)
+    pub fn sweep_merchant(&mut self, msn: &str) {
+        let now = self.now();
+        let mut expired = Vec::new();
+        let changed = match self.state.merchants.get_mut(msn) {
+            Some(m) => expire(msn, m, now, &mut expired),
+            None => false,
+        };
+        self.swept(changed, expired);
+    }
+
+    fn swept(&mut self, changed: bool, expired: Vec<(String, serde_json::Value)>) {
         self.dirty |= changed;
         for (msn, payload) in expired {
             self.emit(&msn, super::events::AGREEMENT_EXPIRED, payload);
@@ -141,6 +134,43 @@ impl<'a> Ctx<'a> {
     pub fn error(&self, status: u16, detail: &str, problems: &[super::wire::Invalid]) -> Reply {
         api_error(self.op.api, status, detail, self.instance(), problems)
     }
+}
+
+/// Expire one merchant's drafts and redirect QRs that the clock says are gone; the expiry
+/// events go to `expired`. Whether anything changed.
+fn expire(
+    msn: &str,
+    m: &mut super::state::MerchantState,
+    now: DateTime<Utc>,
+    expired: &mut Vec<(String, serde_json::Value)>,
+) -> bool {
+    let mut changed = false;
+    for a in m.agreements.values_mut() {
+        let deadline = a
+            .created
+            .checked_add_signed(chrono::Duration::minutes(recurring::DRAFT_WINDOW_MINUTES));
+        if let Some(deadline) = deadline {
+            if a.status == AgreementStatus::Pending && now >= deadline {
+                a.status = AgreementStatus::Expired;
+                a.stop = Some(deadline);
+                changed = true;
+                expired.push((
+                    msn.to_string(),
+                    super::events::for_agreement(
+                        super::events::AGREEMENT_EXPIRED,
+                        msn,
+                        a,
+                        deadline,
+                        None,
+                    ),
+                ));
+            }
+        }
+    }
+    let before = m.redirect_qrs.len();
+    m.redirect_qrs
+        .retain(|_, q| q.expires_at().is_none_or(|t| now < t));
+    changed | (m.redirect_qrs.len() != before)
 }
 
 /// Match a request against the operations' path templates.
@@ -383,9 +413,10 @@ fn process(
         return reply;
     }
     if partner.is_none() {
+        // Partner registrations have nothing that expires; a merchant's call expires its own.
         record.msn = Some(msn.clone());
+        inner.sweep_merchant(&msn);
     }
-    inner.sweep();
     let ctx = Ctx {
         op,
         params,

@@ -493,3 +493,136 @@ fn a_sales_unit_without_recurring_is_a_plan_problem_naming_its_agreements() {
     );
     assert!(sim.writes().is_empty(), "nothing was written");
 }
+
+/// `plan --all-merchants`: a partner plans what it declares and sees, from the same Management
+/// list as `import --all`, every sales unit it does not declare yet. Exit 2 with
+/// `--detailed-exitcode` until they are in the configuration, then 0.
+#[test]
+fn plan_all_merchants_names_the_sales_units_the_configuration_leaves_out() {
+    let sim = partner_sim();
+    let declared = &fifty()[..3];
+    let mut y = String::from("version: 1\nmerchants:\n");
+    for m in declared {
+        y.push_str(&format!("  - msn: \"{m}\"\n"));
+    }
+    sim.write("setup/some.yaml", &y);
+    let run = sim.run(&["plan", "setup/", "--all-merchants", "--detailed-exitcode"]);
+    assert_eq!(
+        run.code,
+        Some(2),
+        "uncovered sales units are a difference: {run}"
+    );
+    assert!(
+        run.stdout
+            .contains("The Management API lists 51 sales units for the partner keys."),
+        "{run}"
+    );
+    assert!(
+        run.stdout.contains("48 are not in the configuration"),
+        "{run}"
+    );
+    assert!(
+        run.stdout
+            .contains("(48 sales units not in the configuration)"),
+        "the summary line says it: {run}"
+    );
+    for m in &fifty()[3..] {
+        assert!(run.stdout.contains(m.as_str()), "{m} is named: {run}");
+    }
+    for m in declared {
+        assert!(
+            !run.stdout.contains(&format!("{m} (Sales unit")),
+            "a declared merchant is not listed as left out: {run}"
+        );
+    }
+    let ops: Vec<String> = sim.calls().into_iter().map(|c| c.operation).collect();
+    assert_eq!(ops[0], "fetch_management_token", "listed first: {ops:?}");
+
+    // The JSON plan carries the same, every unit, for tools.
+    let run = sim.run(&["plan", "setup/", "--all-merchants", "--json"]);
+    assert!(run.success(), "{run}");
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON plan");
+    assert_eq!(v["coverage"]["listed"], 51, "{v}");
+    let left: BTreeSet<String> = v["coverage"]["not_in_configuration"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|u| u["msn"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let mut expected: BTreeSet<String> = fifty()[3..].iter().cloned().collect();
+    expected.insert(vippsctl::sim::SANDBOX_MSN.to_string());
+    assert_eq!(left, expected);
+    assert_eq!(v["coverage"]["not_listed"], serde_json::json!([]));
+
+    // Shards split the list as they split merchants: each unit is named by exactly one shard.
+    let mut named: Vec<String> = Vec::new();
+    let mut listed = 0;
+    for i in 1..=3 {
+        let shard = format!("{i}/3");
+        let run = sim.run(&[
+            "plan",
+            "setup/",
+            "--all-merchants",
+            "--json",
+            "--shard",
+            &shard,
+        ]);
+        assert!(run.success(), "{run}");
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON plan");
+        listed += v["coverage"]["listed"].as_u64().unwrap_or_default();
+        named.extend(
+            v["coverage"]["not_in_configuration"]
+                .as_array()
+                .expect("a list")
+                .iter()
+                .map(|u| u["msn"].as_str().unwrap_or_default().to_string()),
+        );
+    }
+    assert_eq!(listed, 51);
+    let unique: BTreeSet<String> = named.iter().cloned().collect();
+    assert_eq!(unique.len(), named.len(), "a unit in two shards: {named:?}");
+    assert_eq!(unique, expected);
+
+    // Adopted: everything is covered and the plan says so.
+    let run = sim.run(&[
+        "import",
+        "--all",
+        "--kinds",
+        "webhooks",
+        "--out",
+        "setup/all.yaml",
+    ]);
+    assert!(run.success(), "{run}");
+    std::fs::remove_file(sim.write("setup/some.yaml", "")).expect("remove");
+    let run = sim.run(&["plan", "setup/", "--all-merchants", "--detailed-exitcode"]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(
+        run.stdout
+            .contains("Every one of them is in the configuration."),
+        "{run}"
+    );
+}
+
+#[test]
+fn plan_all_merchants_with_merchant_keys_fails_before_any_read_and_takes_no_msn() {
+    let sim = Sim::with_config(SimConfig::test());
+    sim.write(
+        "setup.yaml",
+        "version: 1\nmerchants:\n  - msn: \"123456\"\n",
+    );
+    let run = sim.run(&["plan", "setup.yaml", "--all-merchants"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr
+            .contains("error: could not get a Management API token"),
+        "{run}"
+    );
+    let ops: Vec<String> = sim.calls().into_iter().map(|c| c.operation).collect();
+    assert!(
+        !ops.iter().any(|o| o.starts_with("list_")),
+        "nothing was read: {ops:?}"
+    );
+    let run = sim.run(&["plan", "setup.yaml", "--all-merchants", "--msn", "123456"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(run.stderr.contains("cannot be used with"), "{run}");
+}

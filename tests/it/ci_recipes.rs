@@ -734,6 +734,104 @@ async fn gitlab_partner_parallel_job_applies_every_merchant_once() {
     .await;
 }
 
+/// The GitLab twin of `github_partner_matrix_resumes_only_the_merchants_that_failed`: 50
+/// merchants, 3 failing, then "Retry" of each failed copy. A GitLab retry gets no artifacts of its
+/// earlier attempt, so the results file travels in the job's cache, one per pipeline and shard;
+/// the test plays the cache by handing each retry the file its own shard's attempt left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_partner_parallel_job_resumes_only_the_merchants_that_failed() {
+    use vippsctl::sim::{FaultConfig, FaultKind};
+    let ci = load("gitlab-ci.yml");
+    let job = &ci["apply-sharded"];
+    let cache = &job["cache"];
+    let key = s(&cache["key"]);
+    assert!(
+        key.contains("$CI_PIPELINE_ID") && key.contains("$CI_NODE_INDEX"),
+        "one cache per pipeline and shard, so a retry sees only its own shard's results: {key}"
+    );
+    assert_eq!(s(&cache["when"]), "always", "a failed job saves its cache");
+    assert!(
+        serde_yaml::to_string(&cache["paths"])
+            .unwrap_or_default()
+            .contains("results.json"),
+        "the cache holds results.json"
+    );
+    let n = job["parallel"]
+        .as_u64()
+        .and_then(|n| usize::try_from(n).ok())
+        .expect("apply-sharded has `parallel: N`");
+    let (setup, msns) = partner_fleet(n, 50);
+    let failing: BTreeSet<String> = [3, 17, 41].iter().map(|&i| msns[i].clone()).collect();
+    let sim = crate::common::binary::start_sim_for(&msns).await;
+    let bench = Bench::new(&sim, "setup-gitlab.yaml");
+    std::fs::write(bench.path("setup/merchant.yaml"), setup).expect("partner setup");
+    sim.set_faults(FaultConfig {
+        operations: vec!["create_redirect_qr".into()],
+        msns: failing.iter().cloned().collect(),
+        ..FaultConfig::always(&[FaultKind::Status500])
+    });
+    let node = |i: usize| {
+        [
+            ("CI_NODE_INDEX", i.to_string()),
+            ("CI_NODE_TOTAL", n.to_string()),
+        ]
+    };
+    let run = |i: usize| {
+        let env = node(i);
+        let (bench, ci) = (&bench, &ci);
+        async move {
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            gl_job(bench, ci, "apply-sharded", &env).await
+        }
+    };
+    let results = bench.path("results.json");
+    let mut caches = BTreeMap::new();
+    let mut failed_shards = BTreeMap::new();
+    for i in 1..=n {
+        // A new pipeline: its cache key has never been saved.
+        let _ = std::fs::remove_file(&results);
+        let (code, out) = run(i).await;
+        let text = std::fs::read_to_string(&results).expect("the apply wrote results.json");
+        let r: serde_json::Value = serde_json::from_str(&text).expect("results JSON");
+        let failed: BTreeSet<String> = r["merchants"]
+            .as_array()
+            .expect("merchants")
+            .iter()
+            .filter(|m| m["outcome"] != "succeeded" && m["outcome"] != "no_changes")
+            .map(|m| m["msn"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(code != 0, !failed.is_empty(), "shard {i}/{n}: {out}");
+        if !failed.is_empty() {
+            failed_shards.insert(i, failed);
+        }
+        caches.insert(i, text);
+    }
+    let all_failed: BTreeSet<String> = failed_shards.values().flatten().cloned().collect();
+    assert_eq!(
+        all_failed, failing,
+        "exactly the injected failures are recorded"
+    );
+
+    sim.set_faults(FaultConfig::none());
+    for i in 1..=n {
+        // "Retry": the job's cache restores the results file its attempt saved.
+        std::fs::write(&results, &caches[&i]).expect("the cache");
+        sim.clear_calls();
+        let (code, out) = run(i).await;
+        assert_eq!(code, 0, "the retry of shard {i}/{n}: {out}");
+        let touched: BTreeSet<String> = sim.calls().into_iter().filter_map(|c| c.msn).collect();
+        let expected = failed_shards.get(&i).cloned().unwrap_or_default();
+        assert_eq!(
+            touched, expected,
+            "the retry of shard {i}/{n} touched only the merchants its attempt did not finish: {out}"
+        );
+    }
+    let (code, out) = bench
+        .bash("vippsctl plan setup/ --detailed-exitcode", &BTreeMap::new())
+        .await;
+    assert_eq!(code, 0, "after the retries, nothing is left to do: {out}");
+}
+
 fn vippsctl_parses(argv: &[String]) -> bool {
     use clap::Parser;
     vippsctl::cli::Cli::try_parse_from(argv).is_ok()

@@ -206,20 +206,31 @@ impl Scenario {
     }
 }
 
-/// Run with stdout and stderr together, killed after two minutes.
-fn bounded(mut cmd: Command) -> (Option<i32>, String) {
+/// Run with stdout and stderr together, killed after two minutes with everything it started
+/// (its own process group: a block's `sim serve &` must not outlive the test).
+fn bounded(cmd: Command) -> (Option<i32>, String) {
+    bounded_for(cmd, Duration::from_secs(120))
+}
+
+fn bounded_for(mut cmd: Command, limit: Duration) -> (Option<i32>, String) {
+    use std::os::unix::process::CommandExt;
     let log = tempfile::NamedTempFile::new().expect("log file");
     let file = log.reopen().expect("reopen");
     cmd.stdout(Stdio::from(file.try_clone().expect("dup")))
-        .stderr(Stdio::from(file));
+        .stderr(Stdio::from(file))
+        .process_group(0);
     let mut child = cmd.spawn().expect("bash runs");
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let group = libc::pid_t::try_from(child.id()).expect("a pid");
+    let deadline = Instant::now() + limit;
     let code = loop {
         if let Some(status) = child.try_wait().expect("wait") {
             break status.code();
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
+            // SAFETY: kill(2) with a negative pid signals the process group the child leads.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
             let _ = child.wait();
             break None;
         }
@@ -338,4 +349,32 @@ fn the_docs_use_the_block_convention() {
             }
         }
     }
+}
+
+#[test]
+fn a_block_that_times_out_is_killed_with_what_it_started() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pidfile = dir.path().join("pid");
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c")
+        .arg("sleep 300 & echo $! > \"$1\"; wait")
+        .arg("doc-block")
+        .arg(&pidfile);
+    let (code, _) = bounded_for(cmd, Duration::from_secs(1));
+    assert_eq!(code, None, "the block timed out");
+    let pid: libc::pid_t = std::fs::read_to_string(&pidfile)
+        .expect("the block wrote its child's pid")
+        .trim()
+        .parse()
+        .expect("a pid");
+    // The killed child may linger as a zombie of init for a moment: wait until it is gone.
+    let gone = (0..100).any(|_| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let alive = !stat.is_empty() && !stat.contains(") Z ");
+        if alive {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        !alive
+    });
+    assert!(gone, "the block's background child {pid} outlived it");
 }

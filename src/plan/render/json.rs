@@ -5,7 +5,9 @@
 //! document; [`read`] takes it back and checks that the two views of each change agree.
 
 use crate::domain::Environment;
-use crate::plan::model::{Action, Change, Desired, Level, MerchantPlan, Plan, Reason, Summary};
+use crate::plan::model::{
+    Action, Change, Coverage, Desired, Level, MerchantPlan, Plan, Reason, Summary,
+};
 use crate::plan::scope::Scope;
 use crate::resources::{Address, Effect, FieldDiff, Kind};
 use serde::{Deserialize, Serialize};
@@ -28,6 +30,9 @@ struct Document {
     scope: Option<Scope>,
     resource_changes: Vec<ResourceChange>,
     merchants: Vec<MerchantInfo>,
+    /// `plan --all-merchants`: the partner's sales units against the configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    coverage: Option<Coverage>,
     summary: Summary,
 }
 
@@ -223,6 +228,7 @@ fn document(plan: &Plan) -> Document {
                 summary: super::merchant_summary(m),
             })
             .collect(),
+        coverage: plan.coverage.clone(),
         summary: plan.summary(),
     }
 }
@@ -402,6 +408,7 @@ fn plan_of(doc: Document) -> Result<Plan, String> {
         replace,
         merchants,
         scope: doc.scope,
+        coverage: doc.coverage,
     };
     if plan.summary() != doc.summary {
         return Err("its summary does not count its resource changes".into());

@@ -105,6 +105,19 @@ fn head(plan: &Plan) -> String {
     if let Some(scope) = plan.scope.as_ref().filter(|s| s.is_partial()) {
         let _ = writeln!(out, "> [!NOTE]\n> {}\n", scope.describe());
     }
+    let coverage = super::coverage_lines(plan);
+    if !coverage.is_empty() {
+        let kind = if plan.uncovered() > 0 {
+            "WARNING"
+        } else {
+            "NOTE"
+        };
+        let _ = writeln!(
+            out,
+            "> [!{kind}]\n> **Sales units:** {}\n",
+            coverage.join("<br>\n> ")
+        );
+    }
     // Drift apply cannot undo first: it is what a nightly drift check is for.
     let drifted: Vec<(&Change, String)> = plan
         .changes()

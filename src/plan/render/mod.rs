@@ -50,6 +50,79 @@ pub(crate) fn drift_lines(plan: &Plan) -> Vec<(String, &str)> {
         .collect()
 }
 
+/// How many sales units the text and markdown plans name before "and N more" (the JSON plan
+/// lists all).
+pub const COVERAGE_NAMED: usize = 50;
+
+/// The lines `plan --all-merchants` adds: which of the partner's sales units the configuration
+/// leaves out, and which declared merchants the partner's list lacks. Empty without it.
+pub fn coverage_lines(plan: &Plan) -> Vec<String> {
+    let Some(c) = &plan.coverage else {
+        return Vec::new();
+    };
+    let named = |msns: Vec<String>| -> String {
+        let total = msns.len();
+        let mut shown: Vec<String> = msns.into_iter().take(COVERAGE_NAMED).collect();
+        if total > COVERAGE_NAMED {
+            shown.push(format!(
+                "and {} more (plan --json lists all)",
+                total - COVERAGE_NAMED
+            ));
+        }
+        shown.join(", ")
+    };
+    let mut lines = vec![format!(
+        "The Management API lists {} sales {} for the partner keys{}.",
+        c.listed,
+        if c.listed == 1 { "unit" } else { "units" },
+        match plan.scope.as_ref().and_then(|s| s.shard.as_ref()) {
+            Some(s) => format!(" in shard {s}"),
+            None => String::new(),
+        }
+    )];
+    if c.not_in_configuration.is_empty() {
+        lines.push("Every one of them is in the configuration.".into());
+    } else {
+        let n = c.not_in_configuration.len();
+        lines.push(format!(
+            "{n} {} not in the configuration, so vippsctl manages nothing on {}: {}",
+            if n == 1 { "is" } else { "are" },
+            if n == 1 { "it" } else { "them" },
+            named(
+                c.not_in_configuration
+                    .iter()
+                    .map(|u| match &u.name {
+                        Some(name) => format!("{} ({name})", u.msn),
+                        None => u.msn.clone(),
+                    })
+                    .collect()
+            )
+        ));
+        let first: Vec<String> = c
+            .not_in_configuration
+            .iter()
+            .take(3)
+            .map(|u| format!("--msn {}", u.msn))
+            .collect();
+        lines.push(format!(
+            "Adopt them with `vippsctl import {}{} --out FILE` and add FILE to the configuration.",
+            first.join(" "),
+            if n > 3 { " ..." } else { "" }
+        ));
+    }
+    if !c.not_listed.is_empty() {
+        let n = c.not_listed.len();
+        lines.push(format!(
+            "{n} declared {} not among the partner's sales units (the partner keys cannot reach {}; {} own keys may): {}",
+            if n == 1 { "merchant is" } else { "merchants are" },
+            if n == 1 { "it" } else { "them" },
+            if n == 1 { "its" } else { "their" },
+            named(c.not_listed.clone())
+        ));
+    }
+    lines
+}
+
 /// The per-merchant counts, in the same words.
 pub fn merchant_summary(m: &MerchantPlan) -> Summary {
     let p = Plan {
@@ -63,6 +136,7 @@ pub fn merchant_summary(m: &MerchantPlan) -> Summary {
         replace: Vec::new(),
         merchants: vec![m.clone()],
         scope: None,
+        coverage: None,
     };
     p.summary()
 }

@@ -130,6 +130,14 @@ pub fn render_with(plan: &Plan, style: Style, detail: bool) -> String {
             );
         }
     }
+    let coverage = super::coverage_lines(plan);
+    if !coverage.is_empty() {
+        out.push('\n');
+        let _ = writeln!(out, "Sales units:");
+        for l in coverage {
+            let _ = writeln!(out, "  {l}");
+        }
+    }
     out.push('\n');
     let summary = plan.summary();
     let mut line = summary_line(&summary);
@@ -140,11 +148,21 @@ pub fn render_with(plan: &Plan, style: Style, detail: bool) -> String {
     if summary.unmanaged > 0 {
         extra.push(format!("{} unmanaged", count(summary.unmanaged)));
     }
+    if plan.uncovered() > 0 {
+        extra.push(format!(
+            "{} not in the configuration",
+            count_units(plan.uncovered())
+        ));
+    }
     if !extra.is_empty() {
         line = format!("{line} ({})", extra.join(", "));
     }
     let _ = writeln!(out, "{}", style.paint("1", &line));
     out
+}
+
+fn count_units(n: usize) -> String {
+    format!("{n} sales {}", if n == 1 { "unit" } else { "units" })
 }
 
 fn render_change(out: &mut String, c: &Change, style: Style) {
