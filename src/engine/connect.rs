@@ -200,9 +200,22 @@ async fn authenticate(sets: &[CredentialSet]) -> Result<(), EngineError> {
         )
     });
     for ((id, secret, key), msns, e) in &failed {
+        // The partner level is named as such, not as a merchant `partner`.
+        let merchants: Vec<&str> = msns
+            .iter()
+            .map(String::as_str)
+            .filter(|m| *m != crate::config::model::PARTNER)
+            .collect();
+        let mut units = Vec::new();
+        if merchants.len() < msns.len() {
+            units.push("the partner level".to_string());
+        }
+        if !merchants.is_empty() {
+            units.push(format!("merchant {}", merchants.join(", ")));
+        }
         f = f.caused_by(format!(
-            "merchant {} ({id}, {secret}, {key}): {}",
-            msns.join(", "),
+            "{} ({id}, {secret}, {key}): {}",
+            units.join(" and "),
             crate::error_chain::causes(e).join(": ")
         ));
     }

@@ -668,3 +668,31 @@ fn a_failed_partner_registration_is_resumed_from_the_results_file_alone() {
     );
     assert_eq!(partner_hooks(&sim).len(), 1);
 }
+
+#[test]
+fn wrong_partner_keys_are_named_as_the_partner_level_before_any_read() {
+    let sim = partner_sim();
+    sim.write(
+        "setup.yaml",
+        &config(&payments_hook("epayments.payment.captured.v1"), "", ""),
+    );
+    let mut env = env();
+    for (k, v) in env.iter_mut() {
+        if *k == "P_SECRET" {
+            *v = "not-the-partner-secret".into();
+        }
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = sim.run_env(&sim.base_url(), &env, &["plan", "setup.yaml"]);
+    assert_eq!(r.code, Some(1), "{r}");
+    assert!(
+        r.stderr
+            .contains("caused by: the partner level (P_ID, P_SECRET, P_KEY):"),
+        "{r}"
+    );
+    assert!(!r.stderr.contains("not-the-partner-secret"), "{r}");
+    assert!(
+        !sim.calls().iter().any(|c| c.operation == "list_webhooks"),
+        "nothing is read with a set of keys that failed"
+    );
+}
