@@ -647,6 +647,11 @@ fn merge_partner(
         (None, Some(_)) => into.credentials = p.credentials.clone(),
         _ => {}
     }
+    for k in p.prune {
+        if !into.prune.contains(&k) {
+            into.prune.push(k);
+        }
+    }
     into.webhooks.extend(p.webhooks);
 }
 

@@ -60,6 +60,11 @@ pub struct Partner {
     /// `user.checked-in.v1`, a sales unit's own registration wins over the partner's.
     #[serde(default)]
     pub webhooks: Vec<Webhook>,
+    /// `[webhooks]` deletes live partner webhooks that are not declared here (without it they
+    /// are shown as unmanaged and left alone). The partner level has no other kinds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("uniqueItems" = true))]
+    pub prune: Vec<Kind>,
     /// Where the partner level was first declared.
     #[serde(skip)]
     #[schemars(skip)]
@@ -74,7 +79,7 @@ impl Partner {
             msn: PARTNER.to_string(),
             name: None,
             credentials: self.credentials.clone(),
-            prune: Vec::new(),
+            prune: self.prune.clone(),
             webhooks: self.webhooks.clone(),
             redirect_qrs: Vec::new(),
             callback_qrs: Vec::new(),

@@ -72,6 +72,23 @@ fn partner(config: &Config, out: &mut Vec<Diagnostic>) {
     let Some(p) = &config.partner else {
         return;
     };
+    for k in p
+        .prune
+        .iter()
+        .filter(|k| **k != super::model::Kind::Webhooks)
+    {
+        out.push(
+            Diagnostic::error(
+                &p.origin,
+                format!(
+                    "`partner.prune` lists `{}`: the partner level has webhooks only",
+                    k.as_str()
+                ),
+            )
+            .with_hint("write `prune: [webhooks]`, or leave it out")
+            .with_code("partner-prune"),
+        );
+    }
     if let (None, Some(first)) = (&p.credentials, p.webhooks.first()) {
         out.push(
             Diagnostic::error(

@@ -615,7 +615,7 @@ fn check_webhook_limits(
                     },
                 )
                 .hint(if m.is_partner() {
-                    "declare fewer, or delete the live partner registrations that are not in the configuration"
+                    "add `prune: [webhooks]` under `partner:` to delete the live ones, or declare fewer"
                 } else {
                     "add `webhooks` to this merchant's `prune` list to delete the live ones, or declare fewer"
                 }),

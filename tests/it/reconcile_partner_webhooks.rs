@@ -696,3 +696,56 @@ fn wrong_partner_keys_are_named_as_the_partner_level_before_any_read() {
         "nothing is read with a set of keys that failed"
     );
 }
+
+#[test]
+fn moving_the_partner_check_in_webhook_needs_prune_and_then_deletes_first() {
+    let sim = partner_sim();
+    let hook = |url: &str| {
+        format!(
+            "    - url: {url}\n      events: [user.checked-in.v1]\n      secret: {{ file: partner.env, key: PARTNER_CHECK_IN }}"
+        )
+    };
+    sim.write("setup.yaml", &config(&hook(PARTNER_CHECK_IN), "", ""));
+    assert!(run(&sim, &["apply", "setup.yaml", "--auto-approve"]).success());
+    let moved = "https://partner.example.com/vipps/check-in-2";
+    sim.write("setup.yaml", &config(&hook(moved), "", ""));
+    // The live one, unmanaged, still holds the partner's one check-in slot.
+    let refused = run(&sim, &["plan", "setup.yaml"]);
+    assert_eq!(refused.code, Some(1), "{refused}");
+    assert!(
+        refused.stderr.contains("partner webhook registrations")
+            && refused.stderr.contains("prune: [webhooks]"),
+        "{refused}"
+    );
+    sim.write(
+        "setup.yaml",
+        &config(&hook(moved), "", "").replacen(
+            "  webhooks:\n",
+            "  prune: [webhooks]\n  webhooks:\n",
+            1,
+        ),
+    );
+    sim.clear_calls();
+    let applied = run(&sim, &["apply", "setup.yaml", "--auto-approve"]);
+    assert!(applied.success(), "{applied}");
+    let writes: Vec<String> = sim.writes().into_iter().map(|c| c.operation).collect();
+    assert_eq!(writes, ["delete_webhook", "register_webhook"], "{applied}");
+    let hooks = partner_hooks(&sim);
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0].url, moved);
+
+    sim.write(
+        "bad.yaml",
+        &config(&hook(moved), "", "").replacen(
+            "  webhooks:\n",
+            "  prune: [redirectQrs]\n  webhooks:\n",
+            1,
+        ),
+    );
+    let bad = run(&sim, &["validate", "bad.yaml"]);
+    assert_eq!(bad.code, Some(1), "{bad}");
+    assert!(
+        bad.stdout.contains("the partner level has webhooks only"),
+        "{bad}"
+    );
+}
