@@ -618,6 +618,36 @@ mod tests {
     }
 
     #[test]
+    fn the_partner_level_is_addressed_and_scoped_apart_from_merchants() {
+        let s = Selector::parse("partner.webhooks[https://p.example/x]").unwrap();
+        assert!(s.matches(&Address::new(
+            "partner",
+            Kind::Webhooks,
+            "https://p.example/x"
+        )));
+        assert!(Selector::parse("partner").is_ok());
+        assert!(Selector::parse("partner.redirectQrs").is_err());
+        assert!(Selector::parse("partners").is_err());
+        let scope = |msns: &[&str], shard: Option<&str>, targets: &[&str]| {
+            let msns: Vec<String> = msns.iter().map(|m| m.to_string()).collect();
+            let targets: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
+            RunScope::new(&msns, shard, &targets, &[]).unwrap()
+        };
+        assert!(scope(&[], None, &[]).includes_partner());
+        assert!(scope(&[], Some("1/4"), &[]).includes_partner());
+        assert!(!scope(&[], Some("2/4"), &[]).includes_partner());
+        assert!(!scope(&["123456"], None, &[]).includes_partner());
+        assert!(!scope(&[], None, &["123456"]).includes_partner());
+        assert!(scope(&[], None, &["partner.webhooks"]).includes_partner());
+        assert!(!RunScope::default()
+            .only_merchants(vec!["123456".into()])
+            .includes_partner());
+        assert!(RunScope::default()
+            .only_merchants(vec!["partner".into()])
+            .includes_partner());
+    }
+
+    #[test]
     fn shards_reject_bad_syntax() {
         for bad in ["0/3", "4/3", "1/0", "3", "a/3", "1/b", "-1/3", ""] {
             assert!(Shard::parse(bad).is_err(), "{bad}");
