@@ -157,7 +157,7 @@ fn not_run_on_error<T>(
         return r;
     };
     let msns: Vec<String> = crate::engine::scoped_config(loaded, scope)
-        .map(|c| c.merchants.into_iter().map(|m| m.msn).collect())
+        .map(|c| c.merchants.iter().map(|m| m.msn.clone()).collect())
         .unwrap_or_default();
     let error = f.render();
     let error = error

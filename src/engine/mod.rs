@@ -88,13 +88,18 @@ pub struct PlanRequest {
 
 /// The configuration narrowed to the run's merchants: what to connect for (a shard needs only
 /// its own merchants' credentials). [`plan`] narrows the same way.
-pub fn scoped_config(
-    loaded: &Loaded,
+/// Without a scope it is the loaded configuration itself: a fleet's configuration is the
+/// largest thing a run holds, and a copy of it per caller showed in the peak memory.
+pub fn scoped_config<'a>(
+    loaded: &'a Loaded,
     scope: &RunScope,
-) -> Result<crate::config::model::Config, EngineError> {
+) -> Result<std::borrow::Cow<'a, crate::config::model::Config>, EngineError> {
+    if scope.is_empty() {
+        return Ok(std::borrow::Cow::Borrowed(&loaded.config));
+    }
     let mut config = loaded.config.clone();
     scope.narrow(&mut config)?;
-    Ok(config)
+    Ok(std::borrow::Cow::Owned(config))
 }
 
 /// Make the plan of `loaded` against the live state `session` reaches.
