@@ -39,7 +39,7 @@ pub fn validate(
                 } else {
                     "merchants"
                 },
-                if loaded.config.partner_unit().is_some() {
+                if loaded.config.declares_partner_webhooks() {
                     " and the partner level"
                 } else {
                     ""

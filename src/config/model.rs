@@ -91,6 +91,13 @@ impl Partner {
 }
 
 impl Config {
+    /// Whether the partner level declares any webhooks (without copying them).
+    pub fn declares_partner_webhooks(&self) -> bool {
+        self.partner
+            .as_ref()
+            .is_some_and(|p| !p.webhooks.is_empty())
+    }
+
     /// The partner level as a plan unit, when it declares anything.
     pub fn partner_unit(&self) -> Option<Merchant> {
         self.partner

@@ -437,7 +437,7 @@ impl RunScope {
     /// Drop the merchants outside the scope before anything is observed, so a shard reads only
     /// its own merchants. Naming a merchant the configuration lacks is an error.
     pub fn narrow(&self, config: &mut Config) -> Result<(), ScopeError> {
-        let has_partner = config.partner_unit().is_some();
+        let has_partner = config.declares_partner_webhooks();
         let known = |msn: &str| {
             config.merchants.iter().any(|m| m.msn == msn)
                 || (msn == crate::config::model::PARTNER && has_partner)
