@@ -9,6 +9,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// The cell of calls made without a `Merchant-Serial-Number`: a partner's own (partner-level)
+/// registrations, whose limits Vipps counts apart from every sales unit's (API-FACTS 6). Not an
+/// MSN (those are digits), so it never shares a merchant's budget.
+pub const PARTNER_LEVEL: &str = "partner";
+
 /// What one limit is counted per.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -181,7 +186,7 @@ impl RateLimiter {
         if let Some(l) = self.limits.get(operation) {
             let merchant = match l.scope {
                 Scope::Global => String::new(),
-                Scope::Merchant | Scope::Agreement => merchant.unwrap_or_default().to_owned(),
+                Scope::Merchant | Scope::Agreement => merchant.unwrap_or(PARTNER_LEVEL).to_owned(),
             };
             let agreement = match l.scope {
                 Scope::Agreement => agreement_id(path).unwrap_or_default().to_owned(),
@@ -262,7 +267,7 @@ impl RateLimiter {
         }
         let msn = merchant
             .map(|m| format!(" (merchant {m})"))
-            .unwrap_or_default();
+            .unwrap_or_else(|| " (partner level)".into());
         // The budget the wait is for, e.g. "at most 5 calls per minute".
         let budget = self
             .limits
@@ -351,6 +356,27 @@ mod tests {
         let later = t0 + Duration::from_secs(90);
         assert_eq!(
             limiter.reserve("list_agreements", Some("654321"), LIST, later),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn partner_level_calls_count_apart_from_every_merchant() {
+        let limits = RateLimits::unlimited()
+            .with_window("register_webhook", Limit::per_minute(2, Scope::Merchant));
+        let limiter = RateLimiter::new(limits);
+        let t0 = Instant::now();
+        let hooks = "/webhooks/v1/webhooks";
+        for _ in 0..2 {
+            assert_eq!(
+                limiter.reserve("register_webhook", None, hooks, t0),
+                Duration::ZERO
+            );
+        }
+        // The partner's budget is spent; a merchant's is untouched.
+        assert!(limiter.reserve("register_webhook", None, hooks, t0) > Duration::ZERO);
+        assert_eq!(
+            limiter.reserve("register_webhook", Some("123456"), hooks, t0),
             Duration::ZERO
         );
     }

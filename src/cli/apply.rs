@@ -195,9 +195,10 @@ async fn lock_merchants(
     wait: std::time::Duration,
 ) -> Result<crate::apply::lock::ApplyLock, Failure> {
     use crate::apply::lock::{acquire, LockError};
+    // The partner level too: two applies must not both register its webhooks.
     let msns: Vec<String> = loaded
         .config
-        .merchants
+        .units()
         .iter()
         .map(|m| m.msn.clone())
         .collect();

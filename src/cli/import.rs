@@ -145,20 +145,31 @@ pub async fn run(args: ImportArgs, global: &GlobalArgs) -> Result<Outcome, Failu
         }
     }
     // A configuration with bare merchants is all `connect` needs to make one client per MSN.
-    let config = Config {
+    let mut config = Config {
         version: 1,
         environment: None,
         merchants: msns.iter().map(|m| bare_merchant(m)).collect(),
+        partner: None,
     };
+    // `--all` runs with the partner keys: their own registrations (no MSN) are the partner
+    // webhooks, read once, in shard 1 of n as plan does.
+    if args.all && opts.kinds.contains(&Kind::Webhooks) && shard.is_none_or(|s| s.index == 1) {
+        config.merchants.push(partner_unit());
+    }
     let session =
         session::connect(global, &config, args.sandbox, shard.map_or(1, |s| s.count)).await?;
     opts.environment = Some(session.environment);
     let kinds = opts.kinds.clone();
     let lists = crate::import::agreement_lists(&opts);
-    let live =
-        crate::engine::observe_kinds(&config, &session.apis, |_| (kinds.clone(), lists.clone()))
-            .await
-            .map_err(|e| session::failure(e, None, global))?;
+    let live = crate::engine::observe_kinds(&config, &session.apis, |m| {
+        if m.is_partner() {
+            (vec![Kind::Webhooks], Default::default())
+        } else {
+            (kinds.clone(), lists.clone())
+        }
+    })
+    .await
+    .map_err(|e| session::failure(e, None, global))?;
     let yaml = crate::import::render(&live, &opts);
     match &args.out {
         Some(out) => {
@@ -188,6 +199,19 @@ async fn discover(
     global: &GlobalArgs,
 ) -> Result<Vec<crate::domain::model::SalesUnit>, Failure> {
     session::discover(global, args.sandbox, &args.merchants.msns).await
+}
+
+/// The partner level with the partner keys `import --all` runs with (the default variables).
+fn partner_unit() -> Merchant {
+    use crate::api::credentials::{CLIENT_ID_VAR, CLIENT_SECRET_VAR, SUBSCRIPTION_KEY_VAR};
+    Merchant {
+        credentials: Some(crate::config::model::CredentialVars {
+            client_id: CLIENT_ID_VAR.into(),
+            client_secret: CLIENT_SECRET_VAR.into(),
+            subscription_key: SUBSCRIPTION_KEY_VAR.into(),
+        }),
+        ..bare_merchant(crate::config::model::PARTNER)
+    }
 }
 
 fn bare_merchant(msn: &str) -> Merchant {

@@ -119,10 +119,12 @@ impl ScopeArgs {
             if msn.is_empty() || msn.starts_with('#') {
                 continue;
             }
-            if RunScope::new(&[msn.to_string()], None, &[], &[]).is_err() {
+            // `partner` names the partner level, as a results file does.
+            let partner = msn == crate::config::model::PARTNER;
+            if !partner && RunScope::new(&[msn.to_string()], None, &[], &[]).is_err() {
                 return Err(
                     Failure::new(format!("{name}:{}:1: `{msn}` is not an MSN", i + 1))
-                        .hint("one MSN (4-10 digits) per line; `#` starts a comment"),
+                        .hint("one MSN (4-10 digits), or `partner` for the partner webhooks, per line; `#` starts a comment"),
                 );
             }
             if !msns.iter().any(|m| m == msn) {

@@ -33,11 +33,16 @@ pub fn validate(
         Ok(loaded) => {
             let (merchants, objects) = (loaded.config.merchants.len(), loaded.object_count());
             let summary = format!(
-                "{merchants} {}, {objects} {}: valid",
+                "{merchants} {}{}, {objects} {}: valid",
                 if merchants == 1 {
                     "merchant"
                 } else {
                     "merchants"
+                },
+                if loaded.config.declares_partner_webhooks() {
+                    " and the partner level"
+                } else {
+                    ""
                 },
                 if objects == 1 { "object" } else { "objects" }
             );

@@ -30,7 +30,8 @@ impl Loaded {
             .merchants
             .iter()
             .map(Merchant::object_count)
-            .sum()
+            .sum::<usize>()
+            + self.config.partner.as_ref().map_or(0, |p| p.webhooks.len())
     }
 }
 
@@ -329,8 +330,11 @@ fn valid_part(root: &Node, checker: &mut Checker) -> Option<Node> {
         ("agreements", "Agreement"),
         ("agreementPolicies", "AgreementPolicy"),
     ];
-    let Value::Seq(merchants) = &root.get("merchants")?.value else {
-        return None;
+    let no_merchants = Vec::new();
+    let merchants = match root.get("merchants").map(|n| &n.value) {
+        Some(Value::Seq(m)) => m,
+        _ if root.get("partner").is_some() => &no_merchants,
+        _ => return None,
     };
     let mut kept = Vec::new();
     for m in merchants {
@@ -397,6 +401,53 @@ fn valid_part(root: &Node, checker: &mut Checker) -> Option<Node> {
             ..root.clone_shallow()
         },
     ));
+    if let Some(
+        p @ Node {
+            value: Value::Map(entries),
+            ..
+        },
+    ) = root.get("partner")
+    {
+        // The partner's usable part too, so its rules run in the same pass.
+        let own: Vec<(Node, Node)> = entries
+            .iter()
+            .filter(|(k, _)| k.as_str() != Some("webhooks"))
+            .cloned()
+            .collect();
+        let own = Node {
+            value: Value::Map(own),
+            ..p.clone_shallow()
+        };
+        if let Some(Node {
+            value: Value::Map(mut fields),
+            ..
+        }) = salvage(checker, &own, "Partner")
+        {
+            if let Some(Value::Seq(items)) = p.get("webhooks").map(|n| &n.value) {
+                let good: Vec<Node> = items
+                    .iter()
+                    .filter_map(|i| salvage(checker, i, "Webhook"))
+                    .collect();
+                fields.push((
+                    Node {
+                        value: Value::Str("webhooks".into()),
+                        ..p.clone_shallow()
+                    },
+                    Node {
+                        value: Value::Seq(good),
+                        ..p.clone_shallow()
+                    },
+                ));
+            }
+            top.push((
+                scalar(Value::Str("partner".into())),
+                Node {
+                    value: Value::Map(fields),
+                    ..p.clone_shallow()
+                },
+            ));
+        }
+    }
     Some(scalar(Value::Map(top)))
 }
 
@@ -442,12 +493,13 @@ fn salvage(checker: &mut Checker, node: &Node, def: &str) -> Option<Node> {
 /// Whether serde reads `node` as the named definition: what the typed config, and so the
 /// cross-object rules, need of an object.
 fn usable(def: &str, node: &Node) -> bool {
-    use super::model::{Agreement, AgreementPolicy, CallbackQr, RedirectQr, Webhook};
+    use super::model::{Agreement, AgreementPolicy, CallbackQr, Partner, RedirectQr, Webhook};
     fn reads<T: serde::de::DeserializeOwned>(node: &Node) -> bool {
         serde_json::from_value::<T>(node.to_json()).is_ok()
     }
     match def {
         "Merchant" => reads::<Merchant>(node),
+        "Partner" => reads::<Partner>(node),
         "Webhook" => reads::<Webhook>(node),
         "RedirectQr" => reads::<RedirectQr>(node),
         "CallbackQr" => reads::<CallbackQr>(node),
@@ -482,6 +534,19 @@ fn fill_origins(file: &Path, root: &Node, config: &mut Config, index: &mut Sourc
             let o = origin(o);
             *o = Origin::new(file, n.line, n.column);
             index.add_object(o, format!("merchants[{i}].{key}[{j}]"));
+        }
+    }
+    if let (Some(p), Some(node)) = (config.partner.as_mut(), root.get("partner")) {
+        p.origin = Origin::new(file, node.line, node.column);
+        index.add_object(&p.origin, "partner".to_string());
+        for (j, (w, n)) in p
+            .webhooks
+            .iter_mut()
+            .zip(items(node.get("webhooks")).iter())
+            .enumerate()
+        {
+            w.origin = Origin::new(file, n.line, n.column);
+            index.add_object(&w.origin, format!("partner.webhooks[{j}]"));
         }
     }
     let merchants = items(root.get("merchants"));
@@ -523,6 +588,7 @@ fn merge(parts: Vec<(PathBuf, Config)>, diags: &mut Vec<Diagnostic>) -> Config {
         version: 1,
         environment: None,
         merchants: Vec::new(),
+        partner: None,
     };
     let mut env_from: Option<PathBuf> = None;
     for (file, config) in parts {
@@ -553,8 +619,40 @@ fn merge(parts: Vec<(PathBuf, Config)>, diags: &mut Vec<Diagnostic>) -> Config {
                 Some(existing) => merge_merchant(existing, m, diags),
             }
         }
+        match (&mut out.partner, config.partner) {
+            (_, None) => {}
+            (None, Some(p)) => out.partner = Some(p),
+            (Some(into), Some(p)) => merge_partner(into, p, diags),
+        }
     }
     out
+}
+
+/// The partner level may be split across files like a merchant: webhooks are joined, the
+/// credentials set in one place (or identically).
+fn merge_partner(
+    into: &mut super::model::Partner,
+    p: super::model::Partner,
+    diags: &mut Vec<Diagnostic>,
+) {
+    match (&into.credentials, &p.credentials) {
+        (Some(a), Some(b)) if a != b => diags.push(
+            Diagnostic::error(&p.origin, "`partner` sets `credentials` again, differently")
+                .with_hint(format!(
+                    "they are already set for the partner at {}; set them in one place",
+                    into.origin
+                ))
+                .with_code("merchant-conflict"),
+        ),
+        (None, Some(_)) => into.credentials = p.credentials.clone(),
+        _ => {}
+    }
+    for k in p.prune {
+        if !into.prune.contains(&k) {
+            into.prune.push(k);
+        }
+    }
+    into.webhooks.extend(p.webhooks);
 }
 
 fn merge_merchant(into: &mut Merchant, m: Merchant, diags: &mut Vec<Diagnostic>) {

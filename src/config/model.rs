@@ -35,6 +35,100 @@ pub struct Config {
     /// across several files of a folder; its lists are merged.
     #[serde(default)]
     pub merchants: Vec<Merchant>,
+    /// What the partner declares once for all its merchants: partner webhooks, registered with
+    /// the partner's keys and no `Merchant-Serial-Number`, which fire for every sales unit of
+    /// the partner (future ones too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner: Option<Partner>,
+}
+
+/// The address prefix and plan unit of partner-level objects (`partner.webhooks[URL]`). Not an
+/// MSN (those are digits), so it can never name a merchant.
+pub const PARTNER: &str = "partner";
+
+/// The partner level: objects registered with the partner's own keys, for all its merchants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Partner {
+    /// Names of the environment variables that hold the partner's API keys (client id, client
+    /// secret and subscription key for `/accesstoken/get`). Required when partner webhooks are
+    /// declared: they are registered with these keys, without a `Merchant-Serial-Number`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<CredentialVars>,
+    /// Partner webhooks (Webhooks API v1 without `Merchant-Serial-Number`), keyed by URL and
+    /// event set like a merchant's. They fire for every merchant of the partner; for
+    /// `user.checked-in.v1`, a sales unit's own registration wins over the partner's.
+    #[serde(default)]
+    pub webhooks: Vec<Webhook>,
+    /// `[webhooks]` deletes live partner webhooks that are not declared here (without it they
+    /// are shown as unmanaged and left alone). The partner level has no other kinds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("uniqueItems" = true))]
+    pub prune: Vec<Kind>,
+    /// Where the partner level was first declared.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: Origin,
+}
+
+impl Partner {
+    /// The partner level as the pipeline handles it: one more plan unit, named [`PARTNER`],
+    /// whose webhooks are diffed, applied and recorded exactly as a merchant's are.
+    pub fn as_unit(&self) -> Merchant {
+        Merchant {
+            msn: PARTNER.to_string(),
+            name: None,
+            credentials: self.credentials.clone(),
+            prune: self.prune.clone(),
+            webhooks: self.webhooks.clone(),
+            redirect_qrs: Vec::new(),
+            callback_qrs: Vec::new(),
+            agreements: Vec::new(),
+            agreement_policies: Vec::new(),
+            origin: self.origin.clone(),
+        }
+    }
+}
+
+impl Config {
+    /// Whether the partner level declares any webhooks (without copying them).
+    pub fn declares_partner_webhooks(&self) -> bool {
+        self.partner
+            .as_ref()
+            .is_some_and(|p| !p.webhooks.is_empty())
+    }
+
+    /// The partner level as a plan unit, when it declares anything.
+    pub fn partner_unit(&self) -> Option<Merchant> {
+        self.partner
+            .as_ref()
+            .filter(|p| !p.webhooks.is_empty())
+            .map(Partner::as_unit)
+    }
+
+    /// The merchants and, when declared, the partner level: every unit whose webhooks the
+    /// configuration rules check.
+    pub fn units(&self) -> Vec<std::borrow::Cow<'_, Merchant>> {
+        let mut v: Vec<std::borrow::Cow<'_, Merchant>> = self
+            .merchants
+            .iter()
+            .map(std::borrow::Cow::Borrowed)
+            .collect();
+        // A narrowed run configuration holds the partner unit among its merchants already.
+        if !self.merchants.iter().any(Merchant::is_partner) {
+            v.extend(self.partner_unit().map(std::borrow::Cow::Owned));
+        }
+        v
+    }
+
+    /// Whether the partner declares a webhook on `event` (it fires for every merchant).
+    pub fn partner_declares(&self, event: &str) -> bool {
+        self.partner.as_ref().is_some_and(|p| {
+            p.webhooks
+                .iter()
+                .any(|w| w.events.iter().any(|e| e == event))
+        })
+    }
 }
 
 /// One sales unit, identified by its Merchant Serial Number, and the objects it should have.
@@ -563,6 +657,11 @@ impl std::fmt::Display for Origin {
 }
 
 impl Merchant {
+    /// Whether this is the partner level ([`PARTNER`]), not a sales unit.
+    pub fn is_partner(&self) -> bool {
+        self.msn == PARTNER
+    }
+
     /// How many declared objects this merchant has (webhooks, QR codes, agreements).
     pub fn object_count(&self) -> usize {
         self.webhooks.len()

@@ -39,16 +39,22 @@ pub const MAX_WEBHOOKS_PER_EVENT: usize = 25;
 
 pub fn check(config: &Config, index: &SourceIndex, out: &mut Vec<Diagnostic>) {
     super::sinks::check(config, index, out);
+    partner(config, out);
+    if let Some(p) = config.partner_unit() {
+        webhooks(&p, index, out);
+        duplicates(&p, out);
+    }
     for m in &config.merchants {
         webhooks(m, index, out);
         duplicates(m, out);
         agreements(m, index, out);
         super::policies::check(m, index, out);
         if let Some(first) = m.callback_qrs.first() {
-            let covered = m
-                .webhooks
-                .iter()
-                .any(|w| w.events.iter().any(|e| e == CHECK_IN_EVENT));
+            // A partner check-in webhook fires for every merchant of the partner.
+            let covered = config.partner_declares(CHECK_IN_EVENT)
+                || m.webhooks
+                    .iter()
+                    .any(|w| w.events.iter().any(|e| e == CHECK_IN_EVENT));
             if !covered {
                 out.push(
                     Diagnostic::warning(&first.origin, format!("merchant {} has callback QR codes but no webhook on `{CHECK_IN_EVENT}`", m.msn))
@@ -57,6 +63,54 @@ pub fn check(config: &Config, index: &SourceIndex, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
+    }
+}
+
+/// Partner webhooks are registered with the partner's own keys: without them nothing can
+/// register them, so a declaration without `credentials` is an error naming what to set.
+fn partner(config: &Config, out: &mut Vec<Diagnostic>) {
+    let Some(p) = &config.partner else {
+        return;
+    };
+    for k in p
+        .prune
+        .iter()
+        .filter(|k| **k != super::model::Kind::Webhooks)
+    {
+        out.push(
+            Diagnostic::error(
+                &p.origin,
+                format!(
+                    "`partner.prune` lists `{}`: the partner level has webhooks only",
+                    k.as_str()
+                ),
+            )
+            .with_hint("write `prune: [webhooks]`, or leave it out")
+            .with_code("partner-prune"),
+        );
+    }
+    if let (None, Some(first)) = (&p.credentials, p.webhooks.first()) {
+        out.push(
+            Diagnostic::error(
+                &p.origin,
+                format!(
+                    "partner webhooks need the partner's keys, and `partner` names none ({} declared, the first at {})",
+                    p.webhooks.len(),
+                    first.origin
+                ),
+            )
+            .with_hint("set `partner.credentials: { clientId: VAR, clientSecret: VAR, subscriptionKey: VAR }`, naming the environment variables that hold the partner keys (partner webhooks are registered with them and no Merchant-Serial-Number)")
+            .with_code("partner-credentials"),
+        );
+    }
+}
+
+/// The unit a rule's message names: `merchant 123456`, or `the partner`.
+fn unit(m: &Merchant) -> String {
+    if m.is_partner() {
+        "the partner level".into()
+    } else {
+        format!("merchant {}", m.msn)
     }
 }
 
@@ -118,11 +172,15 @@ fn webhooks(m: &Merchant, index: &SourceIndex, out: &mut Vec<Diagnostic>) {
             if *n == limit + 1 {
                 out.push(
                     Diagnostic::error(&at, format!(
-                            "more than {} on `{e}` for merchant {}",
+                            "more than {} on `{e}` for {}",
                             if limit == 1 { "one webhook".to_string() } else { format!("{limit} webhooks") },
-                            m.msn
+                            unit(m)
                         ))
-                        .with_hint(if limit == 1 {
+                        .with_hint(if m.is_partner() && limit == 1 {
+                            "the QR API allows one partner webhook on check-ins besides each sales unit's own".to_string()
+                        } else if m.is_partner() {
+                            format!("the Webhooks API allows {limit} partner registrations per event (a bucket of their own, beside each sales unit's)")
+                        } else if limit == 1 {
                             "the QR API delivers check-ins to one webhook per sales unit".to_string()
                         } else {
                             format!("the Webhooks API allows {limit} registrations per event per sales unit")
@@ -150,7 +208,14 @@ fn duplicates(m: &Merchant, out: &mut Vec<Diagnostic>) {
                 Some(first) => out.push(
                     Diagnostic::error(
                         origin,
-                        format!("{label} is declared twice for merchant {msn}"),
+                        format!(
+                            "{label} is declared twice for {}",
+                            if msn == super::model::PARTNER {
+                                "the partner level".to_string()
+                            } else {
+                                format!("merchant {msn}")
+                            }
+                        ),
                     )
                     .with_hint(format!("first declared at {first}"))
                     .with_code("duplicate-object"),

@@ -12,7 +12,8 @@ pub fn check(config: &Config, index: &SourceIndex, out: &mut Vec<Diagnostic>) {
     // (file, key) -> where the first webhook that writes it declared its sink.
     let mut seen: BTreeMap<(PathBuf, &str), (Origin, &str)> = BTreeMap::new();
     let mut commands: BTreeMap<&[String], Origin> = BTreeMap::new();
-    for m in &config.merchants {
+    let units = config.units();
+    for m in units.iter() {
         for w in &m.webhooks {
             let at = index.field(&w.origin, "secret");
             match &w.secret {
@@ -23,8 +24,13 @@ pub fn check(config: &Config, index: &SourceIndex, out: &mut Vec<Diagnostic>) {
                             Diagnostic::error(
                                 &at,
                                 format!(
-                                    "this webhook's secret goes to key `{key}` of {}, like the secret of the webhook of merchant {first_msn} at {first}",
-                                    file.display()
+                                    "this webhook's secret goes to key `{key}` of {}, like the secret of the webhook of {} at {first}",
+                                    file.display(),
+                                    if *first_msn == super::model::PARTNER {
+                                        "the partner level".to_string()
+                                    } else {
+                                        format!("merchant {first_msn}")
+                                    }
                                 ),
                             )
                             .with_hint("each registration has its own secret and the second write would replace the first; give each webhook its own key")

@@ -33,6 +33,16 @@ pub struct Connect<'a> {
 }
 
 impl Connect<'_> {
+    /// One transport for one set of keys: its own token cache and limiters.
+    fn transport(&self, base_url: &str, creds: Credentials) -> Result<Transport, EngineError> {
+        Transport::builder(base_url)
+            .credentials(creds)
+            .timeout(self.timeout)
+            .rate_limits(self.limits())
+            .build()
+            .map_err(|e| EngineError::from_error(&e))
+    }
+
     fn limits(&self) -> crate::api::ratelimit::RateLimits {
         use crate::api::ratelimit::{Limit, RateLimits};
         match self.max_requests_per_second {
@@ -91,6 +101,13 @@ pub async fn connect(config: &Config, how: &Connect<'_>) -> Result<Session, Engi
     let mut by_credentials: Vec<CredentialSet> = Vec::new();
     let mut missing = Vec::new();
     for m in &config.merchants {
+        if m.is_partner() && m.credentials.is_none() {
+            // `validate` refuses this too; a run never falls back to merchant keys for it.
+            return Err(EngineError::failed(
+                "partner webhooks need the partner's keys, and the configuration names none",
+            )
+            .hint("set `partner.credentials: { clientId: VAR, clientSecret: VAR, subscriptionKey: VAR }` naming the variables that hold the partner keys"));
+        }
         let vars = credential_vars(m);
         if let Some(set) = by_credentials.iter_mut().find(|s| s.vars == vars) {
             set.msns.push(m.msn.clone());
@@ -103,12 +120,7 @@ pub async fn connect(config: &Config, how: &Connect<'_>) -> Result<Session, Engi
                 continue;
             }
         };
-        let t = Transport::builder(base_url.clone())
-            .credentials(creds)
-            .timeout(how.timeout)
-            .rate_limits(how.limits())
-            .build()
-            .map_err(|e| EngineError::from_error(&e))?;
+        let t = how.transport(&base_url, creds)?;
         by_credentials.push(CredentialSet {
             vars,
             transport: t,
@@ -129,6 +141,14 @@ pub async fn connect(config: &Config, how: &Connect<'_>) -> Result<Session, Engi
         let Some(set) = by_credentials.iter().find(|s| s.vars == vars) else {
             continue;
         };
+        if m.is_partner() {
+            // Partner-level registrations are the ones made without a Merchant-Serial-Number.
+            apis.insert(
+                m.msn.clone(),
+                Arc::new(MerchantApi::new(set.transport.clone())),
+            );
+            continue;
+        }
         let t = set
             .transport
             .for_merchant(m.msn.clone())
@@ -180,9 +200,22 @@ async fn authenticate(sets: &[CredentialSet]) -> Result<(), EngineError> {
         )
     });
     for ((id, secret, key), msns, e) in &failed {
+        // The partner level is named as such, not as a merchant `partner`.
+        let merchants: Vec<&str> = msns
+            .iter()
+            .map(String::as_str)
+            .filter(|m| *m != crate::config::model::PARTNER)
+            .collect();
+        let mut units = Vec::new();
+        if merchants.len() < msns.len() {
+            units.push("the partner level".to_string());
+        }
+        if !merchants.is_empty() {
+            units.push(format!("merchant {}", merchants.join(", ")));
+        }
         f = f.caused_by(format!(
-            "merchant {} ({id}, {secret}, {key}): {}",
-            msns.join(", "),
+            "{} ({id}, {secret}, {key}): {}",
+            units.join(" and "),
             crate::error_chain::causes(e).join(": ")
         ));
     }
@@ -215,8 +248,17 @@ async fn connect_sandbox(config: &Config, how: &Connect<'_>) -> Result<Session, 
             EngineError::failed(format!("could not create {}", dir.display())).caused_by(e)
         })?;
     }
-    let msns: Vec<&str> = config.merchants.iter().map(|m| m.msn.as_str()).collect();
-    let mut sim_config = crate::sim::SimConfig::sandbox().with_sales_units(msns);
+    let msns: Vec<&str> = config
+        .merchants
+        .iter()
+        .filter(|m| !m.is_partner())
+        .map(|m| m.msn.as_str())
+        .collect();
+    // The sandbox partner's keys act for the sales units of the configuration, as `import --all
+    // --sandbox` discovers them.
+    let mut sim_config = crate::sim::SimConfig::sandbox()
+        .with_sales_units(msns)
+        .with_partner();
     sim_config.state_file = Some(state.to_path_buf());
     let keys = sim_config.credentials.clone();
     let handle = crate::sim::start(sim_config, ([127, 0, 0, 1], 0).into())
@@ -231,7 +273,17 @@ async fn connect_sandbox(config: &Config, how: &Connect<'_>) -> Result<Session, 
     let mut apis = HashMap::new();
     let mut management = HashMap::new();
     for m in &config.merchants {
-        let Some(k) = keys.iter().find(|k| k.msns.contains(&m.msn)) else {
+        if m.is_partner() {
+            let creds = Credentials::new(
+                crate::sim::SANDBOX_PARTNER_CLIENT_ID,
+                crate::sim::SANDBOX_PARTNER_CLIENT_SECRET,
+                crate::sim::SANDBOX_PARTNER_SUBSCRIPTION_KEY,
+            );
+            let t = how.transport(&base_url, creds)?;
+            apis.insert(m.msn.clone(), Arc::new(MerchantApi::new(t)));
+            continue;
+        }
+        let Some(k) = keys.iter().find(|k| !k.partner && k.msns.contains(&m.msn)) else {
             return Err(EngineError::failed(format!(
                 "the sandbox has no sales unit {}",
                 m.msn
@@ -242,12 +294,9 @@ async fn connect_sandbox(config: &Config, how: &Connect<'_>) -> Result<Session, 
             k.client_secret.expose(),
             k.subscription_key.expose(),
         );
-        let t = Transport::builder(base_url.clone())
-            .credentials(creds)
-            .timeout(how.timeout)
-            .rate_limits(how.limits())
-            .build()
-            .and_then(|t| t.for_merchant(m.msn.clone()))
+        let t = how
+            .transport(&base_url, creds)?
+            .for_merchant(m.msn.clone())
             .map_err(|e| EngineError::from_error(&e))?;
         management.insert(m.msn.clone(), Arc::new(ManagementApi::new(t.clone())));
         apis.insert(m.msn.clone(), Arc::new(MerchantApi::new(t)));

@@ -94,7 +94,8 @@ pub fn scoped_config<'a>(
     loaded: &'a Loaded,
     scope: &RunScope,
 ) -> Result<std::borrow::Cow<'a, crate::config::model::Config>, EngineError> {
-    if scope.is_empty() {
+    // Partner webhooks join the run as one more unit (`RunScope::narrow`), which needs the copy.
+    if scope.is_empty() && !loaded.config.declares_partner_webhooks() {
         return Ok(std::borrow::Cow::Borrowed(&loaded.config));
     }
     let mut config = loaded.config.clone();

@@ -80,6 +80,9 @@ pub fn created_at(a: &LiveAgreement) -> Option<DateTime<Utc>> {
 
 /// Write the configuration for these merchants.
 pub fn render(live: &[LiveMerchant], opts: &ImportOptions) -> String {
+    let partner_msn = crate::config::model::PARTNER;
+    let partner = live.iter().find(|l| l.msn == partner_msn);
+    let live: Vec<&LiveMerchant> = live.iter().filter(|l| l.msn != partner_msn).collect();
     let mut out = String::new();
     let msns: Vec<&str> = live.iter().map(|l| l.msn.as_str()).collect();
     out.push_str("# yaml-language-server: $schema=vippsctl.schema.json\n");
@@ -104,6 +107,34 @@ pub fn render(live: &[LiveMerchant], opts: &ImportOptions) -> String {
     out.push_str("version: 1\n");
     if let Some(e) = opts.environment {
         let _ = writeln!(out, "environment: {e}");
+    }
+    if let Some(w) = partner
+        .and_then(|p| p.webhooks.as_ref())
+        .filter(|w| !w.is_empty())
+    {
+        use crate::api::credentials::{CLIENT_ID_VAR, CLIENT_SECRET_VAR, SUBSCRIPTION_KEY_VAR};
+        out.push_str(
+            "# Partner webhooks: registered with the partner keys and no Merchant-Serial-Number;
+",
+        );
+        out.push_str(
+            "# they fire for every merchant of the partner.
+",
+        );
+        out.push_str(
+            "partner:
+",
+        );
+        let _ = writeln!(
+            out,
+            "  credentials: {{ clientId: {CLIENT_ID_VAR}, clientSecret: {CLIENT_SECRET_VAR}, subscriptionKey: {SUBSCRIPTION_KEY_VAR} }}"
+        );
+        // Two spaces less than a merchant's list, which sits under `- msn:`.
+        let mut block = String::new();
+        webhooks(&mut block, partner_msn, w);
+        for line in block.lines() {
+            let _ = writeln!(out, "{}", line.strip_prefix("  ").unwrap_or(line));
+        }
     }
     if live.is_empty() {
         out.push_str("merchants: []\n");

@@ -218,11 +218,18 @@ pub fn diff(
             ..Default::default()
         };
         let l = by_msn.get(m.msn.as_str()).copied().unwrap_or(&empty);
-        merchants.push(diff_merchant(m, l, opts, &mut problems));
+        merchants.push(diff_merchant(
+            m,
+            l,
+            opts,
+            config.partner_declares(webhook::CHECK_IN_EVENT),
+            &mut problems,
+        ));
     }
     if !problems.is_empty() {
         return Err(problems);
     }
+    check_in_precedence(config, live, &mut merchants);
     Ok(Plan {
         format_version: FORMAT_VERSION.to_string(),
         vippsctl_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -238,10 +245,64 @@ pub fn diff(
     })
 }
 
+/// `user.checked-in.v1` allows one sales-unit registration plus one partner registration, and
+/// the sales unit's wins where both exist (API-FACTS 6): the plan says so on the changes that
+/// make or keep both. On a merchant's check-in change when the partner declares (or has) one; on
+/// the partner's check-in change, naming the merchants of this run that have their own after
+/// apply (declared, or live and kept).
+fn check_in_precedence(config: &Config, live: &[LiveMerchant], plans: &mut [MerchantPlan]) {
+    let ev = webhook::CHECK_IN_EVENT;
+    let has = |events: &[String]| events.iter().any(|e| e == ev);
+    let live_of = |msn: &str| live.iter().find(|l| l.msn == msn);
+    let partner_live = live_of(crate::config::model::PARTNER)
+        .and_then(|l| l.webhooks.as_ref())
+        .is_some_and(|w| w.iter().any(|w| has(&w.events)));
+    let partner_has = config.partner_declares(ev) || partner_live;
+    if !partner_has {
+        return;
+    }
+    let mut own: Vec<String> = Vec::new();
+    for m in config.merchants.iter().filter(|m| !m.is_partner()) {
+        let prunes = m.prune.contains(&crate::config::model::Kind::Webhooks);
+        let declared = m.webhooks.iter().any(|w| has(&w.events));
+        let kept_live = !prunes
+            && live_of(&m.msn)
+                .and_then(|l| l.webhooks.as_ref())
+                .is_some_and(|w| w.iter().any(|w| has(&w.events)));
+        if declared || kept_live {
+            own.push(m.msn.clone());
+        }
+    }
+    for p in plans.iter_mut() {
+        let is_partner = p.msn == crate::config::model::PARTNER;
+        if !is_partner && !own.contains(&p.msn) {
+            continue;
+        }
+        for c in p.changes.iter_mut() {
+            let events: Vec<String> = match &c.desired {
+                Some(Desired::Webhook { events, .. }) => events.clone(),
+                _ => continue,
+            };
+            if !c.action.is_change() || !has(&events) {
+                continue;
+            }
+            if is_partner {
+                if !own.is_empty() {
+                    let msns: Vec<&str> = own.iter().map(String::as_str).collect();
+                    c.notes.push(webhook::note_partner_check_in_loses(&msns));
+                }
+            } else {
+                c.notes.push(webhook::NOTE_SALES_UNIT_CHECK_IN_WINS.into());
+            }
+        }
+    }
+}
+
 fn diff_merchant(
     m: &Merchant,
     live: &LiveMerchant,
     opts: &DiffOptions,
+    partner_check_in: bool,
     problems: &mut Vec<Problem>,
 ) -> MerchantPlan {
     let prunes = |k: Kind| m.prune.iter().any(|p| Kind::from(*p) == k);
@@ -259,7 +320,7 @@ fn diff_merchant(
         &mut changes,
         problems,
     );
-    check_webhook_limits(m, &kept_live_webhooks, problems);
+    check_webhook_limits(m, &kept_live_webhooks, partner_check_in, problems);
 
     if let Some(live_cb) = &live.callback_qrs {
         diff_callback_qrs(m, live_cb, prunes(Kind::CallbackQrs), &mut changes);
@@ -506,7 +567,12 @@ fn replacement(
 }
 
 /// The per-event limits and the check-in webhook that callback QRs need, on the state after apply.
-fn check_webhook_limits(m: &Merchant, kept_live: &[&LiveWebhook], problems: &mut Vec<Problem>) {
+fn check_webhook_limits(
+    m: &Merchant,
+    kept_live: &[&LiveWebhook],
+    partner_check_in: bool,
+    problems: &mut Vec<Problem>,
+) {
     let mut count: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for d in &m.webhooks {
         for e in webhook::event_set(&d.events) {
@@ -535,19 +601,32 @@ fn check_webhook_limits(m: &Merchant, kept_live: &[&LiveWebhook], problems: &mut
                 Problem::at(
                     origin,
                     None,
-                    format!(
-                        "merchant {}: {event} would have {} webhook registrations ({declared_n} declared, {live_n} live and not in the configuration); Vipps allows {limit} per sales unit",
-                        m.msn,
-                        declared_n + live_n
-                    ),
+                    if m.is_partner() {
+                        format!(
+                            "the partner level: {event} would have {} partner webhook registrations ({declared_n} declared, {live_n} live and not in the configuration); Vipps allows {limit} (partner registrations count apart from each sales unit's)",
+                            declared_n + live_n
+                        )
+                    } else {
+                        format!(
+                            "merchant {}: {event} would have {} webhook registrations ({declared_n} declared, {live_n} live and not in the configuration); Vipps allows {limit} per sales unit",
+                            m.msn,
+                            declared_n + live_n
+                        )
+                    },
                 )
-                .hint("add `webhooks` to this merchant's `prune` list to delete the live ones, or declare fewer"),
+                .hint(if m.is_partner() {
+                    "add `prune: [webhooks]` under `partner:` to delete the live ones, or declare fewer"
+                } else {
+                    "add `webhooks` to this merchant's `prune` list to delete the live ones, or declare fewer"
+                }),
             );
         }
     }
-    let has_check_in = count
-        .get(webhook::CHECK_IN_EVENT)
-        .is_some_and(|(d, l)| d + l > 0);
+    // A partner check-in webhook fires for every merchant of the partner.
+    let has_check_in = partner_check_in
+        || count
+            .get(webhook::CHECK_IN_EVENT)
+            .is_some_and(|(d, l)| d + l > 0);
     if let (Some(first), false) = (m.callback_qrs.first(), has_check_in) {
         problems.push(
             Problem::at(

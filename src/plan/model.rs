@@ -104,6 +104,33 @@ pub struct MerchantPlan {
     pub unmanaged_agreements: Vec<(String, usize)>,
 }
 
+/// Who a plan unit's registrations belong to: a sales unit (its MSN sent on every call), or the
+/// partner (partner keys, no `Merchant-Serial-Number`: partner webhooks, which fire for all the
+/// partner's merchants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Merchant,
+    Partner,
+}
+
+impl Level {
+    /// The level of the unit (or address) named `msn`: the partner's is `partner`.
+    pub fn of(msn: &str) -> Level {
+        if msn == crate::config::model::PARTNER {
+            Level::Partner
+        } else {
+            Level::Merchant
+        }
+    }
+}
+
+impl MerchantPlan {
+    pub fn level(&self) -> Level {
+        Level::of(&self.msn)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {

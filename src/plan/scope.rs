@@ -36,8 +36,11 @@ impl Selector {
             Some((m, r)) => (m, Some(r)),
             None => (s, None),
         };
-        if msn.is_empty() || !msn.chars().all(|c| c.is_ascii_digit()) {
-            return Err(bad("it must start with the merchant's MSN (digits)"));
+        let partner = msn == crate::config::model::PARTNER;
+        if !partner && (msn.is_empty() || !msn.chars().all(|c| c.is_ascii_digit())) {
+            return Err(bad(
+                "it must start with the merchant's MSN (digits), or `partner`",
+            ));
         }
         let Some(rest) = rest else {
             return Ok(Selector {
@@ -60,6 +63,11 @@ impl Selector {
                 "`{kind}` is not a kind (webhooks, redirectQrs, callbackQrs, agreements)"
             ))
         })?;
+        if partner && kind != Kind::Webhooks {
+            return Err(bad(
+                "the partner level has webhooks only (`partner.webhooks`)",
+            ));
+        }
         Ok(Selector {
             msn: msn.into(),
             kind: Some(kind),
@@ -429,7 +437,11 @@ impl RunScope {
     /// Drop the merchants outside the scope before anything is observed, so a shard reads only
     /// its own merchants. Naming a merchant the configuration lacks is an error.
     pub fn narrow(&self, config: &mut Config) -> Result<(), ScopeError> {
-        let known = |msn: &str| config.merchants.iter().any(|m| m.msn == msn);
+        let has_partner = config.declares_partner_webhooks();
+        let known = |msn: &str| {
+            config.merchants.iter().any(|m| m.msn == msn)
+                || (msn == crate::config::model::PARTNER && has_partner)
+        };
         for msn in self
             .msns
             .iter()
@@ -437,6 +449,12 @@ impl RunScope {
             .chain(self.excludes.iter().map(|t| &t.msn))
             .chain(self.saved_merchants.iter().flatten())
         {
+            if !known(msn) && msn == crate::config::model::PARTNER {
+                return Err(ScopeError {
+                    message: "the configuration declares no partner webhooks".into(),
+                    hint: "`partner` names the partner level (`partner: { webhooks: [...] }`); nothing was planned or applied".into(),
+                });
+            }
             if !known(msn) {
                 let declared = config.merchants.iter().map(|m| m.msn.as_str());
                 let hint = match crate::config::structure::did_you_mean(msn, declared) {
@@ -459,7 +477,25 @@ impl RunScope {
                     .is_none_or(|v| v.iter().any(|m| m == msn))
         };
         config.merchants.retain(|m| keep(&m.msn));
+        if has_partner && self.includes_partner() {
+            config.merchants.extend(config.partner_unit());
+        }
         Ok(())
+    }
+
+    /// Whether the partner level is part of this run. Partner webhooks belong to no merchant, so
+    /// no merchant selection can reach them: `--msn` leaves them out, a shard run plans them in
+    /// shard 1 of n only (so n jobs plan them exactly once), a target list keeps them only when
+    /// it names `partner`, and a saved plan or `--msn-from` list only when it lists `partner`.
+    pub fn includes_partner(&self) -> bool {
+        let partner = crate::config::model::PARTNER;
+        self.msns.is_empty()
+            && self.shard.is_none_or(|s| s.index == 1)
+            && (self.targets.is_empty() || self.targets.iter().any(|t| t.msn == partner))
+            && self
+                .saved_merchants
+                .as_ref()
+                .is_none_or(|v| v.iter().any(|m| m == partner))
     }
 
     /// Whether `--target` or `--exclude` name anything (and so must be checked by `check_names`).
@@ -495,6 +531,9 @@ impl RunScope {
             let msn = text.split(['.', '[']).next().unwrap_or_default();
             match known.nearest(text) {
                 Some(close) => format!("did you mean `{close}`?"),
+                None if msn == crate::config::model::PARTNER && !known.has_merchant(msn) => {
+                    "the partner level is not part of this run: it is planned when no --msn narrows the run, in shard 1 of n, and with --target only when a target names `partner`.".to_string()
+                }
                 None if !known.has_merchant(msn) => {
                     format!("merchant {msn} is not part of this run.")
                 }
@@ -576,6 +615,36 @@ mod tests {
         for s in ["654321", "123456.webhooks", "123456.redirectQrs[bord 2]"] {
             assert!(!Selector::parse(s).unwrap().matches(&a), "{s}");
         }
+    }
+
+    #[test]
+    fn the_partner_level_is_addressed_and_scoped_apart_from_merchants() {
+        let s = Selector::parse("partner.webhooks[https://p.example/x]").unwrap();
+        assert!(s.matches(&Address::new(
+            "partner",
+            Kind::Webhooks,
+            "https://p.example/x"
+        )));
+        assert!(Selector::parse("partner").is_ok());
+        assert!(Selector::parse("partner.redirectQrs").is_err());
+        assert!(Selector::parse("partners").is_err());
+        let scope = |msns: &[&str], shard: Option<&str>, targets: &[&str]| {
+            let msns: Vec<String> = msns.iter().map(|m| m.to_string()).collect();
+            let targets: Vec<String> = targets.iter().map(|t| t.to_string()).collect();
+            RunScope::new(&msns, shard, &targets, &[]).unwrap()
+        };
+        assert!(scope(&[], None, &[]).includes_partner());
+        assert!(scope(&[], Some("1/4"), &[]).includes_partner());
+        assert!(!scope(&[], Some("2/4"), &[]).includes_partner());
+        assert!(!scope(&["123456"], None, &[]).includes_partner());
+        assert!(!scope(&[], None, &["123456"]).includes_partner());
+        assert!(scope(&[], None, &["partner.webhooks"]).includes_partner());
+        assert!(!RunScope::default()
+            .only_merchants(vec!["123456".into()])
+            .includes_partner());
+        assert!(RunScope::default()
+            .only_merchants(vec!["partner".into()])
+            .includes_partner());
     }
 
     #[test]

@@ -48,6 +48,31 @@ pub fn display_key(url: &str, events: &[String], url_is_unique: bool) -> String 
     }
 }
 
+/// On a sales unit's own check-in registration when the partner has one too (API-FACTS 6: "the
+/// sales-unit one wins when both exist").
+pub const NOTE_SALES_UNIT_CHECK_IN_WINS: &str = "the partner also has a user.checked-in.v1 webhook: this sales unit's own registration wins, so its check-ins are delivered here and not to the partner's";
+
+/// On the partner's check-in registration: the merchants of the run whose own one wins.
+pub fn note_partner_check_in_loses(msns: &[&str]) -> String {
+    // A fleet plan names a few; a note of 2,000 MSNs helps no reviewer.
+    const NAMED: usize = 10;
+    let named = if msns.len() > NAMED {
+        format!(
+            "{} and {} more",
+            msns[..NAMED].join(", "),
+            msns.len() - NAMED
+        )
+    } else {
+        msns.join(", ")
+    };
+    format!(
+        "user.checked-in.v1: {} {named} {} own registration, which wins over the partner's: {} check-ins are not delivered to this partner webhook",
+        if msns.len() == 1 { "merchant" } else { "merchants" },
+        if msns.len() == 1 { "has its" } else { "have their" },
+        if msns.len() == 1 { "its" } else { "their" },
+    )
+}
+
 pub const NOTE_SECRET_ROTATES: &str =
     "a new registration gets a new secret: receivers must switch to it (it goes to the secret sink)";
 
@@ -74,7 +99,11 @@ pub fn secrets_out_key(
                 }
             })
             .collect();
-        format!("VIPPS_WEBHOOK_SECRET_{}_{}", m.msn, tail.trim_matches('_'))
+        format!(
+            "VIPPS_WEBHOOK_SECRET_{}_{}",
+            m.msn.to_ascii_uppercase(),
+            tail.trim_matches('_')
+        )
     };
     // All ASCII, so a byte cut is a character cut.
     let cut = |s: String| s[..s.len().min(MAX)].to_string();

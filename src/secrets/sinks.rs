@@ -262,16 +262,17 @@ pub fn write_dotenv_with_id(
 
 /// The folders the file sinks of `config` (and `--secrets-out`) are written in, links resolved.
 fn sink_folders(config: &crate::config::model::Config, secrets_out: Option<&Path>) -> Vec<PathBuf> {
-    let declared = config
-        .merchants
-        .iter()
-        .flat_map(|m| &m.webhooks)
-        .filter_map(
-            |w| match Sink::resolve(w.secret.as_ref()?, &w.origin.file) {
-                Sink::File { path, .. } => Some(path),
-                Sink::Command { .. } => None,
-            },
-        );
+    let units = config.units();
+    let declared =
+        units
+            .iter()
+            .flat_map(|m| m.webhooks.iter())
+            .filter_map(
+                |w| match Sink::resolve(w.secret.as_ref()?, &w.origin.file) {
+                    Sink::File { path, .. } => Some(path),
+                    Sink::Command { .. } => None,
+                },
+            );
     let mut dirs: Vec<PathBuf> = declared
         .chain(secrets_out.map(Path::to_path_buf))
         .map(|p| crate::fsutil::resolve_links(&p).unwrap_or(p))

@@ -405,15 +405,27 @@ fn process(
     if op.api == Api::Management {
         return management::handle(inner, op, params, req, record);
     }
-    let msn = match authenticate(inner, op, req) {
-        Ok(msn) => msn,
-        Err(reply) => return reply,
+    // A partner's Webhooks call without an MSN acts on the partner's own registrations.
+    let partner = match partner_level(inner, op, req) {
+        Some(Ok(p)) => Some(p),
+        Some(Err(reply)) => return reply,
+        None => None,
+    };
+    let msn = match &partner {
+        Some(_) => String::new(),
+        None => match authenticate(inner, op, req) {
+            Ok(msn) => msn,
+            Err(reply) => return reply,
+        },
     };
     if let Some(reply) = check_system_headers(op, req) {
         return reply;
     }
-    record.msn = Some(msn.clone());
-    inner.sweep_merchant(&msn);
+    if partner.is_none() {
+        // Partner registrations have nothing that expires; a merchant's call expires its own.
+        record.msn = Some(msn.clone());
+        inner.sweep_merchant(&msn);
+    }
     let ctx = Ctx {
         op,
         params,
@@ -422,6 +434,9 @@ fn process(
     };
     if let Some(reply) = rate_limit(inner, &ctx) {
         return reply;
+    }
+    if let Some(p) = &partner {
+        return webhooks::handle_partner(inner, &ctx, p);
     }
     match op.api {
         Api::Webhooks => webhooks::handle(inner, &ctx),
@@ -468,7 +483,7 @@ pub(crate) fn check_system_headers(op: &Operation, req: &Req) -> Option<Reply> {
 
 /// Operations that name the sales unit in every call: the QR merchant-callback endpoints
 /// (`Merchant-Serial-Number-Required`) and the webhooks ("required for merchant login"; a
-/// partner's calls without one act on partner-level registrations, which are not modelled).
+/// partner's calls without one act on partner-level registrations: [`partner_level`]).
 fn msn_always_required(op: &Operation) -> bool {
     op.path.starts_with("/qr/v1/merchant-callback")
         || op.api == Api::Webhooks
@@ -494,6 +509,81 @@ fn missing_msn(op: &Operation, req: &Req, why: &str) -> Reply {
     )
 }
 
+/// The caller's keys, from the subscription key and the bearer token (`None` when the simulator
+/// checks no auth: the first keys then).
+fn credential<'a>(
+    inner: &'a Inner,
+    req: &Req,
+) -> Result<Option<&'a super::config::SimCredentials>, Reply> {
+    if !inner.config.require_auth {
+        return Ok(inner.config.credentials.first());
+    }
+    let Some(key) = req.header("Ocp-Apim-Subscription-Key") else {
+        return Err(gateway_error(
+            401,
+            "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
+        ));
+    };
+    let Some(auth) = req.header("Authorization") else {
+        return Err(gateway_error(
+            401,
+            "Access denied due to missing access token.",
+        ));
+    };
+    let Some(token) = auth.strip_prefix("Bearer ") else {
+        return Err(gateway_error(
+            401,
+            "Access denied: the Authorization header must be 'Bearer <access token>'.",
+        ));
+    };
+    let now = inner.now();
+    let Some(info) = inner.tokens.get(token.trim()) else {
+        return Err(gateway_error(
+            401,
+            "Access denied due to invalid access token.",
+        ));
+    };
+    if now >= info.expires_at {
+        return Err(gateway_error(
+            401,
+            "Access denied: the access token has expired.",
+        ));
+    }
+    if info.management {
+        return Err(gateway_error(
+            401,
+            "Access denied: a token from /miami/v1/token is for the Management API only.",
+        ));
+    }
+    let cred = inner.config.credentials.get(info.credential);
+    if cred.is_none_or(|c| !c.has_subscription_key(key)) {
+        return Err(gateway_error(
+            401,
+            "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
+        ));
+    }
+    Ok(cred)
+}
+
+/// A Webhooks API call without `Merchant-Serial-Number` made with a partner's keys acts on the
+/// partner's own registrations (WH: the MSN is "optional for ecom-partners"): answers the
+/// partner's client id. `None` for every other call, which [`authenticate`] handles.
+fn partner_level(inner: &Inner, op: &Operation, req: &Req) -> Option<Result<String, Reply>> {
+    let no_msn = req
+        .header("Merchant-Serial-Number")
+        .map(str::trim)
+        .is_none_or(str::is_empty);
+    if op.api != Api::Webhooks || !no_msn {
+        return None;
+    }
+    match credential(inner, req) {
+        Err(reply) => Some(Err(reply)),
+        Ok(Some(c)) if c.partner => Some(Ok(c.client_id.clone())),
+        // A sales unit's keys never reach partner registrations: the MSN stays required.
+        Ok(_) => None,
+    }
+}
+
 /// Check the subscription key, the bearer token and the MSN; answer with the MSN the call acts
 /// for. Keys belong to their sales unit (or a partner's sales units) unless
 /// `Leniency::any_msn` opens them.
@@ -502,55 +592,7 @@ fn authenticate(inner: &Inner, op: &Operation, req: &Req) -> Result<String, Repl
         .header("Merchant-Serial-Number")
         .map(str::trim)
         .filter(|m| !m.is_empty());
-    let credential = if inner.config.require_auth {
-        let Some(key) = req.header("Ocp-Apim-Subscription-Key") else {
-            return Err(gateway_error(
-                401,
-                "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.",
-            ));
-        };
-        let Some(auth) = req.header("Authorization") else {
-            return Err(gateway_error(
-                401,
-                "Access denied due to missing access token.",
-            ));
-        };
-        let Some(token) = auth.strip_prefix("Bearer ") else {
-            return Err(gateway_error(
-                401,
-                "Access denied: the Authorization header must be 'Bearer <access token>'.",
-            ));
-        };
-        let now = inner.now();
-        let Some(info) = inner.tokens.get(token.trim()) else {
-            return Err(gateway_error(
-                401,
-                "Access denied due to invalid access token.",
-            ));
-        };
-        if now >= info.expires_at {
-            return Err(gateway_error(
-                401,
-                "Access denied: the access token has expired.",
-            ));
-        }
-        if info.management {
-            return Err(gateway_error(
-                401,
-                "Access denied: a token from /miami/v1/token is for the Management API only.",
-            ));
-        }
-        let cred = inner.config.credentials.get(info.credential);
-        if cred.is_none_or(|c| !c.has_subscription_key(key)) {
-            return Err(gateway_error(
-                401,
-                "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
-            ));
-        }
-        cred
-    } else {
-        inner.config.credentials.first()
-    };
+    let credential = credential(inner, req)?;
     let msn = match (msn_header, credential) {
         (Some(m), _) => m.to_string(),
         (None, _) if msn_always_required(op) => {

@@ -77,6 +77,9 @@ pub struct Delivery {
     pub event: String,
     pub msn: String,
     pub webhook_id: Uuid,
+    /// The registration is a partner webhook (partner keys, no MSN), not the sales unit's own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partner: bool,
     /// The registered URL (deliveries go to the forward target instead).
     pub url: String,
     /// The body, as sent.
@@ -196,30 +199,55 @@ pub fn backoff(n: usize) -> chrono::Duration {
 }
 
 impl Inner {
-    /// Raise `event` for sales unit `msn`: one delivery per registration whose events include it.
-    pub fn emit(&mut self, msn: &str, event: &str, payload: Value) -> Emitted {
-        let now = self.now();
-        let event_id = Uuid::new_v4();
-        let body = payload.to_string();
-        let hooks: Vec<(Uuid, String)> = self
+    /// The registrations an event of sales unit `msn` goes to: the sales unit's own whose events
+    /// include it, and the partner webhooks of every partner whose keys act for `msn` (they fire
+    /// for all the partner's merchants), except for `user.checked-in.v1` when the sales unit has
+    /// its own registration on it: that one wins (API-FACTS 6).
+    fn recipients(&self, msn: &str, event: &str) -> Vec<(Uuid, String, bool)> {
+        let on = |w: &&super::state::Webhook| w.events.iter().any(|e| e == event);
+        let mut hooks: Vec<(Uuid, String, bool)> = self
             .state
             .merchants
             .get(msn)
             .map(|m| {
                 m.webhooks
                     .iter()
-                    .filter(|w| w.events.iter().any(|e| e == event))
-                    .map(|w| (w.id, w.url.clone()))
+                    .filter(on)
+                    .map(|w| (w.id, w.url.clone(), false))
                     .collect()
             })
             .unwrap_or_default();
-        for (webhook_id, url) in &hooks {
+        if event == super::webhooks::CHECKED_IN_EVENT && !hooks.is_empty() {
+            return hooks;
+        }
+        for c in self
+            .config
+            .credentials
+            .iter()
+            .filter(|c| c.partner && c.msns.iter().any(|m| m == msn))
+        {
+            if let Some(list) = self.state.partner_webhooks.get(&c.client_id) {
+                hooks.extend(list.iter().filter(on).map(|w| (w.id, w.url.clone(), true)));
+            }
+        }
+        hooks
+    }
+
+    /// Raise `event` for sales unit `msn`: one delivery per registration it goes to
+    /// ([`Inner::recipients`]).
+    pub fn emit(&mut self, msn: &str, event: &str, payload: Value) -> Emitted {
+        let now = self.now();
+        let event_id = Uuid::new_v4();
+        let body = payload.to_string();
+        let hooks = self.recipients(msn, event);
+        for (webhook_id, url, partner) in &hooks {
             self.deliveries.log.push_back(Delivery {
                 id: Uuid::new_v4(),
                 event_id,
                 event: event.to_string(),
                 msn: msn.to_string(),
                 webhook_id: *webhook_id,
+                partner: *partner,
                 url: url.clone(),
                 payload: payload.clone(),
                 created: now,
@@ -279,6 +307,13 @@ impl Inner {
             .merchants
             .get(msn)
             .and_then(|m| m.webhooks.iter().find(|w| w.id == id))
+            .or_else(|| {
+                self.state
+                    .partner_webhooks
+                    .values()
+                    .flatten()
+                    .find(|w| w.id == id)
+            })
     }
 
     /// Deletes registrations unresponsive for 2 weeks, cancels deliveries whose registration is
@@ -297,10 +332,16 @@ impl Inner {
             .collect();
         for id in unresponsive {
             self.deliveries.failing_since.remove(&id);
-            for m in self.state.merchants.values_mut() {
-                let before = m.webhooks.len();
-                m.webhooks.retain(|w| w.id != id);
-                if m.webhooks.len() != before {
+            let buckets = self
+                .state
+                .merchants
+                .values_mut()
+                .map(|m| &mut m.webhooks)
+                .chain(self.state.partner_webhooks.values_mut());
+            for hooks in buckets {
+                let before = hooks.len();
+                hooks.retain(|w| w.id != id);
+                if hooks.len() != before {
                     self.dirty = true;
                     tracing::info!(webhook = %id, "simulator deleted a registration unresponsive for 2 weeks");
                 }

@@ -12,6 +12,10 @@ pub struct SimState {
     /// Keyed by MSN.
     #[serde(default)]
     pub merchants: BTreeMap<String, MerchantState>,
+    /// Partner webhooks (registered with a partner's keys and no `Merchant-Serial-Number`),
+    /// keyed by the partner's client id: a bucket apart from every sales unit's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub partner_webhooks: BTreeMap<String, Vec<Webhook>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

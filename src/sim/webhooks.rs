@@ -1,6 +1,8 @@
 //! Webhooks API v1: list, register, delete. Ids are server-assigned uuids; the secret is only in
 //! the register answer; at most 25 registrations per event per MSN, and 1 for QR check-ins; the
-//! URL must be HTTPS, world-reachable and on a common port.
+//! URL must be HTTPS, world-reachable and on a common port. A partner's calls without an MSN act
+//! on the partner's own registrations, a bucket with the same limits apart from every sales
+//! unit's (API-FACTS 6).
 
 use super::core::{Ctx, Inner};
 use super::state::Webhook;
@@ -12,27 +14,75 @@ pub const PER_EVENT_LIMIT: usize = 25;
 /// The QR check-in event allows one registration per sales unit.
 pub const CHECKED_IN_EVENT: &str = "user.checked-in.v1";
 
+/// Whose registrations a call acts on.
+enum Bucket<'a> {
+    /// The sales unit's (`Merchant-Serial-Number`).
+    SalesUnit(&'a str),
+    /// A partner's own (partner keys, no MSN), by the partner's client id.
+    Partner(&'a str),
+}
+
+impl Bucket<'_> {
+    fn hooks<'s>(&self, inner: &'s Inner) -> &'s [Webhook] {
+        match self {
+            Bucket::SalesUnit(msn) => inner
+                .state
+                .merchants
+                .get(*msn)
+                .map(|m| m.webhooks.as_slice())
+                .unwrap_or_default(),
+            Bucket::Partner(id) => inner
+                .state
+                .partner_webhooks
+                .get(*id)
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+        }
+    }
+
+    fn hooks_mut<'s>(&self, inner: &'s mut Inner) -> &'s mut Vec<Webhook> {
+        match self {
+            Bucket::SalesUnit(msn) => {
+                &mut inner
+                    .state
+                    .merchants
+                    .entry(msn.to_string())
+                    .or_default()
+                    .webhooks
+            }
+            Bucket::Partner(id) => inner
+                .state
+                .partner_webhooks
+                .entry(id.to_string())
+                .or_default(),
+        }
+    }
+}
+
 pub(crate) fn handle(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
+    dispatch(inner, ctx, &Bucket::SalesUnit(&ctx.msn))
+}
+
+/// A partner's call without an MSN: on the partner's own registrations (`partner`: its client id).
+pub(crate) fn handle_partner(inner: &mut Inner, ctx: &Ctx<'_>, partner: &str) -> Reply {
+    dispatch(inner, ctx, &Bucket::Partner(partner))
+}
+
+fn dispatch(inner: &mut Inner, ctx: &Ctx<'_>, bucket: &Bucket<'_>) -> Reply {
     match ctx.op.name {
-        "list_webhooks" => list(inner, ctx),
-        "register_webhook" => register(inner, ctx),
-        "delete_webhook" => delete(inner, ctx),
+        "list_webhooks" => list(inner, bucket),
+        "register_webhook" => register(inner, ctx, bucket),
+        "delete_webhook" => delete(inner, ctx, bucket),
         _ => ctx.error(404, "Not found", &[]),
     }
 }
 
-fn list(inner: &Inner, ctx: &Ctx<'_>) -> Reply {
-    let hooks: Vec<Value> = inner
-        .state
-        .merchants
-        .get(&ctx.msn)
-        .map(|m| {
-            m.webhooks
-                .iter()
-                .map(|w| json!({"id": w.id, "url": w.url, "events": w.events}))
-                .collect()
-        })
-        .unwrap_or_default();
+fn list(inner: &Inner, bucket: &Bucket<'_>) -> Reply {
+    let hooks: Vec<Value> = bucket
+        .hooks(inner)
+        .iter()
+        .map(|w| json!({"id": w.id, "url": w.url, "events": w.events}))
+        .collect();
     Reply::json(200, &json!({ "webhooks": hooks }))
 }
 
@@ -85,7 +135,7 @@ pub(crate) fn validate_url(url: &str) -> Option<String> {
     None
 }
 
-fn register(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
+fn register(inner: &mut Inner, ctx: &Ctx<'_>, bucket: &Bucket<'_>) -> Reply {
     let body = match ctx.req.json() {
         Ok(Some(v)) => v,
         Ok(None) => return ctx.error(400, "A request body is required.", &[]),
@@ -127,12 +177,7 @@ fn register(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
     if !problems.is_empty() {
         return ctx.error(400, "One or more validation errors occurred.", &problems);
     }
-    let existing = inner
-        .state
-        .merchants
-        .get(&ctx.msn)
-        .map(|m| m.webhooks.as_slice())
-        .unwrap_or_default();
+    let existing = bucket.hooks(inner);
     for event in &events {
         let limit = if event == CHECKED_IN_EVENT {
             1
@@ -166,23 +211,17 @@ fn register(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
         uuid::Uuid::new_v4().simple(),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-    inner
-        .state
-        .merchants
-        .entry(ctx.msn.clone())
-        .or_default()
-        .webhooks
-        .push(Webhook {
-            id,
-            url: url.unwrap_or_default().to_string(),
-            events: unique,
-            secret: Secret::new(secret.clone()),
-        });
+    bucket.hooks_mut(inner).push(Webhook {
+        id,
+        url: url.unwrap_or_default().to_string(),
+        events: unique,
+        secret: Secret::new(secret.clone()),
+    });
     inner.dirty = true;
     Reply::json(201, &json!({"id": id, "secret": secret}))
 }
 
-fn delete(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
+fn delete(inner: &mut Inner, ctx: &Ctx<'_>, bucket: &Bucket<'_>) -> Reply {
     let raw = ctx.params.first().map(String::as_str).unwrap_or_default();
     let Ok(id) = uuid::Uuid::parse_str(raw) else {
         return ctx.error(
@@ -191,12 +230,13 @@ fn delete(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
             &[invalid("id", "must be a uuid")],
         );
     };
-    let Some(m) = inner.state.merchants.get_mut(&ctx.msn) else {
+    if !bucket.hooks(inner).iter().any(|w| w.id == id) {
         return ctx.error(404, "Webhook not found.", &[]);
-    };
-    let before = m.webhooks.len();
-    m.webhooks.retain(|w| w.id != id);
-    if m.webhooks.len() == before {
+    }
+    let hooks = bucket.hooks_mut(inner);
+    let before = hooks.len();
+    hooks.retain(|w| w.id != id);
+    if hooks.len() == before {
         return ctx.error(404, "Webhook not found.", &[]);
     }
     inner.dirty = true;

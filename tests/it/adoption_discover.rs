@@ -49,13 +49,20 @@ fn import_all_with_partner_keys_writes_every_sales_unit_from_one_list() {
         "{run}"
     );
     // One Management token and one list (the spec defines no paging), then one token for the
-    // partner keys' API calls and one webhook list per merchant.
-    let ops: Vec<String> = sim.calls().into_iter().map(|c| c.operation).collect();
+    // partner keys' API calls, one webhook list per merchant, and one without an MSN: the
+    // partner's own registrations (partner webhooks).
+    let calls = sim.calls();
+    let ops: Vec<String> = calls.iter().map(|c| c.operation.clone()).collect();
     let count = |op: &str| ops.iter().filter(|o| *o == op).count();
     assert_eq!(count("fetch_management_token"), 1, "{ops:?}");
     assert_eq!(count("list_sales_units"), 1, "{ops:?}");
     assert_eq!(count("fetch_access_token"), 1, "{ops:?}");
-    assert_eq!(count("list_webhooks"), 51, "{ops:?}");
+    assert_eq!(count("list_webhooks"), 52, "{ops:?}");
+    let partner_level = calls
+        .iter()
+        .filter(|c| c.operation == "list_webhooks" && c.msn.is_none())
+        .count();
+    assert_eq!(partner_level, 1, "{calls:?}");
     assert_eq!(ops[0], "fetch_management_token", "{ops:?}");
     assert_eq!(ops[1], "list_sales_units", "{ops:?}");
 }

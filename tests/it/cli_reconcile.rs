@@ -499,6 +499,24 @@ fn json_keys(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>
     }
 }
 
+/// Every key of a JSON plan, and every action it holds, that `doc` (docs/plan-format.md) does
+/// not name in backquotes.
+pub(crate) fn undocumented_plan_keys(v: &serde_json::Value, doc: &str) -> Vec<String> {
+    let mut keys = std::collections::BTreeSet::new();
+    json_keys(v, &mut keys);
+    for action in v["resource_changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["vippsctl"]["action"].as_str())
+    {
+        keys.insert(action.to_string());
+    }
+    keys.into_iter()
+        .filter(|k| !doc.contains(&format!("`{k}`")))
+        .collect()
+}
+
 #[test]
 fn docs_plan_format_describes_every_field_and_its_example_is_a_valid_plan() {
     let doc = std::fs::read_to_string(
@@ -509,20 +527,7 @@ fn docs_plan_format_describes_every_field_and_its_example_is_a_valid_plan() {
     every_action_kind(&sim);
     let json = sim.run(&["plan", "setup.yaml", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
-    let mut keys = std::collections::BTreeSet::new();
-    json_keys(&v, &mut keys);
-    for action in v["resource_changes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["vippsctl"]["action"].as_str())
-    {
-        keys.insert(action.to_string());
-    }
-    let missing: Vec<_> = keys
-        .iter()
-        .filter(|k| !doc.contains(&format!("`{k}`")))
-        .collect();
+    let missing = undocumented_plan_keys(&v, &doc);
     assert!(
         missing.is_empty(),
         "not in docs/plan-format.md: {missing:?}"

@@ -56,6 +56,7 @@ mod published_specs;
 mod reconcile_agreements;
 mod reconcile_drift;
 mod reconcile_merchants;
+mod reconcile_partner_webhooks;
 mod reconcile_property;
 mod reconcile_secrets;
 mod reconcile_sinks;

@@ -21,7 +21,7 @@ const CHECKIN_HOOK: &str = "https://shop.example.com/vipps/check-in";
 
 /// One POST as the receiver got it.
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     path_and_query: String,
     host: String,
     date: String,
@@ -31,7 +31,7 @@ struct Received {
 }
 
 impl Received {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).expect("a JSON body")
     }
 }
@@ -39,7 +39,7 @@ impl Received {
 /// The documented check: the body hash first, then the HMAC of
 /// `POST\n{pathAndQuery}\n{x-ms-date};{host};{x-ms-content-sha256}` with the secret's UTF-8
 /// bytes, compared in constant time.
-fn verify(r: &Received, secret: &str) -> bool {
+pub(crate) fn verify(r: &Received, secret: &str) -> bool {
     let b64 = base64::engine::general_purpose::STANDARD;
     if b64.encode(Sha256::digest(&r.body)) != r.content_sha256 {
         return false;
@@ -63,11 +63,11 @@ fn verify(r: &Received, secret: &str) -> bool {
 }
 
 #[derive(Clone)]
-struct Receiver {
+pub(crate) struct Receiver {
     got: Arc<Mutex<Vec<Received>>>,
     /// The status it answers; 0: no answer at all (it hangs).
     answer: Arc<AtomicU16>,
-    url: String,
+    pub(crate) url: String,
 }
 
 async fn receive(
@@ -101,7 +101,7 @@ async fn receive(
 }
 
 /// A receiver on 127.0.0.1, served on the simulator's runtime.
-fn receiver(sim: &Sim) -> Receiver {
+pub(crate) fn receiver(sim: &Sim) -> Receiver {
     let listener = sim
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
@@ -119,11 +119,11 @@ fn receiver(sim: &Sim) -> Receiver {
 }
 
 impl Receiver {
-    fn got(&self) -> Vec<Received> {
+    pub(crate) fn got(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
     }
 
-    fn wait_for(&self, n: usize) -> Vec<Received> {
+    pub(crate) fn wait_for(&self, n: usize) -> Vec<Received> {
         let started = Instant::now();
         loop {
             let got = self.got();
@@ -141,7 +141,7 @@ impl Receiver {
 }
 
 /// Set the forward target through the control API, as a user of `sim serve` does.
-fn forward(sim: &Sim, url: &str) {
+pub(crate) fn forward(sim: &Sim, url: &str) {
     let base = sim.base_url();
     let status = sim.block_on(async {
         reqwest::Client::new()
@@ -155,7 +155,7 @@ fn forward(sim: &Sim, url: &str) {
     assert_eq!(status.as_u16(), 200);
 }
 
-fn control(sim: &Sim, path: &str, body: Value) -> Value {
+pub(crate) fn control(sim: &Sim, path: &str, body: Value) -> Value {
     let base = sim.base_url();
     sim.block_on(async {
         let r = reqwest::Client::new()
@@ -220,7 +220,7 @@ fn secret(sim: &Sim, key: &str) -> String {
 }
 
 /// Wait until the simulator has nothing left to deliver.
-fn settled(sim: &Sim) {
+pub(crate) fn settled(sim: &Sim) {
     let started = Instant::now();
     while sim
         .handle

@@ -5,7 +5,9 @@
 //! document; [`read`] takes it back and checks that the two views of each change agree.
 
 use crate::domain::Environment;
-use crate::plan::model::{Action, Change, Coverage, Desired, MerchantPlan, Plan, Reason, Summary};
+use crate::plan::model::{
+    Action, Change, Coverage, Desired, Level, MerchantPlan, Plan, Reason, Summary,
+};
 use crate::plan::scope::Scope;
 use crate::resources::{Address, Effect, FieldDiff, Kind};
 use serde::{Deserialize, Serialize};
@@ -39,6 +41,9 @@ struct ResourceChange {
     /// As plans print it: `123456.redirectQrs[table-1]`.
     address: String,
     msn: String,
+    /// `partner` for partner-level objects (whose `msn` is `partner`); absent for a merchant's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    level: Option<Level>,
     kind: Kind,
     key: String,
     change: ChangeBlock,
@@ -90,6 +95,9 @@ struct Extras {
 #[derive(Debug, Serialize, Deserialize)]
 struct MerchantInfo {
     msn: String,
+    /// `partner` for the partner level; absent for a merchant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    level: Option<Level>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     name: Option<String>,
     observed: Vec<Kind>,
@@ -174,6 +182,7 @@ fn resource_change(c: &Change) -> ResourceChange {
     ResourceChange {
         address: c.address.to_string(),
         msn: c.address.msn.clone(),
+        level: written_level(&c.address.msn),
         kind: c.address.kind,
         key: c.address.key.clone(),
         change: change_block(c),
@@ -211,6 +220,7 @@ fn document(plan: &Plan) -> Document {
             .iter()
             .map(|m| MerchantInfo {
                 msn: m.msn.clone(),
+                level: written_level(&m.msn),
                 name: m.name.clone(),
                 observed: m.observed.clone(),
                 live_fingerprint: m.live_fingerprint.clone(),
@@ -307,7 +317,22 @@ pub fn read(path: &str, text: &str) -> Result<Plan, ReadError> {
     })
 }
 
+/// The `level` a document carries: written only for the partner level.
+fn written_level(msn: &str) -> Option<Level> {
+    (Level::of(msn) == Level::Partner).then_some(Level::Partner)
+}
+
 fn plan_of(doc: Document) -> Result<Plan, String> {
+    for (msn, level) in doc
+        .merchants
+        .iter()
+        .map(|m| (&m.msn, m.level))
+        .chain(doc.resource_changes.iter().map(|r| (&r.msn, r.level)))
+    {
+        if level.unwrap_or(Level::Merchant) != Level::of(msn) {
+            return Err(format!("`{msn}` has the level of another unit"));
+        }
+    }
     let mut merchants: Vec<MerchantPlan> = doc
         .merchants
         .iter()

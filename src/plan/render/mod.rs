@@ -167,6 +167,10 @@ pub(crate) fn merchant_counts(m: &MerchantPlan) -> String {
 }
 
 pub(crate) fn merchant_title(m: &MerchantPlan) -> String {
+    if m.msn == crate::config::model::PARTNER {
+        return "partner level (registrations with the partner keys, no Merchant-Serial-Number)"
+            .into();
+    }
     match &m.name {
         Some(n) => format!("merchant {} ({n})", m.msn),
         None => format!("merchant {}", m.msn),

@@ -48,6 +48,7 @@ pub fn config(m: Merchant) -> Config {
         version: 1,
         environment: None,
         merchants: vec![m],
+        partner: None,
     }
 }
 
