@@ -10,7 +10,7 @@ use super::config::Country;
 use super::control::{escape, page};
 use super::core::{Ctx, Inner, Sim};
 use super::events::{time, EPAYMENT_EVENTS};
-use super::state::{IdempotencyRecord, Msisdn, Payment, PaymentEventRecord, PaymentState};
+use super::state::{Msisdn, Payment, PaymentEventRecord, PaymentState};
 use super::wire::{invalid, percent_decode, percent_encode, Invalid, Reply, Req};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -120,57 +120,7 @@ fn idempotent(
     let Some(key) = key else {
         return run(inner, ctx);
     };
-    let body = match ctx.req.json() {
-        Ok(Some(v)) => v.to_string(),
-        _ => String::from_utf8_lossy(&ctx.req.body).into_owned(),
-    };
-    // A digest: the body may hold a phone number, and the state is served.
-    let fingerprint = {
-        use sha2::{Digest, Sha256};
-        let text = format!("{} {} {}", ctx.req.method, ctx.req.path, body);
-        hex::encode(Sha256::digest(text.as_bytes()))
-    };
-    let previous = inner
-        .state
-        .merchants
-        .get(&ctx.msn)
-        .and_then(|m| m.epayment.idempotency.get(&key));
-    if let Some(prev) = previous {
-        if prev.fingerprint == fingerprint {
-            return match &prev.content_type {
-                Some(ct) => Reply::raw(prev.status, ct, prev.body.clone().into_bytes()),
-                None => Reply::empty(prev.status),
-            };
-        }
-        return ctx.error(
-            409,
-            "The Idempotency-Key was already used for a different request.",
-            &[invalid(
-                "Idempotency-Key",
-                "reused with a different request",
-            )],
-        );
-    }
-    let reply = run(inner, ctx);
-    if reply.status < 500 {
-        let record = IdempotencyRecord {
-            fingerprint,
-            status: reply.status,
-            content_type: reply.content_type.clone(),
-            body: String::from_utf8_lossy(&reply.body).into_owned(),
-            created: inner.now(),
-        };
-        inner
-            .state
-            .merchants
-            .entry(ctx.msn.clone())
-            .or_default()
-            .epayment
-            .idempotency
-            .insert(key, record);
-        inner.dirty = true;
-    }
-    reply
+    super::idempotency::replay_or_run(inner, ctx, super::idempotency::Keys::Epayment, key, run)
 }
 
 fn body_object(ctx: &Ctx<'_>, required: bool) -> Result<Map<String, Value>, Reply> {

@@ -13,6 +13,7 @@ mod core;
 mod delivery;
 mod epayment;
 mod events;
+mod idempotency;
 mod image;
 mod management;
 mod order_management;

@@ -4,9 +4,7 @@
 
 use super::config::Country;
 use super::core::{Ctx, Inner};
-use super::state::{
-    Agreement, AgreementStatus, IdempotencyRecord, Interval, Msisdn, Pricing, PricingType,
-};
+use super::state::{Agreement, AgreementStatus, Interval, Msisdn, Pricing, PricingType};
 use super::wire::{invalid, percent_encode, Invalid, Reply};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -88,57 +86,7 @@ pub(crate) fn idempotent(
     if let Some(r) = require_json(ctx) {
         return r;
     }
-    let body = match ctx.req.json() {
-        Ok(Some(v)) => v.to_string(),
-        _ => String::from_utf8_lossy(&ctx.req.body).into_owned(),
-    };
-    // A digest, not the request: the body may hold a phone number, and the state is served.
-    let fingerprint = {
-        use sha2::{Digest, Sha256};
-        let text = format!("{} {} {}", ctx.req.method, ctx.req.path, body);
-        hex::encode(Sha256::digest(text.as_bytes()))
-    };
-    let previous = inner
-        .state
-        .merchants
-        .get(&ctx.msn)
-        .and_then(|m| m.idempotency.get(&key));
-    if let Some(prev) = previous {
-        if prev.fingerprint == fingerprint {
-            let mut reply = Reply::empty(prev.status);
-            if let Some(ct) = &prev.content_type {
-                reply = Reply::raw(prev.status, ct, prev.body.clone().into_bytes());
-            }
-            return reply;
-        }
-        return ctx.error(
-            409,
-            "The Idempotency-Key was already used for a different request.",
-            &[invalid(
-                "Idempotency-Key",
-                "reused with a different request",
-            )],
-        );
-    }
-    let reply = run(inner, ctx);
-    if reply.status < 500 {
-        let record = IdempotencyRecord {
-            fingerprint,
-            status: reply.status,
-            content_type: reply.content_type.clone(),
-            body: String::from_utf8_lossy(&reply.body).into_owned(),
-            created: inner.now(),
-        };
-        inner
-            .state
-            .merchants
-            .entry(ctx.msn.clone())
-            .or_default()
-            .idempotency
-            .insert(key, record);
-        inner.dirty = true;
-    }
-    reply
+    super::idempotency::replay_or_run(inner, ctx, super::idempotency::Keys::Recurring, key, run)
 }
 
 /// "The content type must be `application/json`" (the spec's `Content-Type` parameter), for

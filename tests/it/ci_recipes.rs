@@ -546,14 +546,7 @@ async fn github_partner_matrix_resumes_only_the_merchants_that_failed() {
     for (i, shard) in shards.iter().enumerate() {
         let (code, out) = gh_job_with(&bench, &wf, "apply-sharded", &[], &exprs(shard)).await;
         let text = std::fs::read_to_string(&results).expect("the apply step wrote results.json");
-        let r: serde_json::Value = serde_json::from_str(&text).expect("results JSON");
-        let failed: BTreeSet<String> = r["merchants"]
-            .as_array()
-            .expect("merchants")
-            .iter()
-            .filter(|m| m["outcome"] != "succeeded" && m["outcome"] != "no_changes")
-            .map(|m| m["msn"].as_str().unwrap_or_default().to_string())
-            .collect();
+        let failed = unfinished(&text);
         assert_eq!(code != 0, !failed.is_empty(), "shard {shard}: {out}");
         if !failed.is_empty() {
             failed_shards.insert(i, (text, failed));
@@ -588,6 +581,18 @@ async fn github_partner_matrix_resumes_only_the_merchants_that_failed() {
         .bash("vippsctl plan setup/ --detailed-exitcode", &BTreeMap::new())
         .await;
     assert_eq!(code, 0, "after the re-runs, nothing is left to do: {out}");
+}
+
+/// The merchants a results file (`apply --results`) says are left to resume.
+fn unfinished(results: &str) -> BTreeSet<String> {
+    let r: serde_json::Value = serde_json::from_str(results).expect("results JSON");
+    r["merchants"]
+        .as_array()
+        .expect("merchants")
+        .iter()
+        .filter(|m| m["outcome"] != "succeeded" && m["outcome"] != "no_changes")
+        .map(|m| m["msn"].as_str().unwrap_or_default().to_string())
+        .collect()
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -792,14 +797,7 @@ async fn gitlab_partner_parallel_job_resumes_only_the_merchants_that_failed() {
         let _ = std::fs::remove_file(&results);
         let (code, out) = run(i).await;
         let text = std::fs::read_to_string(&results).expect("the apply wrote results.json");
-        let r: serde_json::Value = serde_json::from_str(&text).expect("results JSON");
-        let failed: BTreeSet<String> = r["merchants"]
-            .as_array()
-            .expect("merchants")
-            .iter()
-            .filter(|m| m["outcome"] != "succeeded" && m["outcome"] != "no_changes")
-            .map(|m| m["msn"].as_str().unwrap_or_default().to_string())
-            .collect();
+        let failed = unfinished(&text);
         assert_eq!(code != 0, !failed.is_empty(), "shard {i}/{n}: {out}");
         if !failed.is_empty() {
             failed_shards.insert(i, failed);
