@@ -273,6 +273,28 @@ fn check_in_precedence(config: &Config, live: &[LiveMerchant], plans: &mut [Merc
             own.push(m.msn.clone());
         }
     }
+    // With nothing to change, the precedence still holds: the partner's plan says it once, so a
+    // plan without changes does not hide that some check-ins never reach the partner.
+    if let (Some(partner), Some(p)) = (
+        config.merchants.iter().find(|m| m.is_partner()),
+        plans
+            .iter_mut()
+            .find(|p| p.msn == crate::config::model::PARTNER),
+    ) {
+        let changed = p.changes.iter().any(|c| {
+            c.action.is_change()
+                && matches!(&c.desired, Some(Desired::Webhook { events, .. }) if has(events))
+        });
+        if !own.is_empty() && !changed {
+            let msns: Vec<&str> = own.iter().map(String::as_str).collect();
+            for w in partner.webhooks.iter().filter(|w| has(&w.events)) {
+                let mut c =
+                    Change::new(webhook_address(partner, &w.url, &w.events), Action::Notice);
+                c.notes.push(webhook::note_partner_check_in_loses(&msns));
+                p.changes.push(c);
+            }
+        }
+    }
     for p in plans.iter_mut() {
         let is_partner = p.msn == crate::config::model::PARTNER;
         if !is_partner && !own.contains(&p.msn) {

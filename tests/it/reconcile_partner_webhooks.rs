@@ -313,6 +313,16 @@ fn the_sales_unit_check_in_webhook_wins_in_the_plan_and_in_delivery() {
             .collect::<Vec<_>>(),
         [(A, false), (B, true)]
     );
+
+    // Nothing left to change, and the plan still says whose check-ins the partner never gets.
+    let again = run(&sim, &["plan", "setup.yaml", "--detailed-exitcode"]);
+    assert_eq!(again.code, Some(0), "no changes: {again}");
+    assert!(
+        again.stdout.contains(&format!(
+            "user.checked-in.v1: merchant {A} has its own registration, which wins over the partner's"
+        )),
+        "the steady state keeps the precedence note: {again}"
+    );
 }
 
 #[test]
