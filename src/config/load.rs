@@ -591,6 +591,7 @@ fn merge(parts: Vec<(PathBuf, Config)>, diags: &mut Vec<Diagnostic>) -> Config {
         partner: None,
     };
     let mut env_from: Option<PathBuf> = None;
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (file, config) in parts {
         if let Some(e) = config.environment {
             match (out.environment, &env_from) {
@@ -614,9 +615,13 @@ fn merge(parts: Vec<(PathBuf, Config)>, diags: &mut Vec<Diagnostic>) -> Config {
             }
         }
         for m in config.merchants {
-            match out.merchants.iter_mut().find(|x| x.msn == m.msn) {
-                None => out.merchants.push(m),
-                Some(existing) => merge_merchant(existing, m, diags),
+            // By MSN: a partner's folder holds thousands of merchants.
+            match index.get(&m.msn) {
+                None => {
+                    index.insert(m.msn.clone(), out.merchants.len());
+                    out.merchants.push(m);
+                }
+                Some(&i) => merge_merchant(&mut out.merchants[i], m, diags),
             }
         }
         match (&mut out.partner, config.partner) {

@@ -253,7 +253,8 @@ pub fn diff(
 fn check_in_precedence(config: &Config, live: &[LiveMerchant], plans: &mut [MerchantPlan]) {
     let ev = webhook::CHECK_IN_EVENT;
     let has = |events: &[String]| events.iter().any(|e| e == ev);
-    let live_of = |msn: &str| live.iter().find(|l| l.msn == msn);
+    let by_msn: HashMap<&str, &LiveMerchant> = live.iter().map(|l| (l.msn.as_str(), l)).collect();
+    let live_of = |msn: &str| by_msn.get(msn).copied();
     let partner_live = live_of(crate::config::model::PARTNER)
         .and_then(|l| l.webhooks.as_ref())
         .is_some_and(|w| w.iter().any(|w| has(&w.events)));

@@ -153,8 +153,14 @@ pub fn unverified_webhooks(
 ) -> Vec<crate::resources::Address> {
     use crate::resources::webhook;
     let mut lost = Vec::new();
+    // By MSN once: a fleet of thousands of merchants must not search the list per merchant.
+    let by_msn: std::collections::HashMap<String, usize> = live
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.msn.clone(), i))
+        .collect();
     for m in &config.merchants {
-        let Some(lm) = live.iter_mut().find(|l| l.msn == m.msn) else {
+        let Some(lm) = by_msn.get(&m.msn).map(|&i| &mut live[i]) else {
             continue;
         };
         let Some(hooks) = lm.webhooks.as_mut() else {
