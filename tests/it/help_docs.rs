@@ -360,3 +360,45 @@ fn plan_format_md_describes_every_key_and_value_of_a_real_plan() {
     assert!(found.len() >= 15, "{found:?}");
     assert!(missing.is_empty(), "docs/plan-format.md lacks {missing:?}");
 }
+
+/// Every test the docs name as the proof of a rule (`module::test_name`, as in the fidelity
+/// table of docs/simulator.md) exists in that module of this test binary: a renamed or deleted
+/// test would otherwise leave a row that claims a proof nobody runs.
+#[test]
+fn every_test_the_docs_name_exists() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut named = 0;
+    let mut missing = Vec::new();
+    for file in [
+        "simulator.md",
+        "local-testing.md",
+        "partial-runs.md",
+        "performance.md",
+    ] {
+        let text = doc(file);
+        for span in text.split('`').skip(1).step_by(2) {
+            let Some((module, test)) = span.split_once("::") else {
+                continue;
+            };
+            let ident = |s: &str| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            };
+            let source = dir.join("tests/it").join(format!("{module}.rs"));
+            if !ident(module) || !ident(test) || !source.is_file() {
+                continue;
+            }
+            named += 1;
+            let code = std::fs::read_to_string(&source).unwrap_or_default();
+            if !code.contains(&format!("fn {test}(")) {
+                missing.push(format!("{file}: {module}::{test}"));
+            }
+        }
+    }
+    assert!(named > 50, "the docs name tests: found {named}");
+    assert!(
+        missing.is_empty(),
+        "named in the docs but not in tests/it: {missing:#?}"
+    );
+}
