@@ -150,10 +150,19 @@ pub struct ServeArgs {
     /// `Accept` header (Vipps requires one).
     #[arg(long)]
     pub lenient_qr_accept: bool,
+    /// Leniency (kinder than Vipps): accept a local `http://` URL as an Express payment's
+    /// dynamic shipping callback (Vipps requires HTTPS).
+    #[arg(long)]
+    pub lenient_http_callbacks: bool,
     /// Send every webhook delivery to this local http or https URL instead of the registered
     /// one, signed for it (without it, deliveries wait unsent: `PUT /_sim/forward` sets one later).
     #[arg(long, value_name = "URL", value_parser = parse_forward)]
     pub forward_to: Option<url::Url>,
+    /// Send every call to a merchant's callback (an Express payment's dynamic shipping
+    /// callback) to this local http or https URL instead of the payment's `callbackUrl`, so a
+    /// payment can name the https URL it names in production.
+    #[arg(long, value_name = "URL", value_parser = parse_forward)]
+    pub callbacks_to: Option<url::Url>,
 }
 
 fn parse_forward(s: &str) -> Result<url::Url, String> {
@@ -485,10 +494,12 @@ async fn serve(a: ServeArgs) -> Result<Outcome, Failure> {
     config.state_file = a.state.clone();
     config.token_ttl = Duration::from_secs(a.token_ttl);
     config.forward_to = a.forward_to.clone();
+    config.callbacks_to = a.callbacks_to.clone();
     config.lenient = Leniency {
         any_msn: a.lenient_any_msn,
         list_all_statuses: a.lenient_list_all_statuses,
         qr_reads_without_accept: a.lenient_qr_accept,
+        http_callbacks: a.lenient_http_callbacks,
     };
     if !a.msns.is_empty() {
         let msns: Vec<String> = a.msns.iter().map(|(m, _)| m.clone()).collect();
@@ -554,6 +565,9 @@ async fn serve(a: ServeArgs) -> Result<Outcome, Failure> {
     }
     if let Some(f) = &a.forward_to {
         println!("forward_to: {f} (every webhook delivery goes here)");
+    }
+    if let Some(f) = &a.callbacks_to {
+        println!("callbacks_to: {f} (every call to a merchant's callback goes here)");
     }
     println!(
         "control: {}/_sim/ (state, seed, drift, clock, faults, calls, deliveries, forward, scan, trigger, payments, charges/fail, reset)",

@@ -147,6 +147,10 @@ pub struct Leniency {
     /// The QR spec makes `Accept` a required header on them.
     #[serde(default)]
     pub qr_reads_without_accept: bool,
+    /// An Express payment's dynamic shipping `callbackUrl` may be a local `http://` URL. The
+    /// ePayment spec: "The URL must use HTTPS".
+    #[serde(default)]
+    pub http_callbacks: bool,
 }
 
 impl Leniency {
@@ -156,6 +160,7 @@ impl Leniency {
             (self.any_msn, "any MSN"),
             (self.list_all_statuses, "agreement lists in every status"),
             (self.qr_reads_without_accept, "QR reads without Accept"),
+            (self.http_callbacks, "http callback URLs"),
         ]
         .into_iter()
         .filter_map(|(on, what)| on.then_some(what))
@@ -168,6 +173,7 @@ impl Leniency {
             any_msn: true,
             list_all_statuses: true,
             qr_reads_without_accept: true,
+            http_callbacks: true,
         }
     }
 }
@@ -495,6 +501,11 @@ pub struct SimConfig {
     /// URL, as `sim serve --forward-to` does. `None`: deliveries wait, unsent, until one is set
     /// (the simulator never contacts the registered, public URLs).
     pub forward_to: Option<url::Url>,
+    /// Send every call to a merchant's callback (an Express payment's dynamic shipping
+    /// callback) here (a local http or https URL) instead of to the payment's `callbackUrl`, as
+    /// `sim serve --callbacks-to` does, so a payment can name the https URL it names in
+    /// production. `None`: only callback URLs on this machine are called.
+    pub callbacks_to: Option<url::Url>,
 }
 
 /// A Management token's lifetime, in test and production alike (AT `fetchToken`).
@@ -523,6 +534,7 @@ impl SimConfig {
             require_auth: true,
             sales_units: BTreeMap::new(),
             forward_to: None,
+            callbacks_to: None,
         }
     }
 

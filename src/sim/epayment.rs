@@ -334,11 +334,34 @@ fn check_receipt(v: &Value, problems: &mut Vec<Invalid>) {
     }
 }
 
-/// A dynamic shipping callback the simulator can call: HTTPS as the spec asks, or any local
-/// http(s) URL (the simulator calls only this machine, and local servers rarely have TLS).
-fn valid_callback_url(u: &str) -> bool {
-    super::delivery::check_forward(u).is_ok()
-        || url::Url::parse(u).is_ok_and(|x| x.scheme() == "https" && x.host().is_some())
+/// The ports Vipps sends callbacks to: "We do not send requests to all ports, so use common
+/// ports such as: 80, 443, 8080" (EP `DynamicOptions.callbackUrl`).
+pub const CALLBACK_PORTS: [u16; 3] = [80, 443, 8080];
+
+/// A dynamic shipping `callbackUrl` as Vipps takes it: "The URL must use HTTPS", on a common
+/// port. A local `http://` URL only with `--lenient-http-callbacks`. `Err` says what to change.
+fn check_callback_url(u: &str, lenient: &super::config::Leniency) -> Result<(), String> {
+    let Ok(url) = url::Url::parse(u) else {
+        return Err("required: an https URL".into());
+    };
+    let local_http = url.scheme() == "http" && super::delivery::check_forward(u).is_ok();
+    if url.scheme() != "https" && !(local_http && lenient.http_callbacks) {
+        return Err(if local_http {
+            "must use HTTPS (locally: name an https URL and run `sim serve --callbacks-to http://127.0.0.1:PORT/...`, or start the simulator with --lenient-http-callbacks)".into()
+        } else {
+            "must use HTTPS".into()
+        });
+    }
+    if url.host().is_none() {
+        return Err("required: an https URL with a host".into());
+    }
+    match url.port_or_known_default() {
+        Some(p) if CALLBACK_PORTS.contains(&p) || url.scheme() == "http" => Ok(()),
+        _ => Err(format!(
+            "must use a common port ({}): Vipps does not send requests to all ports",
+            CALLBACK_PORTS.map(|p| p.to_string()).join(", ")
+        )),
+    }
 }
 
 fn check_shipping_group(g: &Value, path: &str, currency: &str, problems: &mut Vec<Invalid>) {
@@ -388,7 +411,12 @@ fn check_shipping_group(g: &Value, path: &str, currency: &str, problems: &mut Ve
     }
 }
 
-fn check_shipping(v: &Value, currency: &str, problems: &mut Vec<Invalid>) {
+fn check_shipping(
+    v: &Value,
+    currency: &str,
+    lenient: &super::config::Leniency,
+    problems: &mut Vec<Invalid>,
+) {
     let Some(s) = v.as_object() else {
         problems.push(invalid("shipping", "must be an object"));
         return;
@@ -402,12 +430,12 @@ fn check_shipping(v: &Value, currency: &str, problems: &mut Vec<Invalid>) {
         )),
         (None, None) => problems.push(invalid("shipping", "needs dynamicOptions or fixedOptions")),
         (Some(d), None) => {
-            match d.get("callbackUrl").and_then(Value::as_str) {
-                Some(u) if valid_callback_url(u) => {}
-                _ => problems.push(invalid(
-                    "shipping.dynamicOptions.callbackUrl",
-                    "required: an https URL",
-                )),
+            let checked = match d.get("callbackUrl").and_then(Value::as_str) {
+                Some(u) => check_callback_url(u, lenient),
+                None => Err("required: an https URL".into()),
+            };
+            if let Err(why) = checked {
+                problems.push(invalid("shipping.dynamicOptions.callbackUrl", why));
             }
             match d.get("callbackAuthorizationToken") {
                 None | Some(Value::Null) => {}
@@ -629,7 +657,8 @@ fn create(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
     }
     let shipping = b.get("shipping").filter(|s| !s.is_null()).cloned();
     if let Some(s) = &shipping {
-        check_shipping(s, market, &mut problems);
+        let lenient = inner.config.lenient;
+        check_shipping(s, market, &lenient, &mut problems);
     }
     if let Some(a) = b
         .get("industryData")
@@ -1415,14 +1444,19 @@ fn prepare(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    if super::delivery::check_forward(&url).is_err() {
-        return Err((
-            409,
-            format!(
-                "the payment's dynamic shipping callback {url} is not on this machine, and the simulator calls local addresses only"
-            ),
-        ));
-    }
+    // The simulator calls this machine only: the forward target, or a callback URL that is local.
+    let url = match &inner.config.callbacks_to {
+        Some(to) => to.to_string(),
+        None if super::delivery::check_forward(&url).is_ok() => url,
+        None => {
+            return Err((
+                409,
+                format!(
+                    "the payment's dynamic shipping callback {url} is not on this machine, and the simulator calls local addresses only: start it with --callbacks-to http://127.0.0.1:PORT/... to send the callback to your local server"
+                ),
+            ))
+        }
+    };
     let token = dynamic
         .and_then(|d| d.get("callbackAuthorizationToken"))
         .and_then(Value::as_str)

@@ -813,16 +813,20 @@ async fn shipping_server() -> ShippingServer {
 
 #[tokio::test]
 async fn express_dynamic_options_call_the_merchants_callback_with_its_token() {
-    let sim = common::start(common::test_config()).await;
-    let c = Client::new(&sim).await;
     let shop = shipping_server().await;
+    // What the payment names, as in production: the simulator sends the call to the shop.
+    let production = "https://shop.example/vipps/shipping";
+    let mut config = common::test_config();
+    config.callbacks_to = Some(url::Url::parse(&shop.url).expect("a URL"));
+    let sim = common::start(config).await;
+    let c = Client::new(&sim).await;
     let groups = json!({"groups": [
         {"type": "PICKUP_POINT", "brand": "POSTNORD", "priority": 1, "options": [
             {"id": "pickup-1", "name": "Kiosk", "isDefault": true, "amount": {"currency": "NOK", "value": 4900}}]},
     ]});
     *shop.answer.lock().unwrap() = (500, json!({}));
     let mut body = payment("express-dyn1", 10000, "WEB_REDIRECT");
-    body["shipping"] = json!({"dynamicOptions": {"callbackUrl": shop.url, "callbackAuthorizationToken": "merchant-token-1"}});
+    body["shipping"] = json!({"dynamicOptions": {"callbackUrl": production, "callbackAuthorizationToken": "merchant-token-1"}});
     assert_eq!(create(&c, "k-1", &body).await.status, 201);
     let (s, v) = customer(&sim, common::MSN, "express-dyn1", "approve", json!({})).await;
     assert_eq!(s, 502, "a failing callback fails the approval: {v}");
@@ -870,17 +874,57 @@ async fn express_dynamic_options_call_the_merchants_callback_with_its_token() {
     assert_eq!(p["shippingDetails"]["shippingOptionId"], "pickup-1");
     assert_eq!(p["shippingDetails"]["address"]["city"], "Bergen");
     assert_eq!(p["amount"]["value"], 14900);
-    // A public callback is valid for Vipps, but the simulator calls this machine only.
+    sim.shutdown().await;
+
+    // Without --callbacks-to: "The URL must use HTTPS" on a common port, as Vipps takes it; a
+    // public URL is valid, but the simulator calls this machine only.
+    let sim = common::start(common::test_config()).await;
+    let c = Client::new(&sim).await;
+    let refused = |url: &str, n: usize| {
+        let mut b = payment(&format!("express-bad{n}"), 10000, "WEB_REDIRECT");
+        b["shipping"] = json!({"dynamicOptions": {"callbackUrl": url}});
+        b
+    };
+    for (n, (url, why)) in [
+        (shop.url.as_str(), "--lenient-http-callbacks"),
+        ("http://shop.example/vipps/shipping", "must use HTTPS"),
+        ("https://shop.example:8443/vipps/shipping", "80, 443, 8080"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = create(&c, &format!("k-bad{n}"), &refused(url, n)).await;
+        let text = r.json().to_string();
+        assert_eq!(r.status, 400, "{url}: {text}");
+        assert!(
+            text.contains("shipping.dynamicOptions.callbackUrl") && text.contains(why),
+            "{url}: {text}"
+        );
+    }
     let mut public = payment("express-dyn2", 10000, "WEB_REDIRECT");
-    public["shipping"] =
-        json!({"dynamicOptions": {"callbackUrl": "https://shop.example/shipping"}});
+    public["shipping"] = json!({"dynamicOptions": {"callbackUrl": production}});
     assert_eq!(create(&c, "k-2", &public).await.status, 201);
     let (s, v) = customer(&sim, common::MSN, "express-dyn2", "approve", json!({})).await;
     assert_eq!(s, 409, "{v}");
     assert!(
-        v["error"].as_str().is_some_and(|e| e.contains("local")),
+        v["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("--callbacks-to")),
         "{v}"
     );
+    sim.shutdown().await;
+
+    // --lenient-http-callbacks: a local http callback is taken and called directly.
+    let mut config = common::test_config();
+    config.lenient.http_callbacks = true;
+    let sim = common::start(config).await;
+    let c = Client::new(&sim).await;
+    let mut local = payment("express-dyn3", 10000, "WEB_REDIRECT");
+    local["shipping"] = json!({"dynamicOptions": {"callbackUrl": shop.url}});
+    assert_eq!(create(&c, "k-3", &local).await.status, 201);
+    let (s, v) = customer(&sim, common::MSN, "express-dyn3", "approve", json!({})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(shop.got.lock().unwrap().len(), 3, "called once more");
     sim.shutdown().await;
 }
 
