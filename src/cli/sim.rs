@@ -21,7 +21,7 @@ pub struct SimArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum SimCommand {
     /// Serve the simulated Vipps APIs on 127.0.0.1 until stopped (Ctrl-C).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// List the webhook deliveries of a running simulator: event, registration, attempts and
     /// answers.
     Deliveries(DeliveriesArgs),
@@ -199,7 +199,7 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 
 pub async fn run(args: SimArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
     match args.command {
-        SimCommand::Serve(a) => serve(a).await,
+        SimCommand::Serve(a) => serve(*a).await,
         SimCommand::Deliveries(a) => deliveries(a, &Control::new(global, "deliveries")?).await,
         SimCommand::Scan(a) => scan(a, &Control::new(global, "scan")?).await,
         SimCommand::Trigger(a) => trigger(a, &Control::new(global, "trigger")?).await,
