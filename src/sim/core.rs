@@ -41,6 +41,8 @@ pub(crate) struct Inner {
     pub config: SimConfig,
     pub state: SimState,
     pub clock_offset: chrono::Duration,
+    /// What the state file last got of the deliveries and the clock ([`Inner::persist`]).
+    pub saved_signature: ((usize, usize, usize, usize, usize), i64),
     pub calls: Vec<CallRecord>,
     pub tokens: HashMap<String, TokenInfo>,
     /// Request times per (operation, counting key), for the per-minute limits.
@@ -104,14 +106,19 @@ impl Inner {
     }
 
     pub fn persist(&mut self) {
-        if !self.dirty {
+        let Some(path) = &self.config.state_file else {
+            self.dirty = false;
+            return;
+        };
+        let signature = (self.deliveries.signature(), self.clock_offset.num_seconds());
+        if !self.dirty && signature == self.saved_signature {
             return;
         }
         self.dirty = false;
-        if let Some(path) = &self.config.state_file {
-            if let Err(e) = self.state.save(path) {
-                tracing::error!("{e}");
-            }
+        self.saved_signature = signature;
+        let saved = self.deliveries.saved(self.clock_offset);
+        if let Err(e) = self.state.save_with(path, &saved) {
+            tracing::error!("{e}");
         }
     }
 }
@@ -218,6 +225,7 @@ impl Sim {
                 config,
                 state,
                 clock_offset: chrono::Duration::zero(),
+                saved_signature: Default::default(),
                 calls: Vec::new(),
                 tokens: HashMap::new(),
                 windows: HashMap::new(),
@@ -229,6 +237,17 @@ impl Sim {
                 wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             }),
         }
+    }
+
+    /// Take back the deliveries and the clock a state file kept.
+    pub fn restore(&self, saved: super::delivery::Saved) {
+        let mut inner = self.lock();
+        inner.clock_offset = chrono::Duration::seconds(saved.clock_offset_seconds);
+        inner.deliveries.restore(saved);
+        inner.saved_signature = (
+            inner.deliveries.signature(),
+            inner.clock_offset.num_seconds(),
+        );
     }
 
     /// A poisoned lock only means a handler panicked mid-request; the state is still usable.

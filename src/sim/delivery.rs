@@ -109,13 +109,15 @@ pub struct DeliveryList {
 }
 
 /// A check-in's customer token and when it stops being valid.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CustomerToken {
     pub msn: String,
     pub expires: DateTime<Utc>,
 }
 
-/// The deliveries and what their scheduling needs. In memory only: `--state` does not keep them.
+/// The deliveries and what their scheduling needs. `--state` keeps them with the simulated
+/// clock ([`Saved`]), so a restarted simulator resumes its retries where it stopped.
 #[derive(Debug, Default)]
 pub(crate) struct Book {
     pub log: VecDeque<Delivery>,
@@ -127,7 +129,72 @@ pub(crate) struct Book {
     pub customer_tokens: HashMap<String, CustomerToken>,
 }
 
+/// What the state file keeps of the simulator itself, beside the APIs' state (under the key
+/// `simulator`): the simulated clock and the deliveries. Attempts on the wire when it stopped
+/// are sent again (an answer that never arrived is a failure in Vipps's terms too).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Saved {
+    #[serde(default)]
+    pub clock_offset_seconds: i64,
+    #[serde(default)]
+    pub deliveries: Vec<Delivery>,
+    #[serde(default)]
+    pub failing_since: HashMap<Uuid, DateTime<Utc>>,
+    #[serde(default)]
+    pub customer_tokens: HashMap<String, CustomerToken>,
+}
+
+impl Saved {
+    pub fn is_empty(&self) -> bool {
+        *self == Saved::default()
+    }
+}
+
 impl Book {
+    pub fn saved(&self, clock_offset: chrono::Duration) -> Saved {
+        Saved {
+            clock_offset_seconds: clock_offset.num_seconds(),
+            deliveries: self.log.iter().cloned().collect(),
+            failing_since: self.failing_since.clone(),
+            customer_tokens: self.customer_tokens.clone(),
+        }
+    }
+
+    /// Take back what [`Book::saved`] wrote; the bytes each attempt sends are the payload
+    /// serialised again, as at the first attempt.
+    pub fn restore(&mut self, saved: Saved) {
+        self.log = saved
+            .deliveries
+            .into_iter()
+            .map(|mut d| {
+                d.body = d.payload.to_string();
+                d
+            })
+            .collect();
+        self.failing_since = saved.failing_since;
+        self.customer_tokens = saved.customer_tokens;
+    }
+
+    /// A cheap summary of what [`Book::saved`] would write: when it changes, the state file is
+    /// written again (every change adds a delivery or an attempt, or settles one, or touches a
+    /// token or a failing registration).
+    pub fn signature(&self) -> (usize, usize, usize, usize, usize) {
+        let attempts = self.log.iter().map(|d| d.attempts.len()).sum();
+        let pending = self
+            .log
+            .iter()
+            .filter(|d| d.status == DeliveryStatus::Pending)
+            .count();
+        (
+            self.log.len(),
+            attempts,
+            pending,
+            self.failing_since.len(),
+            self.customer_tokens.len(),
+        )
+    }
+
     pub fn list(&self) -> DeliveryList {
         DeliveryList {
             forward_to: self.forward.as_ref().map(url::Url::to_string),

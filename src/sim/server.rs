@@ -49,9 +49,12 @@ pub struct SimHandle {
 
 /// Start the simulator on `addr` (use `127.0.0.1:0` for a free port).
 pub async fn start(config: SimConfig, addr: SocketAddr) -> Result<SimHandle, SimError> {
-    let state = match &config.state_file {
-        Some(path) => SimState::load(path)?.unwrap_or_default(),
-        None => SimState::default(),
+    let (state, saved) = match &config.state_file {
+        Some(path) => (
+            SimState::load(path)?.unwrap_or_default(),
+            super::state::load_saved(path)?,
+        ),
+        None => (SimState::default(), Default::default()),
     };
     let listener = TcpListener::bind(addr)
         .await
@@ -61,6 +64,7 @@ pub async fn start(config: SimConfig, addr: SocketAddr) -> Result<SimHandle, Sim
         .map_err(|source| SimError::Bind { addr, source })?;
     let base_url = format!("http://{addr}");
     let sim = Arc::new(Sim::new(config, state, base_url.clone()));
+    sim.restore(saved);
     let sim_for_server = sim.clone();
     let (stop, stopped) = watch::channel(false);
     let deliveries = tokio::spawn(super::delivery::run(sim.clone(), stopped.clone()));

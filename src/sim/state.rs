@@ -514,12 +514,53 @@ impl SimState {
 
     /// Atomically (see `fsutil`), so a crash never leaves a half-written state file.
     pub fn save(&self, path: &Path) -> Result<(), StateFileError> {
+        self.save_with(path, &super::delivery::Saved::default())
+    }
+
+    /// [`SimState::save`] with what the simulator keeps of itself (deliveries, the clock) under
+    /// `simulator`, which [`SimState::load`] ignores and [`load_saved`] reads.
+    pub fn save_with(
+        &self,
+        path: &Path,
+        saved: &super::delivery::Saved,
+    ) -> Result<(), StateFileError> {
         let io = |source| StateFileError::Io {
             path: path.display().to_string(),
             source,
         };
-        let json = serde_json::to_vec_pretty(self).map_err(|e| io(std::io::Error::other(e)))?;
+        let mut doc = serde_json::to_value(self).map_err(|e| io(std::io::Error::other(e)))?;
+        if let (false, Some(obj)) = (saved.is_empty(), doc.as_object_mut()) {
+            let v = serde_json::to_value(saved).map_err(|e| io(std::io::Error::other(e)))?;
+            obj.insert(SIMULATOR_KEY.into(), v);
+        }
+        let json = serde_json::to_vec_pretty(&doc).map_err(|e| io(std::io::Error::other(e)))?;
         crate::fsutil::write_atomic(path, &json, crate::fsutil::PRIVATE).map_err(io)
+    }
+}
+
+/// The state file's key for what the simulator keeps of itself.
+const SIMULATOR_KEY: &str = "simulator";
+
+/// What a state file keeps of the simulator itself: deliveries and the clock (empty when the
+/// file has none, or there is no file).
+pub fn load_saved(path: &Path) -> Result<super::delivery::Saved, StateFileError> {
+    #[derive(Deserialize)]
+    struct Only {
+        #[serde(default)]
+        simulator: Option<super::delivery::Saved>,
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice::<Only>(&bytes)
+            .map(|o| o.simulator.unwrap_or_default())
+            .map_err(|source| StateFileError::Parse {
+                path: path.display().to_string(),
+                source,
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Default::default()),
+        Err(source) => Err(StateFileError::Io {
+            path: path.display().to_string(),
+            source,
+        }),
     }
 }
 

@@ -875,3 +875,53 @@ merchants:
     assert!(!verify(&got[2], "not-the-secret"));
     assert!(verify(&got[2], payments_secret));
 }
+
+/// `sim serve --state FILE` keeps the deliveries and the simulated clock: a restarted simulator
+/// resumes the pending ones, signed with the registration's secret, on the clock it stopped at.
+#[test]
+fn pending_deliveries_and_the_clock_survive_a_restart_with_the_state_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("sim.json");
+    let config = || {
+        let mut c = crate::common::test_config();
+        c.state_file = Some(state.clone());
+        c
+    };
+    let secret = {
+        let sim = Sim::with_config(config());
+        let api = sim.api(MSN);
+        let (_, secret) = sim
+            .block_on(api.register_webhook(
+                RECURRING_HOOK,
+                &["recurring.agreement-activated.v1".to_string()],
+            ))
+            .expect("register");
+        sim.handle.advance_clock(Duration::from_secs(3600));
+        trigger(&sim);
+        assert!(
+            deliveries(&sim)[0].attempts.is_empty(),
+            "no forward target yet"
+        );
+        secret.expose().to_string()
+    };
+    let sim = Sim::with_config(config());
+    let kept = deliveries(&sim);
+    assert_eq!(kept.len(), 1, "the pending delivery is back: {kept:?}");
+    assert_eq!(kept[0].status, DeliveryStatus::Pending);
+    let rx = receiver(&sim);
+    forward(&sim, &rx.url);
+    let got = rx.wait_for(1);
+    assert!(
+        verify(&got[0], &secret),
+        "signed with the registration's secret"
+    );
+    settled(&sim);
+    let d = &deliveries(&sim)[0];
+    assert_eq!(d.status, DeliveryStatus::Delivered);
+    assert!(
+        d.attempts[0].at >= d.created,
+        "the simulated clock went on from where it stopped: attempt {} before the event {}",
+        d.attempts[0].at,
+        d.created
+    );
+}
