@@ -1006,18 +1006,7 @@ fn capture(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
             ));
         }
         let left = reserved_left(c);
-        if left <= 0 || amount > left {
-            return Err(ctx.error(
-                400,
-                &format!(
-                    "Charge {} is {} with {} left to capture.",
-                    c.id,
-                    c.status.as_str(),
-                    left.max(0)
-                ),
-                &[invalid("amount", format!("at most {}", left.max(0)))],
-            ));
-        }
+        too_much(ctx, c, amount, left, "capture")?;
         c.captured = c.captured.saturating_add(amount);
         c.captured_at.get_or_insert(now);
         c.status = if c.refunded > 0 {
@@ -1030,6 +1019,23 @@ fn capture(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
         record(c, now, "CAPTURE", amount, key, true);
         Ok((CHARGE_CAPTURED, amount))
     })
+}
+
+/// A capture or refund of more than is `left` (or of nothing when nothing is): 400.
+fn too_much(ctx: &Ctx<'_>, c: &Charge, amount: i64, left: i64, what: &str) -> Result<(), Reply> {
+    if left <= 0 || amount > left {
+        return Err(ctx.error(
+            400,
+            &format!(
+                "Charge {} is {} with {} left to {what}.",
+                c.id,
+                c.status.as_str(),
+                left.max(0)
+            ),
+            &[invalid("amount", format!("at most {}", left.max(0)))],
+        ));
+    }
+    Ok(())
 }
 
 fn refund(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
@@ -1049,18 +1055,7 @@ fn refund(inner: &mut Inner, ctx: &Ctx<'_>) -> Reply {
                 &[invalid("chargeId", "captured more than 365 days ago")],
             ));
         }
-        if left <= 0 || amount > left {
-            return Err(ctx.error(
-                400,
-                &format!(
-                    "Charge {} is {} with {} left to refund.",
-                    c.id,
-                    c.status.as_str(),
-                    left.max(0)
-                ),
-                &[invalid("amount", format!("at most {}", left.max(0)))],
-            ));
-        }
+        too_much(ctx, c, amount, left, "refund")?;
         c.refunded = c.refunded.saturating_add(amount);
         c.status = if c.refunded == c.captured {
             ChargeStatus::Refunded

@@ -42,6 +42,11 @@ async fn write(c: &Client, method: &str, path: &str, body: Option<&Value>, key: 
     .await
 }
 
+/// A POST with a fresh Idempotency-Key.
+async fn post(c: &Client, path: &str, body: &Value) -> Resp {
+    write(c, "POST", path, Some(body), &key()).await
+}
+
 /// An ACTIVE agreement drafted from `draft` (accepted with `max` for VARIABLE pricing).
 async fn active(sim: &SimHandle, c: &Client, draft: &Value, max: Option<i64>) -> String {
     let r = write(c, "POST", AG, Some(draft), &key()).await;
@@ -198,100 +203,42 @@ async fn reserved_charges_are_captured_in_parts_refunded_in_parts_and_direct_one
     let cap = |amount: i64| json!({"amount": amount});
     let path = format!("{AG}/{ag}/charges/{id}");
     // Only RESERVE_CAPTURE charges can be captured.
-    let r = write(
+    let r = post(
         &c,
-        "POST",
         &format!("{AG}/{ag}/charges/{direct}/capture"),
-        Some(&cap(100)),
-        &key(),
+        &cap(100),
     )
     .await;
     assert_eq!(r.status, 400, "{}", why(&r));
-    let r = write(
-        &c,
-        "POST",
-        &format!("{path}/capture"),
-        Some(&cap(300)),
-        &key(),
-    )
-    .await;
+    let r = post(&c, &format!("{path}/capture"), &cap(300)).await;
     assert_eq!(r.status, 204, "{}", why(&r));
     assert_eq!(
         get_charge(&c, &ag, &id).await["status"],
         "PARTIALLY_CAPTURED"
     );
     // No more than what is left.
-    let r = write(
-        &c,
-        "POST",
-        &format!("{path}/capture"),
-        Some(&cap(800)),
-        &key(),
-    )
-    .await;
+    let r = post(&c, &format!("{path}/capture"), &cap(800)).await;
     assert_eq!(r.status, 400, "{}", why(&r));
-    let r = write(
-        &c,
-        "POST",
-        &format!("{path}/capture"),
-        Some(&cap(0)),
-        &key(),
-    )
-    .await;
+    let r = post(&c, &format!("{path}/capture"), &cap(0)).await;
     assert_eq!(r.status, 400, "{}", why(&r));
-    let r = write(
-        &c,
-        "POST",
-        &format!("{path}/capture"),
-        Some(&cap(700)),
-        &key(),
-    )
-    .await;
+    let r = post(&c, &format!("{path}/capture"), &cap(700)).await;
     assert_eq!(r.status, 204, "{}", why(&r));
     let ch = get_charge(&c, &ag, &id).await;
     assert_eq!(ch["status"], "CHARGED");
     assert_eq!(ch["summary"]["captured"], 1000);
 
     let refund = |amount: i64| json!({"amount": amount, "description": "Goodwill"});
-    let r = write(
-        &c,
-        "POST",
-        &format!("{path}/refund"),
-        Some(&json!({"amount": 100})),
-        &key(),
-    )
-    .await;
+    let r = post(&c, &format!("{path}/refund"), &json!({"amount": 100})).await;
     assert_eq!(r.status, 400, "description is required: {}", why(&r));
-    let r = write(
-        &c,
-        "POST",
-        &format!("{path}/refund"),
-        Some(&refund(200)),
-        &key(),
-    )
-    .await;
+    let r = post(&c, &format!("{path}/refund"), &refund(200)).await;
     assert_eq!(r.status, 204, "{}", why(&r));
     assert_eq!(
         get_charge(&c, &ag, &id).await["status"],
         "PARTIALLY_REFUNDED"
     );
-    let r = write(
-        &c,
-        "POST",
-        &format!("{path}/refund"),
-        Some(&refund(900)),
-        &key(),
-    )
-    .await;
+    let r = post(&c, &format!("{path}/refund"), &refund(900)).await;
     assert_eq!(r.status, 400, "{}", why(&r));
-    let r = write(
-        &c,
-        "POST",
-        &format!("{path}/refund"),
-        Some(&refund(800)),
-        &key(),
-    )
-    .await;
+    let r = post(&c, &format!("{path}/refund"), &refund(800)).await;
     assert_eq!(r.status, 204, "{}", why(&r));
     let ch = get_charge(&c, &ag, &id).await;
     assert_eq!(ch["status"], "REFUNDED");
@@ -314,12 +261,10 @@ async fn reserved_charges_are_captured_in_parts_refunded_in_parts_and_direct_one
     let r = write(&c, "DELETE", &path, None, &key()).await;
     assert_eq!(r.status, 400, "{}", why(&r));
     sim.advance_clock(Duration::from_secs(366 * DAY));
-    let r = write(
+    let r = post(
         &c,
-        "POST",
         &format!("{AG}/{ag}/charges/{direct}/refund"),
-        Some(&refund(100)),
-        &key(),
+        &refund(100),
     )
     .await;
     assert_eq!(r.status, 400, "{}", why(&r));
@@ -952,14 +897,7 @@ async fn seeded_charges_with_extreme_dates_and_amounts_do_not_break_the_simulato
     }
     let refund = json!({"amount": 1, "description": "x"});
     for path in ["refund", "capture"] {
-        let r = write(
-            &c,
-            "POST",
-            &format!("{AG}/{ag}/charges/odd/{path}"),
-            Some(&refund),
-            &key(),
-        )
-        .await;
+        let r = post(&c, &format!("{AG}/{ag}/charges/odd/{path}"), &refund).await;
         assert!(r.status < 500, "{path}: {}", why(&r));
     }
     let r = write(
